@@ -1,30 +1,111 @@
 package cli
 
+// `tributary broker` runs a broker in the foreground; `tributary server` is
+// the all-in-one dev server.
+
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tributary-streams/tributary/broker"
 )
 
-// Placeholder until the broker command lands (owned by the broker work):
-// it keeps the command tree compiling. It is replaced wholesale.
-
 func newBrokerCommand() *cobra.Command {
-	return &cobra.Command{
+	var (
+		listen, advertise, dataDir, metricsListen, configFile, fsync, logLevel string
+		sets                                                                 []string
+	)
+	cmd := &cobra.Command{
 		Use:   "broker",
-		Short: "Run a broker",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("tributary broker: not built yet")
+		Short: "Run a Kafka-protocol broker",
+		Long: `Run a single-node Kafka-protocol broker with a durable log in --data-dir.
+
+Kafka broker config names are accepted through --config FILE (a
+server.properties file) and --set key=value, e.g. --set log.retention.ms=3600000
+--set num.partitions=3 --set auto.create.topics.enable=false. Flags win over the
+file. SIGINT or SIGTERM shuts down cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := broker.Defaults()
+			if configFile != "" {
+				if err := cfg.LoadProperties(configFile); err != nil {
+					return usageErrorf("%v", err)
+				}
+			}
+			var errs []error
+			for _, kv := range sets {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					errs = append(errs, fmt.Errorf("--set %q: want key=value", kv))
+					continue
+				}
+				if err := cfg.Set(strings.TrimSpace(k), v); err != nil {
+					errs = append(errs, fmt.Errorf("--set: %w", err))
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return usageErrorf("%v", err)
+			}
+			if cmd.Flags().Changed("listen") || cfg.Listen == "" {
+				cfg.Listen = listen
+			}
+			if cmd.Flags().Changed("advertise") {
+				cfg.Advertise = advertise
+			}
+			if cmd.Flags().Changed("data-dir") || configFile == "" {
+				cfg.DataDir = dataDir
+			}
+			cfg.MetricsListen = metricsListen
+			switch fsync {
+			case "always":
+				cfg.FsyncAlways = true
+			case "os", "never", "":
+			default:
+				return usageErrorf("--fsync %q: accepted: always (fsync before acknowledging) or os (rely on the OS and flush.messages/flush.ms)", fsync)
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usageErrorf("--log-level %q: accepted: debug, info, warn, error", logLevel)
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			if err := cfg.Validate(); err != nil {
+				return usageErrorf("%v", err)
+			}
+			b, err := broker.Start(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tributary broker listening on %s (data in %s)\n", b.Addr(), cfg.DataDir)
+			<-cmd.Context().Done()
+			return b.Close()
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:9092", "address the Kafka listener binds (host:port)")
+	f.StringVar(&advertise, "advertise", "", "host:port clients are told to connect to (default: the listen address)")
+	f.StringVar(&dataDir, "data-dir", "./data", "directory for logs and metadata (Kafka: log.dirs)")
+	f.StringVar(&metricsListen, "metrics-listen", "127.0.0.1:9644", "address for /metrics and /healthz; empty disables")
+	f.StringVar(&configFile, "config", "", "Kafka broker properties file (server.properties)")
+	f.StringArrayVar(&sets, "set", nil, "Kafka broker config key=value (repeatable)")
+	f.StringVar(&fsync, "fsync", "os", "always: fsync before every acknowledgement; os: rely on the OS and flush.messages/flush.ms")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
 }
 
+// newServerCommand is the all-in-one dev server: a broker plus a Kafka
+// Connect worker. The connect runtime is not built yet, so it refuses
+// rather than pretend; `tributary broker` runs the broker alone.
 func newServerCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "server",
-		Short: "Run the all-in-one dev server",
+		Short: "Run the all-in-one dev server (broker + connect worker)",
+		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New("tributary server: not built yet")
+			return errors.New("tributary server needs the connect runtime, which is not built yet; run 'tributary broker' (or 'make run') for the broker alone")
 		},
 	}
 }

@@ -1,0 +1,75 @@
+package broker
+
+// Mapping from the broker's Go errors to Kafka error codes. Handlers return
+// codes through kerr values, never magic numbers.
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/tributary-streams/tributary/broker/log"
+	"github.com/tributary-streams/tributary/broker/record"
+)
+
+// errorCode maps an error to the Kafka error code a Java client expects.
+func errorCode(err error) int16 {
+	var ke *kerr.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ke):
+		return ke.Code
+	case errors.Is(err, ErrTopicNotFound):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, ErrInvalidTopic):
+		return kerr.InvalidTopicException.Code
+	case errors.Is(err, ErrInvalidPartitions):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, ErrInvalidReplication):
+		return kerr.InvalidReplicationFactor.Code
+	case errors.Is(err, ErrInvalidConfig):
+		return kerr.InvalidConfig.Code
+	case errors.Is(err, log.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, log.ErrClosed):
+		// The partition was deleted or the broker is stopping: the client
+		// refreshes metadata and retries.
+		return kerr.NotLeaderForPartition.Code
+	case errors.Is(err, record.ErrCorrupt):
+		return kerr.CorruptMessage.Code
+	default:
+		return kerr.KafkaStorageError.Code
+	}
+}
+
+// errorMessage is the message for responses that carry one, or nil.
+func errorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}
+
+// countError records a non-zero error code in the per-API error metric.
+func (b *Broker) countError(key int16, code int16) {
+	if code == 0 {
+		return
+	}
+	b.metrics.countError(key, code)
+}
+
+// kafkaError is a Kafka error code with a specific message; errors.As finds
+// the *kerr.Error through Unwrap.
+type kafkaError struct {
+	code *kerr.Error
+	msg  string
+}
+
+func (e *kafkaError) Error() string { return e.code.Message + ": " + e.msg }
+func (e *kafkaError) Unwrap() error { return e.code }
+
+func kerrWith(code *kerr.Error, msg string) error { return &kafkaError{code: code, msg: msg} }

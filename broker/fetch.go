@@ -1,0 +1,264 @@
+package broker
+
+// Fetch v4-18 (record format v2 only; v13+ addresses topics by id).
+//
+// Record batches are served as the stored bytes, without re-encoding. A
+// fetch waits up to max wait for min bytes (long poll): it registers with
+// every partition it reads before reading, so an append that lands between
+// the read and the wait still wakes it. Limits: the first batch of the
+// response is returned whole even when larger than the limits (KIP-74);
+// after that, partition max bytes and the response max bytes (capped by the
+// broker's fetch.max.bytes) hold. read_committed reads stop at the last
+// stable offset and list the aborted transactions in range. Fetch sessions
+// are in fetch_sessions.go.
+
+import (
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/log"
+	"github.com/tributary-streams/tributary/broker/record"
+)
+
+func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	useIDs := req.Version >= 13
+
+	// Work out which partitions this request reads, through the session.
+	var sess *fetchSession
+	incremental := false
+	switch {
+	case req.Version < 7 || (req.SessionID == 0 && req.SessionEpoch == -1):
+	case req.SessionID == 0 && req.SessionEpoch == 0:
+		sess = b.fetchSessions.create()
+	case req.SessionEpoch == -1:
+		b.fetchSessions.remove(req.SessionID)
+	default:
+		sess = b.fetchSessions.get(req.SessionID)
+		if sess == nil {
+			resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+			b.countError(1, resp.ErrorCode)
+			return resp
+		}
+		incremental = true
+	}
+	var parts []*sessionPartition
+	if sess != nil {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		if incremental && req.SessionEpoch != sess.epoch {
+			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+			b.countError(1, resp.ErrorCode)
+			return resp
+		}
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				sess.upsert(sessionKey{topic: rt.Topic, topicID: rt.TopicID, partition: rp.Partition}, rp.FetchOffset, rp.PartitionMaxBytes)
+			}
+		}
+		for _, ft := range req.ForgottenTopics {
+			for _, p := range ft.Partitions {
+				sess.forget(sessionKey{topic: ft.Topic, topicID: ft.TopicID, partition: p})
+			}
+		}
+		sess.epoch++
+		if sess.epoch < 0 {
+			sess.epoch = 1
+		}
+		resp.SessionID = sess.id
+		parts = sess.parts
+	} else {
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				parts = append(parts, &sessionPartition{topic: rt.Topic, topicID: rt.TopicID, partition: rp.Partition,
+					fetchOffset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes})
+			}
+		}
+	}
+
+	maxBytes := req.MaxBytes
+	if req.Version < 3 || maxBytes <= 0 || maxBytes > b.cfg.FetchMaxBytes {
+		maxBytes = b.cfg.FetchMaxBytes
+	}
+	readCommitted := req.IsolationLevel == 1
+
+	// Resolve partitions once; register for wake-ups before the first read.
+	resolved := make([]*partition, len(parts))
+	var waiter *fetchWaiter
+	wait := req.MaxWaitMillis > 0 && req.MinBytes > 0
+	if wait {
+		waiter = newFetchWaiter()
+	}
+	for i, sp := range parts {
+		var t *topic
+		if useIDs {
+			t = b.topics.getByID(sp.topicID)
+		} else {
+			t = b.topics.get(sp.topic)
+		}
+		if t != nil {
+			resolved[i] = t.partition(sp.partition)
+			if waiter != nil && resolved[i] != nil {
+				resolved[i].addWaiter(waiter)
+			}
+		}
+	}
+	if waiter != nil {
+		defer func() {
+			for _, p := range resolved {
+				if p != nil {
+					p.removeWaiter(waiter)
+				}
+			}
+		}()
+	}
+
+	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	var timer *time.Timer
+	for {
+		topics, total, hasErr := b.readFetch(parts, resolved, useIDs, incremental, readCommitted, maxBytes)
+		if !wait || total >= int(req.MinBytes) || hasErr || !time.Now().Before(deadline) {
+			resp.Topics = topics
+			b.commitSessionSends(parts, resolved, topics, useIDs)
+			return resp
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+			defer timer.Stop()
+		}
+		select {
+		case <-waiter.ch:
+		case <-timer.C:
+		case <-c.ctx.Done():
+			return resp
+		}
+	}
+}
+
+// readFetch reads every partition once and builds the response topics.
+func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, useIDs, incremental, readCommitted bool, maxBytes int32) ([]kmsg.FetchResponseTopic, int, bool) {
+	var topics []kmsg.FetchResponseTopic
+	topicIdx := map[sessionKey]int{}
+	total := 0
+	hasErr := false
+	for i, sp := range parts {
+		p := resolved[i]
+		fp := kmsg.FetchResponseTopicPartition{Partition: sp.partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1, PreferredReadReplica: -1}
+		if p == nil {
+			fp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if useIDs {
+				fp.ErrorCode = kerr.UnknownTopicID.Code
+			}
+		} else {
+			remaining := int(maxBytes) - total
+			n := b.readPartition(p, sp, &fp, readCommitted, remaining, total == 0)
+			total += n
+		}
+		if fp.ErrorCode != 0 {
+			hasErr = true
+			b.countError(1, fp.ErrorCode)
+		}
+		if incremental && fp.ErrorCode == 0 && len(fp.RecordBatches) == 0 && sp.sentOnce &&
+			fp.HighWatermark == sp.sentHWM && fp.LastStableOffset == sp.sentLSO && fp.LogStartOffset == sp.sentLogStart {
+			continue // nothing new for this partition
+		}
+		k := sessionKey{topic: sp.topic, topicID: sp.topicID}
+		ti, ok := topicIdx[k]
+		if !ok {
+			ti = len(topics)
+			topicIdx[k] = ti
+			topics = append(topics, kmsg.FetchResponseTopic{Topic: sp.topic, TopicID: sp.topicID})
+		}
+		topics[ti].Partitions = append(topics[ti].Partitions, fp)
+	}
+	return topics, total, hasErr
+}
+
+// readPartition fills fp for one partition and returns the bytes read.
+func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.FetchResponseTopicPartition, readCommitted bool, remaining int, first bool) int {
+	hwm := p.highWatermark()
+	lso := p.lastStableOffset()
+	fp.HighWatermark = hwm
+	fp.LastStableOffset = lso
+	fp.LogStartOffset = p.log.StartOffset()
+	if remaining <= 0 && !first {
+		return 0
+	}
+	limit := int(sp.maxBytes)
+	if limit <= 0 {
+		// A zero partition max still returns the first batch (KIP-74).
+		limit = 1
+	}
+	if !first && remaining < limit {
+		limit = remaining
+	}
+	upTo := hwm
+	if readCommitted {
+		upTo = lso
+	}
+	data, err := p.log.Read(sp.fetchOffset, int32(min(limit, 1<<31-1)), upTo)
+	if err != nil {
+		fp.ErrorCode = errorCode(err)
+		if !errors.Is(err, log.ErrOffsetOutOfRange) {
+			b.logger.Warn("fetch read failed", "topic", p.topic.name, "partition", p.index, "offset", sp.fetchOffset, "err", err)
+		}
+		return 0
+	}
+	if !first && len(data) > remaining {
+		// Only the response's first batch may exceed the limits.
+		return 0
+	}
+	fp.RecordBatches = data
+	if readCommitted && len(data) > 0 {
+		p.appendMu.Lock()
+		for _, a := range p.producers.abortedIn(sp.fetchOffset, upTo) {
+			fp.AbortedTransactions = append(fp.AbortedTransactions,
+				kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.producerID, FirstOffset: a.firstOffset})
+		}
+		p.appendMu.Unlock()
+	}
+	if len(data) > 0 {
+		b.metrics.fetched(p, data)
+	}
+	return len(data)
+}
+
+// commitSessionSends remembers what each session partition's client was
+// told, so the next incremental response can skip unchanged partitions.
+func (b *Broker) commitSessionSends(parts []*sessionPartition, resolved []*partition, topics []kmsg.FetchResponseTopic, useIDs bool) {
+	type pk struct {
+		topic     string
+		topicID   [16]byte
+		partition int32
+	}
+	sent := map[pk]*kmsg.FetchResponseTopicPartition{}
+	for ti := range topics {
+		for pi := range topics[ti].Partitions {
+			fp := &topics[ti].Partitions[pi]
+			sent[pk{topics[ti].Topic, topics[ti].TopicID, fp.Partition}] = fp
+		}
+	}
+	for _, sp := range parts {
+		if fp := sent[pk{sp.topic, sp.topicID, sp.partition}]; fp != nil {
+			sp.sentOnce = true
+			sp.sentHWM, sp.sentLSO, sp.sentLogStart = fp.HighWatermark, fp.LastStableOffset, fp.LogStartOffset
+		}
+	}
+}
+
+// countRecords sums the record counts of concatenated batches.
+func countRecords(data []byte) int {
+	n := 0
+	for len(data) >= record.HeaderSize {
+		h, err := record.ParseHeader(data)
+		if err != nil || h.Size() > len(data) {
+			break
+		}
+		n += int(h.NumRecords)
+		data = data[h.Size():]
+	}
+	return n
+}

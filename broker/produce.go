@@ -1,0 +1,173 @@
+package broker
+
+// Produce v3-13 (record format v2 only; v13 addresses topics by id).
+//
+// Batches are validated (framing, magic 2, CRC-32C) and stored as the bytes
+// the producer sent; only the base offset, the leader epoch and, for
+// LogAppendTime topics, the timestamp are rewritten. acks=0 gets no
+// response; acks=1 and acks=all are the same on a single node: the batch is
+// in the log (and, with --fsync=always, on disk) before the response.
+//
+// Differences from Kafka: a request may carry several batches for one
+// partition (Kafka allows exactly one); each is appended in order and the
+// first batch's offset is returned.
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/record"
+)
+
+func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+		for _, rt := range req.Topics {
+			st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+			for _, rp := range rt.Partitions {
+				st.Partitions = append(st.Partitions, produceError(rp.Partition, kerr.InvalidRequiredAcks.Code,
+					fmt.Sprintf("acks=%d is not valid; accepted: -1 (all), 0, 1", req.Acks)))
+				b.countError(0, kerr.InvalidRequiredAcks.Code)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp
+	}
+	now := time.Now()
+	for _, rt := range req.Topics {
+		st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+		var t *topic
+		if req.Version >= 13 {
+			t = b.topics.getByID(rt.TopicID)
+		} else {
+			t = b.topics.get(rt.Topic)
+		}
+		for _, rp := range rt.Partitions {
+			var sp kmsg.ProduceResponseTopicPartition
+			if t == nil {
+				code := kerr.UnknownTopicOrPartition.Code
+				if req.Version >= 13 {
+					code = kerr.UnknownTopicID.Code
+				}
+				sp = produceError(rp.Partition, code, "")
+			} else if p := t.partition(rp.Partition); p == nil {
+				sp = produceError(rp.Partition, kerr.UnknownTopicOrPartition.Code,
+					fmt.Sprintf("topic %q has %d partitions, no partition %d", t.name, t.numPartitions(), rp.Partition))
+			} else {
+				sp = b.produceToPartition(req, p, rp, now)
+			}
+			b.countError(0, sp.ErrorCode)
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if req.Acks == 0 {
+		return nil
+	}
+	return resp
+}
+
+func produceError(partition int32, code int16, msg string) kmsg.ProduceResponseTopicPartition {
+	sp := kmsg.ProduceResponseTopicPartition{Partition: partition, ErrorCode: code, BaseOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
+	if msg != "" {
+		sp.ErrorMessage = &msg
+	}
+	return sp
+}
+
+func (b *Broker) produceToPartition(req *kmsg.ProduceRequest, p *partition, rp kmsg.ProduceRequestTopicPartition, now time.Time) kmsg.ProduceResponseTopicPartition {
+	settings := p.topic.settings.Load()
+	type checked struct {
+		batch []byte
+		h     record.Header
+	}
+	// Validate every batch before appending any, so a bad request appends
+	// nothing.
+	var batches []checked
+	err := record.Split(rp.Records, func(batch []byte, h record.Header) error {
+		batches = append(batches, checked{batch, h})
+		return nil
+	})
+	if err != nil {
+		return produceError(rp.Partition, kerr.CorruptMessage.Code, err.Error())
+	}
+	if len(batches) == 0 {
+		return produceError(rp.Partition, kerr.InvalidRecord.Code, "the request holds no record batch")
+	}
+	logAppendTime := int64(-1)
+	if settings.logAppendTime {
+		logAppendTime = now.UnixMilli()
+	}
+	for _, cb := range batches {
+		if cb.h.Size() > int(settings.maxMessageBytes) {
+			return produceError(rp.Partition, kerr.MessageTooLarge.Code,
+				fmt.Sprintf("batch of %d bytes exceeds max.message.bytes (%d)", cb.h.Size(), settings.maxMessageBytes))
+		}
+		if cb.h.IsControl() {
+			return produceError(rp.Partition, kerr.InvalidRecord.Code, "clients may not write control batches")
+		}
+		if cb.h.IsTransactional() != (req.TransactionID != nil) {
+			return produceError(rp.Partition, kerr.InvalidRecord.Code,
+				"a transactional batch needs a transactional id on the request, and only transactional batches may carry one")
+		}
+		if !settings.logAppendTime && !settings.timestampAcceptable(cb.h.MaxTimestamp, now) {
+			return produceError(rp.Partition, kerr.InvalidTimestamp.Code,
+				fmt.Sprintf("timestamp %d is outside message.timestamp.before.max.ms/after.max.ms of now", cb.h.MaxTimestamp))
+		}
+		if settings.compacted {
+			if msg := keylessRecord(cb.batch); msg != "" {
+				return produceError(rp.Partition, kerr.InvalidRecord.Code, msg)
+			}
+		}
+		if req.TransactionID != nil {
+			if code := b.verifyTxnProduce(*req.TransactionID, cb.h, p); code != 0 {
+				return produceError(rp.Partition, code, "")
+			}
+		}
+	}
+	first := int64(-1)
+	for _, cb := range batches {
+		if logAppendTime >= 0 {
+			record.SetLogAppendTime(cb.batch, logAppendTime)
+		}
+		base, code, err := p.appendBatch(cb.batch, cb.h)
+		if err != nil {
+			b.logger.Error("append failed", "topic", p.topic.name, "partition", p.index, "err", err)
+			return produceError(rp.Partition, errorCode(err), err.Error())
+		}
+		if code != 0 {
+			return produceError(rp.Partition, code, "")
+		}
+		if first < 0 {
+			first = base
+		}
+		b.metrics.produced(p, len(cb.batch), int(cb.h.NumRecords))
+	}
+	return kmsg.ProduceResponseTopicPartition{
+		Partition:      rp.Partition,
+		BaseOffset:     first,
+		LogAppendTime:  logAppendTime,
+		LogStartOffset: p.log.StartOffset(),
+	}
+}
+
+// keylessRecord returns a message if a batch for a compacted topic holds a
+// record without a key, which Kafka rejects.
+func keylessRecord(batch []byte) string {
+	recs, err := record.Records(batch)
+	if err != nil {
+		return err.Error()
+	}
+	for _, r := range recs {
+		if r.Key == nil {
+			return "compacted topic cannot accept a record without a key"
+		}
+	}
+	return ""
+}
+
+var errNoTxn = errors.New("no transaction")

@@ -1,0 +1,241 @@
+package broker
+
+// Connections. Each client connection has a reader goroutine that frames and
+// decodes requests, and a handler goroutine that serves them strictly in
+// order and writes each response before taking the next request. This is
+// Kafka's own per-connection model (it mutes a channel while a request is in
+// flight), which keeps responses ordered and keeps produce requests of one
+// connection applied in the order they were sent. Connections never share a
+// lock except per partition, so one slow client cannot stall another.
+//
+// Bad input never panics: an impossible frame length, a frame over
+// socket.request.max.bytes, an unknown API key or an unsupported version
+// (other than ApiVersions, which answers UNSUPPORTED_VERSION in v0 form)
+// closes only that connection, and the reason is logged at debug level.
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+type clientConn struct {
+	b      *Broker
+	nc     net.Conn
+	logger *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// request is one decoded request frame.
+type request struct {
+	key           int16
+	version       int16
+	correlationID int32
+	clientID      string
+	kreq          kmsg.Request
+	received      time.Time
+}
+
+func (b *Broker) newClientConn(nc net.Conn) *clientConn {
+	ctx, cancel := context.WithCancel(b.ctx)
+	return &clientConn{b: b, nc: nc, ctx: ctx, cancel: cancel,
+		logger: b.logger.With("remote", nc.RemoteAddr().String())}
+}
+
+// errCloseConn is returned by frame decoding when the connection must close.
+var errCloseConn = errors.New("close connection")
+
+func (c *clientConn) serve() {
+	defer c.cancel()
+	defer c.nc.Close()
+	c.b.metrics.connections.Inc()
+	defer c.b.metrics.connections.Dec()
+
+	// The reader may run a few requests ahead so decoding overlaps with
+	// handling; requests are still handled one at a time, in order.
+	reqs := make(chan *request, 4)
+	go func() {
+		defer close(reqs)
+		br := bufio.NewReaderSize(c.nc, 64<<10)
+		for {
+			req, err := c.readRequest(br)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
+					c.logger.Debug("closing connection", "reason", err)
+				}
+				c.cancel()
+				return
+			}
+			select {
+			case reqs <- req:
+			case <-c.ctx.Done():
+				return
+			}
+		}
+	}()
+
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	for req := range reqs {
+		resp, err := c.handle(req)
+		if err != nil {
+			c.logger.Debug("closing connection", "api", kmsg.NameForKey(req.key), "reason", err)
+			return
+		}
+		if resp == nil { // acks=0 produce: no response
+			continue
+		}
+		buf = c.appendResponse(buf[:0], req, resp)
+		if _, err := bw.Write(buf); err != nil {
+			return
+		}
+		// Flush only when no further request is already waiting, so
+		// pipelined requests share one write.
+		if len(reqs) == 0 {
+			if err := bw.Flush(); err != nil {
+				return
+			}
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // don't pin a large fetch response's buffer
+		}
+	}
+}
+
+// readRequest reads and decodes one frame.
+func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
+	if idle := c.b.cfg.ConnectionsMaxIdleMs; idle > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(time.Duration(idle) * time.Millisecond))
+	}
+	var sizeBuf [4]byte
+	if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+		return nil, err
+	}
+	size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+	if size < 8 {
+		return nil, fmt.Errorf("%w: frame length %d is impossible (a request header needs at least 8 bytes)", errCloseConn, size)
+	}
+	if size > c.b.cfg.SocketRequestMaxBytes {
+		return nil, fmt.Errorf("%w: frame of %d bytes exceeds socket.request.max.bytes (%d)", errCloseConn, size, c.b.cfg.SocketRequestMaxBytes)
+	}
+	frame := make([]byte, size)
+	if _, err := io.ReadFull(br, frame); err != nil {
+		return nil, fmt.Errorf("%w: truncated frame: %v", errCloseConn, err)
+	}
+	req, err := c.b.decodeRequest(frame)
+	if err != nil {
+		c.b.metrics.requestErrors.WithLabelValues(kmsg.NameForKey(req.key), "DECODE").Inc()
+		return req, err
+	}
+	req.received = time.Now()
+	return req, nil
+}
+
+// decodeRequest parses a request frame (without its length prefix). It is
+// the fuzzed entry point for everything a client can send. For an
+// ApiVersions request of an unknown version, it returns a request with a nil
+// kreq; the handler answers it in v0 form.
+func (b *Broker) decodeRequest(frame []byte) (req *request, err error) {
+	req = &request{}
+	defer func() {
+		// kmsg's decoders are bounds-checked, but a panic on anything a
+		// client sends must never take the broker down.
+		if r := recover(); r != nil {
+			b.logger.Error("panic decoding request", "api", req.key, "version", req.version, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: undecodable request", errCloseConn)
+		}
+	}()
+	r := kbin.Reader{Src: frame}
+	req.key = r.Int16()
+	req.version = r.Int16()
+	req.correlationID = r.Int32()
+	if cid := r.NullableString(); cid != nil {
+		req.clientID = *cid
+	}
+	if err := r.Complete(); err != nil {
+		return req, fmt.Errorf("%w: truncated request header", errCloseConn)
+	}
+	a, ok := b.apis[req.key]
+	if !ok {
+		return req, fmt.Errorf("%w: unknown API key %d", errCloseConn, req.key)
+	}
+	if req.version < a.min || req.version > a.max {
+		if req.key == apiKeyApiVersions && req.version > a.max {
+			return req, nil // answered in v0 form with UNSUPPORTED_VERSION
+		}
+		return req, fmt.Errorf("%w: %s version %d is not supported (supported %d..%d)",
+			errCloseConn, kmsg.NameForKey(req.key), req.version, a.min, a.max)
+	}
+	kreq := kmsg.RequestForKey(req.key)
+	kreq.SetVersion(req.version)
+	if kreq.IsFlexible() {
+		// Request header v2 adds tagged fields after the client id.
+		for n := r.Uvarint(); n > 0 && r.Ok(); n-- {
+			r.Uvarint()
+			r.Span(int(r.Uvarint()))
+		}
+		if err := r.Complete(); err != nil {
+			return req, fmt.Errorf("%w: bad request header tags", errCloseConn)
+		}
+	}
+	body := r.Src
+	// The frame buffer belongs to this request alone, so decoders may alias
+	// it: Produce keeps record batches as slices of the frame, no copy.
+	if u, ok := kreq.(kmsg.UnsafeReadFrom); ok {
+		err = u.UnsafeReadFrom(body)
+	} else {
+		err = kreq.ReadFrom(body)
+	}
+	if err != nil {
+		return req, fmt.Errorf("%w: malformed %s v%d body: %v", errCloseConn, kmsg.NameForKey(req.key), req.version, err)
+	}
+	req.kreq = kreq
+	return req, nil
+}
+
+// handle runs one request through its handler, recovering from a handler
+// panic by closing the connection (a bug, logged with its stack).
+func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
+	name := kmsg.NameForKey(req.key)
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("panic in handler", "api", name, "version", req.version, "panic", r, "stack", string(debug.Stack()))
+			c.b.metrics.requestErrors.WithLabelValues(name, "PANIC").Inc()
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	defer c.b.metrics.observeRequest(name, req.received)
+	if req.kreq == nil {
+		// An ApiVersions version newer than ours: answer in v0 form.
+		return c.b.apiVersionsUnsupported(), nil
+	}
+	resp = c.b.apis[req.key].handle(c, req)
+	if resp != nil {
+		resp.SetVersion(req.version)
+	}
+	return resp, nil
+}
+
+// appendResponse frames a response: length, correlation id, the header's
+// tagged fields when flexible (never for ApiVersions), then the body.
+func (c *clientConn) appendResponse(dst []byte, req *request, resp kmsg.Response) []byte {
+	dst = append(dst, 0, 0, 0, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(req.correlationID))
+	if resp.IsFlexible() && req.key != apiKeyApiVersions {
+		dst = append(dst, 0)
+	}
+	dst = resp.AppendTo(dst)
+	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+	return dst
+}
