@@ -83,4 +83,3 @@ func (b *Broker) createTopic(req *kmsg.CreateTopicsRequest, rt kmsg.CreateTopics
 	}
 	return nil
 }
-

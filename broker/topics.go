@@ -59,8 +59,8 @@ func (t *topic) numPartitions() int32 { return int32(len(*t.partitions.Load())) 
 // topics is the registry. mu guards the maps and the topics.json file; the
 // hot path (produce/fetch) takes only the read lock for a map lookup.
 type topics struct {
-	b    *Broker
-	mu   sync.RWMutex
+	b      *Broker
+	mu     sync.RWMutex
 	byName map[string]*topic
 	byID   map[[16]byte]*topic
 }

@@ -17,7 +17,7 @@ import (
 func newBrokerCommand() *cobra.Command {
 	var (
 		listen, advertise, dataDir, metricsListen, configFile, fsync, logLevel string
-		sets                                                                 []string
+		sets                                                                   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
