@@ -54,7 +54,9 @@ func noArgs(cmd *cobra.Command, args []string) error {
 }
 
 // integer is the set of integer types the CLI parses from flags.
-type integer interface{ ~int | ~int16 | ~int32 | ~int64 }
+type integer interface {
+	~int | ~int16 | ~int32 | ~int64
+}
 
 // intFlag is an integer flag with a lower bound and an error message that
 // names the flag and the accepted values.
