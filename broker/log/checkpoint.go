@@ -1,0 +1,86 @@
+// Small checkpoint files in the partition directory. Each holds one decimal
+// offset and is replaced atomically (write temp, fsync, rename, fsync dir),
+// so a crash leaves either the old or the new value, never a torn one.
+//
+//	log-start-offset   first offset readers may see (DeleteRecords, retention)
+//	recovery-point     every segment below the one holding this offset is
+//	                   fsynced and its indexes are trustworthy
+//	cleaner-offset     compaction has cleaned everything below this offset
+//	.clean-shutdown    empty marker written by Close, removed by Open
+package log
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+const (
+	startOffsetFile   = "log-start-offset"
+	recoveryPointFile = "recovery-point"
+	cleanerOffsetFile = "cleaner-offset"
+	cleanShutdownFile = ".clean-shutdown"
+	tmpSuffix         = ".tmp"
+)
+
+// writeCheckpoint atomically replaces dir/name with v. Caller holds
+// Log.ckMu (the temp file name is shared).
+func writeCheckpoint(dir, name string, v int64) error {
+	path := filepath.Join(dir, name)
+	tmp := path + tmpSuffix
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write checkpoint %s: %w", name, err)
+	}
+	_, err = f.WriteString(strconv.FormatInt(v, 10) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("write checkpoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// readCheckpoint returns the stored value, or ok=false if the file does not
+// exist.
+func readCheckpoint(dir, name string) (v int64, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read checkpoint %s: %w", name, err)
+	}
+	v, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || v < 0 {
+		return 0, false, fmt.Errorf("read checkpoint %s: bad content %q", name, b)
+	}
+	return v, true, nil
+}
+
+// syncDir fsyncs a directory so renames, creations and removals in it are
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
