@@ -1,0 +1,100 @@
+package group
+
+// TxnOffsetCommit, API key 28, versions 0-6.
+//
+// Offsets are validated like OffsetCommit (v3+ member and generation when
+// given; none for v0-2) and staged per producer id, durably; they become
+// visible only when the transaction coordinator calls CompleteTxn with
+// commit. v6 names topics by id. The producer epoch is recorded but not
+// checked here: fencing is the transaction coordinator's job.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TxnOffsetCommit stages offsets in a transaction.
+func (c *Coordinator) TxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse {
+	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewTxnOffsetCommitResponseTopic()
+		rt.Topic, rt.TopicID = t.Topic, t.TopicID
+		for _, p := range t.Partitions {
+			rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			rp.Partition = p.Partition
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	setAll := func(code int16) *kmsg.TxnOffsetCommitResponse {
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				resp.Topics[i].Partitions[j].ErrorCode = code
+			}
+		}
+		return resp
+	}
+	switch {
+	case c.isClosed():
+		return setAll(kerr.CoordinatorNotAvailable.Code)
+	case req.Group == "":
+		return setAll(kerr.InvalidGroupID.Code)
+	}
+	generation, memberID, instanceID := int32(-1), "", (*string)(nil)
+	if req.Version >= 3 {
+		generation, memberID, instanceID = req.Generation, req.MemberID, req.InstanceID
+	}
+
+	g := c.lockGroup(req.Group, true)
+	defer g.mu.Unlock()
+	if code := g.validateCommit(memberID, instanceID, generation, true, req.Version); code != 0 {
+		g.removeIfFresh()
+		return setAll(code)
+	}
+	now := time.Now().UnixMilli()
+	type update struct {
+		topic     string
+		partition int32
+		v         pendingValue
+	}
+	var recs []record
+	var ups []update
+	var codes []*int16
+	for i, t := range req.Topics {
+		name, code := c.commitTopic(t.Topic, t.TopicID, req.Version >= 6)
+		for j, p := range t.Partitions {
+			rp := &resp.Topics[i].Partitions[j]
+			if rp.ErrorCode = c.commitPartitionCode(name, code, p.Partition, p.Metadata); rp.ErrorCode != 0 {
+				continue
+			}
+			v := pendingValue{ProducerEpoch: req.ProducerEpoch, offsetValue: offsetValue{Offset: p.Offset, LeaderEpoch: -1, CommitMs: now, ExpireMs: -1}}
+			if req.Version >= 2 {
+				v.LeaderEpoch = p.LeaderEpoch
+			}
+			if p.Metadata != nil {
+				v.Metadata = *p.Metadata
+			}
+			recs = append(recs, pendingRecord(pendingKey{g.id, req.ProducerID, name, p.Partition}, v))
+			ups = append(ups, update{name, p.Partition, v})
+			codes = append(codes, &rp.ErrorCode)
+		}
+	}
+	if err := c.append(recs...); err != nil {
+		for _, code := range codes {
+			*code = kerr.CoordinatorNotAvailable.Code
+		}
+		g.removeIfFresh()
+		return resp
+	}
+	for _, u := range ups {
+		g.stage(req.ProducerID, u.topic, u.partition, u.v)
+	}
+	if len(ups) > 0 {
+		c.indexTxn(req.ProducerID, g.id)
+	}
+	g.removeIfFresh()
+	return resp
+}
