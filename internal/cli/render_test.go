@@ -68,7 +68,9 @@ func TestGroupDescribeGolden(t *testing.T) {
 		{MemberID: "consumer-1-3f2a", ClientID: "consumer-1", ClientHost: "/10.0.0.5"},
 		{MemberID: "consumer-2-9b1c", ClientID: "consumer-2", ClientHost: "/10.0.0.6"},
 	}
-	commit := func(topic string, p int32, at int64) kadm.Offset { return kadm.Offset{Topic: topic, Partition: p, At: at} }
+	commit := func(topic string, p int32, at int64) kadm.Offset {
+		return kadm.Offset{Topic: topic, Partition: p, At: at}
+	}
 	end := func(topic string, p int32, at int64) kadm.ListedOffset {
 		return kadm.ListedOffset{Topic: topic, Partition: p, Offset: at}
 	}
