@@ -236,10 +236,16 @@ func (r produceResult) err(topic string) error {
 	if r.readErr != nil {
 		problems = append(problems, fmt.Sprintf("read stdin: %v", r.readErr))
 	}
-	if r.failed > 0 {
+	switch {
+	case r.failed > 0 && r.flushErr != nil:
+		// The records failed because the flush ran out of time and the
+		// client was closed: the flush error is the cause worth showing.
+		problems = append(problems, fmt.Sprintf("%d of %d records failed to reach topic %q: %v",
+			r.failed, r.failed+r.produced, topic, r.flushErr))
+	case r.failed > 0:
 		problems = append(problems, fmt.Sprintf("%d of %d records failed to reach topic %q, first error: %v",
 			r.failed, r.failed+r.produced, topic, r.firstFailure))
-	} else if r.flushErr != nil {
+	case r.flushErr != nil:
 		problems = append(problems, fmt.Sprintf("flush: %v", r.flushErr))
 	}
 	if len(problems) == 0 {
