@@ -20,7 +20,7 @@ type assignMember struct {
 }
 
 type assignInput struct {
-	members []assignMember       // in a stable order
+	members []assignMember        // in a stable order
 	prev    map[string]assignment // previous target, for stickiness
 }
 
