@@ -113,12 +113,11 @@ func (f lineFormat) parse(line []byte) (*kgo.Record, error) {
 
 func newProduceCommand() *cobra.Command {
 	var (
-		topic      string
-		props      []string
-		acks       string
-		codec      string
-		partition  int32
-		partitionS bool
+		topic     string
+		props     []string
+		acks      string
+		codec     string
+		partition int32
 	)
 	cmd := &cobra.Command{
 		Use:   "produce --topic T [--property parse.key=true ...]",
@@ -148,7 +147,7 @@ still sent and flushed, and the command fails naming the line number.`,
 	nonNegativeIntVar(fs, &partition, "partition", -1, "write every record to this partition (default: partition by key)")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		partitionS = cmd.Flags().Changed("partition")
+		fixedPartition := cmd.Flags().Changed("partition")
 		if err := requireFlag(topic, "topic", "name the topic to write to"); err != nil {
 			return err
 		}
@@ -167,7 +166,7 @@ still sent and flushed, and the command fails naming the line number.`,
 			kgo.ProducerBatchCompression(compressionCodec(codec)),
 		)
 		opts = append(opts, acksOpts(acks)...)
-		if partitionS {
+		if fixedPartition {
 			opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		}
 		cl, err := kgo.NewClient(opts...)
@@ -177,7 +176,7 @@ still sent and flushed, and the command fails naming the line number.`,
 		defer cl.Close()
 
 		res := produceLines(cmd.Context(), cl, cmd.InOrStdin(), format, func(r *kgo.Record) {
-			if partitionS {
+			if fixedPartition {
 				r.Partition = partition
 			}
 		}, conn)
