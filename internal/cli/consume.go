@@ -372,6 +372,9 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, emit fun
 			if errors.As(fe.Err, &loss) {
 				continue // informational: the client already reset the offset
 			}
+			if fe.Topic == "" { // a client-level error, e.g. joining the group failed
+				return count, fmt.Errorf("consume: %w", fe.Err)
+			}
 			return count, fmt.Errorf("consume topic %q partition %d: %w", fe.Topic, fe.Partition, fe.Err)
 		}
 		var emitErr error
