@@ -101,8 +101,10 @@ type segment struct {
 	scratch    [timeEntrySize]byte
 }
 
-func (s *segment) indexPath() string     { return strings.TrimSuffix(s.path, logSuffix) + indexSuffix }
-func (s *segment) timeIndexPath() string { return strings.TrimSuffix(s.path, logSuffix) + timeIndexSuffix }
+func (s *segment) indexPath() string { return strings.TrimSuffix(s.path, logSuffix) + indexSuffix }
+func (s *segment) timeIndexPath() string {
+	return strings.TrimSuffix(s.path, logSuffix) + timeIndexSuffix
+}
 
 func newSegment(dir string, base int64, f *os.File) *segment {
 	s := &segment{
