@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"crypto/sha256"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -373,3 +374,5 @@ func (e *testEnv) fetch(group string, stable bool, topics map[string][]int32) (i
 	}
 	return resp.ErrorCode, out
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
