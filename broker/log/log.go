@@ -230,18 +230,13 @@ func (l *Log) appendLocked(batch []byte, h record.Header) error {
 	}
 
 	l.mu.Lock()
-	addIdx, addTime := seg.observe(h, pos, cfg.IndexIntervalBytes)
+	seg.observe(h, pos, cfg.IndexIntervalBytes)
 	l.end.Store(h.LastOffset() + 1)
 	l.size.Add(int64(len(batch)))
 	l.mu.Unlock()
 
-	if addIdx || addTime {
-		// The data is already acknowledged-visible; an index write failure
-		// only costs a rebuild at the next open, so do not fail the append.
-		if err := seg.writeLastIndexEntries(addIdx, addTime); err != nil && !l.indexBroken {
-			l.logger.Error("index write failed; indexes will be rebuilt on next open", "err", err)
-			l.indexBroken = true
-		}
+	if len(seg.index)-seg.idxOnDisk >= indexWriteBatch {
+		l.writeIndex(seg)
 	}
 
 	l.unflushed += int64(h.NumRecords)
@@ -251,6 +246,21 @@ func (l *Log) appendLocked(batch []byte, h record.Header) error {
 		}
 	}
 	return nil
+}
+
+// indexWriteBatch is how many offset index entries the active segment
+// buffers before writing them out.
+const indexWriteBatch = 256
+
+// writeIndex writes seg's pending index entries. The data they describe is
+// already appended and visible, and a missing entry only costs a rebuild at
+// the next open, so a failure is logged and remembered, not returned:
+// Close then withholds the clean-shutdown marker. Caller holds appendMu.
+func (l *Log) writeIndex(seg *segment) {
+	if err := seg.writePendingIndex(); err != nil && !l.indexBroken {
+		l.logger.Error("index write failed; indexes will be rebuilt on next open", "err", err)
+		l.indexBroken = true
+	}
 }
 
 // shouldRoll decides whether the batch must go to a new segment.
@@ -278,16 +288,13 @@ func (l *Log) roll(base int64) (*segment, error) {
 		return nil, err
 	}
 	l.mu.Lock()
-	addTime := old.addTimeEntry() // the time index must end at the segment's true max
+	old.addTimeEntry() // the time index must end at the segment's true max
 	l.segs = append(l.segs, ns)
 	l.active = ns
 	l.mu.Unlock()
-	if addTime {
-		if err := old.writeLastIndexEntries(false, true); err != nil && !l.indexBroken {
-			l.logger.Error("time index write failed; indexes will be rebuilt on next open", "err", err)
-			l.indexBroken = true
-		}
-	}
+	// The closed segment's index files must be complete before the
+	// background sync lets the recovery point pass it.
+	l.writeIndex(old)
 	l.bg.Add(1)
 	go func() {
 		defer l.bg.Done()
@@ -455,13 +462,9 @@ func (l *Log) Close() error {
 func (l *Log) closeLocked() error {
 	act := l.active
 	l.mu.Lock()
-	addTime := act.addTimeEntry()
+	act.addTimeEntry()
 	l.mu.Unlock()
-	if addTime {
-		if err := act.writeLastIndexEntries(false, true); err != nil {
-			l.indexBroken = true
-		}
-	}
+	l.writeIndex(act)
 	if err := l.flushLocked(l.now()); err != nil {
 		return err
 	}

@@ -98,7 +98,9 @@ type segment struct {
 	// Appender-only state (Log.appendMu, or Open).
 	sinceIndex int64 // bytes appended since the last offset index entry
 	rollAtMs   int64 // wall-clock ms used for segment.ms; 0 when empty
-	scratch    [timeEntrySize]byte
+	idxOnDisk  int   // index entries already written to the .index file
+	tidxOnDisk int   // time index entries already written
+	pending    []byte
 }
 
 func (s *segment) indexPath() string { return strings.TrimSuffix(s.path, logSuffix) + indexSuffix }
@@ -201,10 +203,9 @@ func (s *segment) removeFiles() error {
 	return errors.Join(errs...)
 }
 
-// observe records a batch appended at pos in the in-memory indexes and
-// reports which index entries were added (so the caller can write them to
-// the files). Caller holds Log.mu.Lock or is single-threaded.
-func (s *segment) observe(h record.Header, pos int64, interval int32) (addIdx, addTime bool) {
+// observe records a batch appended at pos in the in-memory indexes.
+// Caller holds Log.mu.Lock or is single-threaded.
+func (s *segment) observe(h record.Header, pos int64, interval int32) {
 	if h.MaxTimestamp > s.maxTs {
 		s.maxTs = h.MaxTimestamp
 		s.maxTsOff = h.BaseOffset
@@ -214,12 +215,10 @@ func (s *segment) observe(h record.Header, pos int64, interval int32) (addIdx, a
 	if s.sinceIndex > int64(interval) {
 		s.index = append(s.index, indexEntry{rel: uint32(h.BaseOffset - s.base), pos: uint32(pos)})
 		s.sinceIndex = 0
-		addIdx = true
-		addTime = s.addTimeEntry()
+		s.addTimeEntry()
 	}
 	s.sinceIndex += int64(h.Size())
 	s.size = pos + int64(h.Size())
-	return addIdx, addTime
 }
 
 // addTimeEntry appends (maxTs, maxTsOff) to the time index if it grew.
@@ -234,30 +233,38 @@ func (s *segment) addTimeEntry() bool {
 	return true
 }
 
-// writeLastIndexEntries appends the newest in-memory entries to the index
-// files. Appender only; the slices are read without Log.mu because only
-// the appender appends to them.
-func (s *segment) writeLastIndexEntries(addIdx, addTime bool) error {
+// writePendingIndex writes the in-memory index entries not yet in the
+// files, in one write per file. Entries are written in bulk rather than per
+// append: the active segment's index is rebuilt by recovery after a crash
+// anyway, and roll and Close write the rest before anyone trusts the files.
+// Appender only (the slices only grow under the appender).
+func (s *segment) writePendingIndex() error {
 	if s.idx == nil {
 		return errors.New("index files are closed")
 	}
-	if addIdx {
-		n := len(s.index)
-		e := s.index[n-1]
-		binary.BigEndian.PutUint32(s.scratch[0:], e.rel)
-		binary.BigEndian.PutUint32(s.scratch[4:], e.pos)
-		if _, err := s.idx.WriteAt(s.scratch[:indexEntrySize], int64(n-1)*indexEntrySize); err != nil {
+	if n := len(s.index); n > s.idxOnDisk {
+		buf := s.pending[:0]
+		for _, e := range s.index[s.idxOnDisk:] {
+			buf = binary.BigEndian.AppendUint32(buf, e.rel)
+			buf = binary.BigEndian.AppendUint32(buf, e.pos)
+		}
+		s.pending = buf
+		if _, err := s.idx.WriteAt(buf, int64(s.idxOnDisk)*indexEntrySize); err != nil {
 			return fmt.Errorf("write index %s: %w", s.indexPath(), err)
 		}
+		s.idxOnDisk = n
 	}
-	if addTime {
-		n := len(s.tindex)
-		e := s.tindex[n-1]
-		binary.BigEndian.PutUint64(s.scratch[0:], uint64(e.ts))
-		binary.BigEndian.PutUint32(s.scratch[8:], e.rel)
-		if _, err := s.tidx.WriteAt(s.scratch[:timeEntrySize], int64(n-1)*timeEntrySize); err != nil {
+	if n := len(s.tindex); n > s.tidxOnDisk {
+		buf := s.pending[:0]
+		for _, e := range s.tindex[s.tidxOnDisk:] {
+			buf = binary.BigEndian.AppendUint64(buf, uint64(e.ts))
+			buf = binary.BigEndian.AppendUint32(buf, e.rel)
+		}
+		s.pending = buf
+		if _, err := s.tidx.WriteAt(buf, int64(s.tidxOnDisk)*timeEntrySize); err != nil {
 			return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
 		}
+		s.tidxOnDisk = n
 	}
 	return nil
 }
@@ -291,6 +298,7 @@ func (s *segment) rewriteIndexFiles(keepOpen bool) error {
 	if _, err := s.tidx.WriteAt(tidx, 0); err != nil {
 		return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
 	}
+	s.idxOnDisk, s.tidxOnDisk = len(s.index), len(s.tindex)
 	if !keepOpen {
 		if err := s.syncIndexFiles(); err != nil {
 			return err
@@ -350,6 +358,7 @@ func (s *segment) loadIndexes() error {
 		tindex[i] = e
 	}
 	s.index, s.tindex = index, tindex
+	s.idxOnDisk, s.tidxOnDisk = len(index), len(tindex)
 	if n := len(tindex); n > 0 {
 		s.maxTs = tindex[n-1].ts
 		s.maxTsOff = s.base + int64(tindex[n-1].rel)

@@ -198,6 +198,9 @@ func unzstd(src []byte, limit int) ([]byte, error) {
 }
 
 var (
+	gzipWriters sync.Pool // *gzip.Writer
+	lz4Writers  sync.Pool // *lz4.Writer
+
 	zstdEncOnce sync.Once
 	zstdEnc     *zstd.Encoder
 	zstdEncErr  error
@@ -206,20 +209,33 @@ var (
 func compress(codec Codec, raw []byte) ([]byte, error) {
 	switch codec {
 	case Gzip:
+		// Writers carry large tables; reuse them.
 		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
+		zw, _ := gzipWriters.Get().(*gzip.Writer)
+		if zw == nil {
+			zw = gzip.NewWriter(&buf)
+		} else {
+			zw.Reset(&buf)
+		}
 		if _, err := zw.Write(raw); err != nil {
 			return nil, err
 		}
 		if err := zw.Close(); err != nil {
 			return nil, err
 		}
+		gzipWriters.Put(zw)
 		return buf.Bytes(), nil
 	case Snappy:
 		return snappy.Encode(nil, raw), nil
 	case LZ4:
 		var buf bytes.Buffer
-		zw := lz4.NewWriter(&buf)
+		zw, _ := lz4Writers.Get().(*lz4.Writer)
+		if zw == nil {
+			zw = lz4.NewWriter(&buf)
+		} else {
+			zw.Reset(&buf)
+		}
+		defer lz4Writers.Put(zw)
 		if _, err := zw.Write(raw); err != nil {
 			return nil, err
 		}
