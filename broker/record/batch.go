@@ -205,6 +205,23 @@ func Validate(b []byte) (Header, error) {
 	return h, nil
 }
 
+// ValidateProduce is Validate plus the rules Kafka's broker applies to
+// batches arriving in a Produce request, where compaction gaps cannot exist
+// yet: at least one record, and NumRecords == LastOffsetDelta+1.
+func ValidateProduce(b []byte) (Header, error) {
+	h, err := Validate(b)
+	if err != nil {
+		return h, err
+	}
+	if h.NumRecords <= 0 {
+		return h, corrupt("produced batch has %d records", h.NumRecords)
+	}
+	if int64(h.NumRecords) != int64(h.LastOffsetDelta)+1 {
+		return h, corrupt("produced batch has %d records but spans %d offsets", h.NumRecords, int64(h.LastOffsetDelta)+1)
+	}
+	return h, nil
+}
+
 // checkCounts holds the header-only consistency rules shared by Validate
 // and Records.
 func checkCounts(h Header) error {

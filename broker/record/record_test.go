@@ -443,3 +443,21 @@ func TestKmsgInterop(t *testing.T) {
 		t.Fatalf("kmsg sees %+v", rb)
 	}
 }
+
+func TestValidateProduce(t *testing.T) {
+	if _, err := ValidateProduce(mustBuild(t, baseHeader(), sampleRecords(), Gzip)); err != nil {
+		t.Fatalf("normal batch rejected: %v", err)
+	}
+	if _, err := ValidateProduce(mustBuild(t, baseHeader(), nil, None)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("empty batch accepted: %v", err)
+	}
+	h := baseHeader()
+	h.LastOffsetDelta = 10
+	gappy := mustBuild(t, h, []Record{{OffsetDelta: 0}, {OffsetDelta: 10}}, None)
+	if _, err := Validate(gappy); err != nil {
+		t.Fatalf("Validate rejects a compacted batch: %v", err)
+	}
+	if _, err := ValidateProduce(gappy); err == nil || !strings.Contains(err.Error(), "spans 11 offsets") {
+		t.Fatalf("gappy produce batch: %v", err)
+	}
+}
