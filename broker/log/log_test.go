@@ -902,3 +902,34 @@ func TestForEachBatch(t *testing.T) {
 		t.Fatalf("callback error = %v", err)
 	}
 }
+
+// After a full recovery scan and a clean reopen, every closed segment still
+// knows its largest timestamp (retention and timestamp lookups need it).
+func TestRecoveredSegmentsKeepMaxTimestamp(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	cfg.IndexIntervalBytes = 100000 // no index entries: only final time entries
+	l := openT(t, dir, cfg)
+	for i := range 40 {
+		mustAppend(t, l, batchOf(t, 1, int64(i)*100, "ts", 100))
+	}
+	want := map[int64]int64{}
+	for _, s := range l.segs {
+		want[s.base] = s.maxTs
+	}
+	l.crash()
+	os.Remove(filepath.Join(dir, recoveryPointFile))
+	l2 := openT(t, dir, cfg)
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l3 := openT(t, dir, cfg)
+	if len(l3.segs) < 5 {
+		t.Fatalf("%d segments", len(l3.segs))
+	}
+	for _, s := range l3.segs {
+		if s.maxTs != want[s.base] {
+			t.Errorf("segment %d max timestamp %d, want %d", s.base, s.maxTs, want[s.base])
+		}
+	}
+}

@@ -267,6 +267,12 @@ func (l *Log) recoverSegments(trustedBelow int) (int64, error) {
 			}
 			last = true
 		}
+		if !last {
+			// A closed segment's time index ends with its true maximum
+			// (roll does the same); Open derives the segment's largest
+			// timestamp from that last entry.
+			s.addTimeEntry()
+		}
 		if err := s.rewriteIndexFiles(last); err != nil {
 			return 0, err
 		}
