@@ -1,6 +1,7 @@
 // Benchmarks for the hot paths: appending ~1 KB records and fetching.
 //
 //	go test ./broker/log -run='^$' -bench=. -benchmem
+
 package log
 
 import (

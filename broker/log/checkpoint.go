@@ -7,6 +7,7 @@
 //	                   fsynced and its indexes are trustworthy
 //	cleaner-offset     compaction has cleaned everything below this offset
 //	.clean-shutdown    empty marker written by Close, removed by Open
+
 package log
 
 import (

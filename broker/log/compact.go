@@ -34,6 +34,7 @@
 //
 // The key map lives in memory (map[string]int64), so a pass needs memory
 // proportional to the number of distinct keys in the log.
+
 package log
 
 import (

@@ -1,6 +1,7 @@
 // Compaction tests: newest value per key, offsets preserved, tombstone
 // horizons, transactions and control batches, lag, dirty ratio, and
 // crash handling of segment swaps.
+
 package log
 
 import (

@@ -1,6 +1,7 @@
 // Concurrency test: one appender, several readers, retention, DeleteRecords
 // and compaction running at once. Meant for -race; it also checks every
 // byte a reader gets is a valid batch covering the requested offset.
+
 package log
 
 import (

@@ -1,6 +1,7 @@
 // Per-partition log configuration, using Kafka's topic-level config names
 // and defaults. A Config is a plain struct so the broker can fill it from
 // topic configs; Validate reports every bad field at once.
+
 package log
 
 import (

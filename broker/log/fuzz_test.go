@@ -2,6 +2,7 @@
 // panic; after an unclean open every batch it serves must validate.
 //
 //	go test ./broker/log -run='^$' -fuzz=FuzzRecover -fuzztime=1m -fuzzminimizetime=5s
+
 package log
 
 import (

@@ -1,5 +1,6 @@
 // Shared helpers for the log tests: building batches, opening logs in
 // temp dirs, simulating crashes and reading everything back.
+
 package log
 
 import (

@@ -3,6 +3,23 @@
 // file of record batches stored exactly as produced (only base offset and
 // leader epoch rewritten), with a sparse offset index and a time index.
 //
+// Files on disk: <20-digit base offset>.log, .index and .timeindex per
+// segment, plus the checkpoints described in checkpoint.go.
+package log
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tributary-streams/tributary/broker/record"
+)
+
 // This file holds the Log type, appends, flushing and shutdown. Recovery is
 // in recover.go, reads in read.go, retention in retention.go, compaction in
 // compact.go.
@@ -23,20 +40,6 @@
 // An append writes the batch to the file first (appendMu only), then takes
 // mu to publish the new size, index entries and end offset. A reader never
 // reads past the size it saw, so it cannot observe a half-written batch.
-package log
-
-import (
-	"errors"
-	"fmt"
-	"log/slog"
-	"math"
-	"os"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/tributary-streams/tributary/broker/record"
-)
 
 var (
 	// ErrOffsetOutOfRange is wrapped when an offset is outside

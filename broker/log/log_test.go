@@ -1,5 +1,6 @@
 // Tests for appends, reads, reopening, recovery, retention, timestamps,
 // flushing and config validation, all on real files in t.TempDir().
+
 package log
 
 import (

@@ -5,6 +5,7 @@
 // reads the file with pread. Appends past the viewed size are ignored;
 // a segment deleted by retention meanwhile stays readable through the open
 // descriptor until the view is released.
+
 package log
 
 import (

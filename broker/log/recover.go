@@ -8,6 +8,7 @@
 // onward is rescanned: each batch is validated with record.Validate and its
 // offsets checked, the indexes are rebuilt, and the log is truncated at the
 // first bad or partial byte, deleting any later segments.
+
 package log
 
 import (

@@ -3,6 +3,7 @@
 //
 // The start offset is checkpointed before any file is unlinked, so a crash
 // in between leaves segments that Open recognises as dead and removes.
+
 package log
 
 import (

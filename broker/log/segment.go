@@ -13,6 +13,7 @@
 // An offset entry is added when more than IndexIntervalBytes were appended
 // since the previous one; a time entry is added alongside it when the
 // largest timestamp grew, and once more when the segment stops being active.
+
 package log
 
 import (

@@ -7,6 +7,7 @@
 // int32-length-prefixed raw blocks). Both are accepted; Build writes raw
 // blocks. LZ4 is the standard LZ4 frame format (magic 2 fixed Kafka's old
 // broken framing). Gzip and zstd are standard.
+
 package record
 
 import (

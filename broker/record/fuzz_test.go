@@ -3,6 +3,7 @@
 //
 //	go test ./broker/record -run='^$' -fuzz=FuzzValidate -fuzztime=1m -fuzzminimizetime=5s
 //	go test ./broker/record -run='^$' -fuzz=FuzzRecords -fuzztime=1m -fuzzminimizetime=5s
+
 package record
 
 import (

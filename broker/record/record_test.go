@@ -1,5 +1,6 @@
 // Tests for batch validation, splitting, header setters and the record
 // codec, including interop with franz-go's kmsg encoding.
+
 package record
 
 import (

@@ -9,6 +9,7 @@
 //
 // All varints are zigzag-encoded (encoding/binary's Varint). A length of -1
 // means null.
+
 package record
 
 import (
