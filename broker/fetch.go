@@ -146,7 +146,10 @@ func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, use
 	hasErr := false
 	for i, sp := range parts {
 		p := resolved[i]
-		fp := kmsg.FetchResponseTopicPartition{Partition: sp.partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1, PreferredReadReplica: -1}
+		// RecordBatches is never null: librdkafka rejects a null record set
+		// (size -1) on non-flexible versions.
+		fp := kmsg.FetchResponseTopicPartition{Partition: sp.partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1,
+			PreferredReadReplica: -1, RecordBatches: []byte{}}
 		if p == nil {
 			fp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			if useIDs {
@@ -211,8 +214,11 @@ func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.Fetc
 		// Only the response's first batch may exceed the limits.
 		return 0
 	}
+	if len(data) == 0 {
+		return 0
+	}
 	fp.RecordBatches = data
-	if readCommitted && len(data) > 0 {
+	if readCommitted {
 		p.appendMu.Lock()
 		for _, a := range p.producers.abortedIn(sp.fetchOffset, upTo) {
 			fp.AbortedTransactions = append(fp.AbortedTransactions,
@@ -220,9 +226,7 @@ func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.Fetc
 		}
 		p.appendMu.Unlock()
 	}
-	if len(data) > 0 {
-		b.metrics.fetched(p, data)
-	}
+	b.metrics.fetched(p, data)
 	return len(data)
 }
 

@@ -79,7 +79,8 @@ func (fs *fetchSessions) create() *fetchSession {
 		rand.Read(b[:])
 		id = int32(binary.BigEndian.Uint32(b[:]) & 0x7fffffff)
 	}
-	s := &fetchSession{id: id, epoch: 1, byKey: map[sessionKey]*sessionPartition{}}
+	// The creating request counts as epoch 0; handleFetch advances it.
+	s := &fetchSession{id: id, byKey: map[sessionKey]*sessionPartition{}}
 	s.lruElem = fs.lru.PushFront(s)
 	fs.byID[id] = s
 	return s

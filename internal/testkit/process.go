@@ -2,9 +2,9 @@ package testkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -24,7 +24,11 @@ func RunChildIfRequested() {
 	if args == "" {
 		return
 	}
-	os.Exit(cli.Main(strings.Split(args, "\x00"), os.Stdin, os.Stdout, os.Stderr))
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		panic("testkit: bad child args: " + err.Error())
+	}
+	os.Exit(cli.Main(argv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Process is a `tributary broker` child process.
@@ -47,7 +51,8 @@ func StartBrokerProcess(t testing.TB, dataDir, addr string, extraArgs ...string)
 	args := append([]string{"broker", "--listen", addr, "--data-dir", dataDir, "--metrics-listen", "",
 		"--set", "group.initial.rebalance.delay.ms=0"}, extraArgs...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x00"))
+	argv, _ := json.Marshal(args)
+	cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
 	p := &Process{Addr: addr, DataDir: dataDir, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {

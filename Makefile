@@ -1,0 +1,52 @@
+# Tributary: the whole set-up is `make run` and `make test`.
+
+GO      ?= go
+BIN     ?= bin/tributary
+DATA    ?= ./data
+# Packages where concurrency lives run under the race detector.
+RACE_PKGS = ./broker/... ./internal/...
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: build run test test-deps bench fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tributary
+
+# Starts the broker on 127.0.0.1:9092 with data in ./data. (`tributary
+# server`, broker plus connect worker, takes over once connect exists.)
+run: build
+	./$(BIN) broker --listen 127.0.0.1:9092 --data-dir $(DATA)
+
+# Installs what the tests need (kcat, via apt-get when missing), then runs
+# vet and every test; concurrent packages under -race.
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -timeout 12m $(RACE_PKGS)
+	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/)
+
+test-deps:
+	@command -v kcat >/dev/null 2>&1 || { \
+		echo "installing kcat (Debian package) for the client compatibility tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat >/dev/null; }
+
+# Side-by-side benchmarks: our broker against franz-go's kfake and the
+# client's own ceiling, with ratios. A report, not a pass/fail gate.
+bench:
+	$(GO) run ./internal/bench/broker
+
+# Each fuzz target briefly.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for fz in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$fz"; \
+			$(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin
