@@ -1,0 +1,92 @@
+package main
+
+// The harness itself, not the speed: a -quick run with tiny N against all
+// three targets must move exactly N records each way, run the latency
+// measurement and read the broker's RSS. Nothing here asserts on timing.
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBenchmarkRunsEveryTarget(t *testing.T) {
+	o := defaultOptions(true)
+	o.sizes = []recordSize{{bytes: 1024, n: 3_000}, {bytes: 100, n: 7_000}}
+	o.latency = 200 * time.Millisecond
+	o.rssTopics, o.rssPerTopic = 10, 10
+	o.progress = logWriter{t}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var out bytes.Buffer
+	rep, err := run(ctx, o, &out)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, tg := range targets() {
+		for _, size := range o.sizes {
+			res, ok := rep.throughput[tg.name][size.bytes]
+			if !ok {
+				t.Errorf("%s, %d B: no result", tg.name, size.bytes)
+				continue
+			}
+			for name, p := range map[string]phase{"produce": res.produce, "consume": res.consume} {
+				if p.records != size.n || p.bytes != size.n*int64(size.bytes) || p.elapsed <= 0 {
+					t.Errorf("%s, %d B, %s: %d records, %d bytes in %s; want %d records, %d bytes",
+						tg.name, size.bytes, name, p.records, p.bytes, p.elapsed, size.n, size.n*int64(size.bytes))
+				}
+			}
+		}
+	}
+	for _, name := range []string{"tributary", "kfake"} {
+		if l := rep.latency[name]; l.samples == 0 || l.p50 <= 0 || l.p99 < l.p50 {
+			t.Errorf("%s latency: %+v; want samples and p99 >= p50 > 0", name, l)
+		}
+	}
+	if rep.rss.idleKB <= 0 || rep.rss.loadedKB <= 0 {
+		t.Errorf("rss: %+v; want both readings positive", rep.rss)
+	}
+	printed := out.String()
+	for _, want := range []string{"tributary", "kfake", "ceiling", "1 KB produce", "100 B produce", "broker RSS"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("report lacks %q:\n%s", want, printed)
+		}
+	}
+}
+
+// logWriter sends the run's progress lines to the test log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestPercentile(t *testing.T) {
+	samples := make([]time.Duration, 100)
+	for i := range samples {
+		samples[i] = time.Duration(i+1) * time.Millisecond
+	}
+	for _, c := range []struct {
+		p    int
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
+		if got := percentile(samples, c.p); got != c.want {
+			t.Errorf("percentile(1..100 ms, %d) = %s, want %s", c.p, got, c.want)
+		}
+	}
+	if got := percentile([]time.Duration{7}, 99); got != 7 {
+		t.Errorf("percentile of one sample = %s, want 7ns", got)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", 100000: "100,000"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
