@@ -430,6 +430,7 @@ func (g *group) prepareRebalance() {
 	}
 	g.pendingSync = nil
 	wasEmpty := g.state == stateEmpty
+	g.c.log.Debug("group preparing rebalance", "group", g.id, "from", g.state.String(), "generation", g.generation)
 	g.state = statePreparing
 	g.rebalanceSeq++
 	seq := g.rebalanceSeq
@@ -514,6 +515,7 @@ func (g *group) completeJoin() {
 	}
 	g.protocol = g.selectProtocol()
 	g.state = stateCompleting
+	g.c.log.Debug("group join completed", "group", g.id, "generation", g.generation, "members", len(g.members), "leader", g.leader, "protocol", g.protocol)
 	if err := g.persist(); err != nil {
 		g.c.log.Warn("persisting group generation failed", "group", g.id, "err", err)
 	}
@@ -711,6 +713,7 @@ func (g *group) sync(p syncParams) (syncResult, chan syncResult) {
 			return syncResult{}, ch
 		}
 		g.state = stateStable
+		g.c.log.Debug("group stable", "group", g.id, "generation", g.generation, "members", len(g.members))
 		for _, am := range g.members {
 			am.finishSync(g.syncOK(am))
 		}
