@@ -791,3 +791,32 @@ func TestOffsetDelete(t *testing.T) {
 	mustOK(t, "join connect", e.c.JoinGroup(ctxT(t), r).ErrorCode)
 	wantCode(t, "connect group", del("g3", map[string][]int32{"t1": {0}}).ErrorCode, kerr.NonEmptyGroup)
 }
+
+func TestInitialRebalanceDelay(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.InitialRebalanceDelayMs = 200 })
+	start := time.Now()
+	_, ch1 := e.joinNew("g")
+	time.Sleep(100 * time.Millisecond)
+	_, ch2 := e.joinNew("g") // arrives within the delay: extends it
+	r1, r2 := wait(t, ch1), wait(t, ch2)
+	if d := time.Since(start); d < 280*time.Millisecond {
+		t.Fatalf("first rebalance completed after %v, before the extended delay", d)
+	}
+	if r1.Generation != 1 || r2.Generation != 1 || len(r1.Members)+len(r2.Members) != 2 {
+		t.Fatalf("one generation with both members expected: %+v / %+v", r1, r2)
+	}
+	// Later rebalances of a non-empty group are not delayed.
+	e.c.SyncGroup(ctxT(t), syncReq("g", r1.LeaderID, 1, nil))
+	lr := kmsg.NewPtrLeaveGroupRequest()
+	lr.Version = 1
+	lr.Group, lr.MemberID = "g", r2.MemberID
+	if r2.MemberID == r1.LeaderID {
+		lr.MemberID = r1.MemberID
+	}
+	mustOK(t, "leave", e.c.LeaveGroup(ctxT(t), lr).ErrorCode)
+	start = time.Now()
+	r := wait(t, e.joinAsync(joinReq("g", r1.LeaderID)))
+	if r.Generation != 2 || time.Since(start) > 150*time.Millisecond {
+		t.Fatalf("second rebalance: %+v after %v", r, time.Since(start))
+	}
+}

@@ -368,7 +368,6 @@ func (g *group) consumerJoin(p cgHeartbeat) (*cMember, cgResult) {
 			instanceID:         p.instanceID,
 			assigned:           make(assignment),
 			rebalanceTimeoutMs: p.rebalanceTimeoutMs,
-			assignor:           defaultAssignor,
 			joinSeq:            cg.joinSeq,
 		}
 		cg.members[id] = m
@@ -516,6 +515,8 @@ func (g *group) subscriptions() map[string][]topicInfo {
 	return subs
 }
 
+// chooseAssignor picks the server assignor most members ask for (members
+// that do not say do not vote); ties and no votes go to the default.
 func (cg *consumerGroup) chooseAssignor() string {
 	votes := make(map[string]int)
 	for _, m := range cg.members {

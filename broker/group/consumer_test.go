@@ -537,3 +537,16 @@ func TestConsumerGroupLostResponseRecovery(t *testing.T) {
 		t.Fatalf("rejoin in place: %v, want %v", m1.consuming, before)
 	}
 }
+
+func TestConsumerGroupAssignorVote(t *testing.T) {
+	cg := newConsumerGroup()
+	cg.members["a"] = &cMember{id: "a", assignor: "range"}
+	cg.members["b"] = &cMember{id: "b"}
+	if got := cg.chooseAssignor(); got != "range" {
+		t.Fatalf("one vote for range: %s", got)
+	}
+	cg.members["c"] = &cMember{id: "c", assignor: "uniform"}
+	if got := cg.chooseAssignor(); got != "uniform" {
+		t.Fatalf("tie: %s", got)
+	}
+}
