@@ -416,7 +416,7 @@ func (l *Log) cleanSegment(v *view, km *keyMap, cfg *Config, nowMs int64) (res c
 	if err := w.Flush(); err != nil {
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
-	if err := ns.f.Sync(); err != nil {
+	if err := fsync(ns.f); err != nil {
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
 	idx, tidx := ns.encodeIndexes()
@@ -504,7 +504,7 @@ func writeFileSync(path string, b []byte) error {
 	}
 	_, err = f.Write(b)
 	if err == nil {
-		err = f.Sync()
+		err = fsync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

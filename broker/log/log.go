@@ -356,7 +356,7 @@ func (l *Log) syncClosed(persist bool) error {
 // sync fsyncs a closed segment and closes its index files. Caller holds
 // Log.syncMu.
 func (s *segment) sync() error {
-	if err := s.f.Sync(); err != nil {
+	if err := fsync(s.f); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.path, err)
 	}
 	if err := s.syncIndexFiles(); err != nil {
@@ -391,7 +391,7 @@ func (l *Log) flushLocked(now time.Time) error {
 	if err := l.syncClosed(false); err != nil {
 		return err
 	}
-	if err := l.active.f.Sync(); err != nil {
+	if err := fsync(l.active.f); err != nil {
 		return fmt.Errorf("fsync %s: %w", l.active.path, err)
 	}
 	l.syncMu.Lock()

@@ -158,7 +158,7 @@ func (l *Log) load() error {
 	// Recovery rewrote files; fsync them so the recovery point can be
 	// the end offset.
 	for _, s := range l.segs[min(trustedBelow, len(l.segs)-1):] {
-		if err := s.f.Sync(); err != nil {
+		if err := fsync(s.f); err != nil {
 			return fmt.Errorf("fsync %s: %w", s.path, err)
 		}
 	}

@@ -313,10 +313,10 @@ func (s *segment) syncIndexFiles() error {
 	if s.idx == nil {
 		return nil
 	}
-	if err := s.idx.Sync(); err != nil {
+	if err := fsync(s.idx); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.indexPath(), err)
 	}
-	if err := s.tidx.Sync(); err != nil {
+	if err := fsync(s.tidx); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.timeIndexPath(), err)
 	}
 	return nil
