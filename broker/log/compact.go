@@ -85,7 +85,8 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	l.mu.RLock()
 	views := make([]*view, len(l.segs))
 	for i, s := range l.segs {
-		views[i] = takeView(s)
+		v := takeView(s)
+		views[i] = &v
 	}
 	end := l.end.Load()
 	l.mu.RUnlock()

@@ -28,21 +28,22 @@ var locateBufs = sync.Pool{New: func() any { b := make([]byte, locateChunk); ret
 
 // viewAtLocked returns a view of the segment that would hold offset: the
 // last one whose base is <= offset (the first if none). Caller holds mu.
-func (l *Log) viewAtLocked(offset int64) *view {
+func (l *Log) viewAtLocked(offset int64) view {
 	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > offset }) - 1
 	return takeView(l.segs[max(i, 0)])
 }
 
-// nextView returns a view of the segment after the one based at base, or
-// nil. Looking it up by base copes with segments removed or replaced since.
-func (l *Log) nextView(base int64) *view {
+// nextView returns a view of the segment after the one based at base, if
+// any. Looking it up by base copes with segments removed or replaced since.
+// (Views are values so a fetch does not allocate one.)
+func (l *Log) nextView(base int64) (view, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > base })
 	if i == len(l.segs) {
-		return nil
+		return view{}, false
 	}
-	return takeView(l.segs[i])
+	return takeView(l.segs[i]), true
 }
 
 // locate returns the position of the first batch in v whose last offset is
@@ -94,7 +95,7 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error
 	budget := max(int64(maxBytes), 0)
 	var out []byte
 	first := true // still in the segment holding offset
-	for v != nil {
+	for {
 		pos := int64(0)
 		if first {
 			p, found, err := v.locate(offset)
@@ -117,7 +118,10 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error
 		if done || budget <= 0 {
 			break
 		}
-		v = l.nextView(v.s.base)
+		var ok bool
+		if v, ok = l.nextView(v.s.base); !ok {
+			break
+		}
 	}
 	return out, nil
 }
@@ -221,8 +225,8 @@ func (l *Log) ForEachBatch(from int64, fn func(h record.Header, batch []byte) er
 	l.mu.RUnlock()
 
 	first := true
-	for v != nil {
-		err := l.scanView(v, first, from, end, fn)
+	for {
+		err := l.scanView(&v, first, from, end, fn)
 		first = false
 		base := v.s.base
 		v.release()
@@ -232,9 +236,11 @@ func (l *Log) ForEachBatch(from int64, fn func(h record.Header, batch []byte) er
 			}
 			return err
 		}
-		v = l.nextView(base)
+		var ok bool
+		if v, ok = l.nextView(base); !ok {
+			return nil
+		}
 	}
-	return nil
 }
 
 var errStopScan = errors.New("stop scan")
@@ -283,17 +289,17 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool)
 		return -1, -1, false
 	}
 	start := l.start.Load()
-	v := l.firstViewWithMaxTs(ts, -1)
+	v, more := l.firstViewWithMaxTs(ts, -1)
 	l.mu.RUnlock()
-	for v != nil {
-		off, t, ok := l.searchTimestamp(v, ts, start)
+	for more {
+		off, t, ok := l.searchTimestamp(&v, ts, start)
 		base := v.s.base
 		v.release()
 		if ok {
 			return off, t, true
 		}
 		l.mu.RLock()
-		v = l.firstViewWithMaxTs(ts, base)
+		v, more = l.firstViewWithMaxTs(ts, base)
 		l.mu.RUnlock()
 	}
 	return -1, -1, false
@@ -301,13 +307,13 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool)
 
 // firstViewWithMaxTs views the first segment based after `after` whose
 // largest timestamp is >= ts. Caller holds mu.
-func (l *Log) firstViewWithMaxTs(ts, after int64) *view {
+func (l *Log) firstViewWithMaxTs(ts, after int64) (view, bool) {
 	for _, s := range l.segs {
 		if s.base > after && s.maxTs >= ts && s.maxTsOff >= 0 {
-			return takeView(s)
+			return takeView(s), true
 		}
 	}
-	return nil
+	return view{}, false
 }
 
 func (l *Log) searchTimestamp(v *view, ts, start int64) (int64, int64, bool) {

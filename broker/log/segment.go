@@ -378,9 +378,9 @@ type view struct {
 }
 
 // takeView must be called under Log.mu (read or write).
-func takeView(s *segment) *view {
+func takeView(s *segment) view {
 	s.acquire()
-	return &view{s: s, size: s.size, index: s.index, tindex: s.tindex, maxTs: s.maxTs}
+	return view{s: s, size: s.size, index: s.index, tindex: s.tindex, maxTs: s.maxTs}
 }
 
 func (v *view) release() { v.s.release() }
