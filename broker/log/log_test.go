@@ -934,3 +934,20 @@ func TestRecoveredSegmentsKeepMaxTimestamp(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenRemovesOrphanIndexFiles(t *testing.T) {
+	dir := t.TempDir()
+	orphan := filepath.Join(dir, segmentName(500)+indexSuffix)
+	os.WriteFile(orphan, []byte("12345678"), 0o644)
+	os.WriteFile(filepath.Join(dir, "unrelated.txt"), []byte("keep"), 0o644)
+	l := openT(t, dir, DefaultConfig())
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Fatalf("orphan index kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "unrelated.txt")); err != nil {
+		t.Fatal("unrelated file removed")
+	}
+	if l.EndOffset() != 0 || l.NumSegments() != 1 {
+		t.Fatalf("end %d segs %d", l.EndOffset(), l.NumSegments())
+	}
+}

@@ -216,9 +216,23 @@ func (l *Log) listSegments() ([]int64, error) {
 		return nil, fmt.Errorf("read dir: %w", err)
 	}
 	var bases []int64
+	logs := map[string]bool{}
 	for _, e := range entries {
 		if b, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
 			bases = append(bases, b)
+			logs[strings.TrimSuffix(e.Name(), logSuffix)] = true
+		}
+	}
+	// Index files whose .log is gone are leftovers of an interrupted
+	// segment deletion (the .log is unlinked first).
+	for _, e := range entries {
+		name := e.Name()
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+			if stem, ok := strings.CutSuffix(name, suffix); ok && len(stem) == 20 && !logs[stem] {
+				if err := os.Remove(filepath.Join(l.dir, name)); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	slices.Sort(bases)
