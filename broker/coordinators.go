@@ -1,9 +1,22 @@
 package broker
 
-// coordinators holds the group and transaction coordinators. This node is
-// the coordinator for every group and transactional id.
+// The group and transaction coordinators. This node is the coordinator for
+// every group and every transactional id. Their state lives in
+// <data-dir>/__groups and <data-dir>/__transactions (no partition directory
+// can have those names: those end in -<partition>).
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/tributary-streams/tributary/broker/group"
+	"github.com/tributary-streams/tributary/broker/txn"
+)
+
 type coordinators struct {
 	producerIDs *producerIDs
+	groups      *group.Coordinator
+	txns        *txn.Coordinator
 }
 
 func (b *Broker) startCoordinators() error {
@@ -11,7 +24,25 @@ func (b *Broker) startCoordinators() error {
 	if b.producerIDs, err = openProducerIDs(b.cfg.DataDir); err != nil {
 		return err
 	}
-	return nil
+	if b.groups, err = group.New(groupConfig(b.cfg), b.topics, b.logger.With("component", "groups")); err != nil {
+		return err
+	}
+	b.txns, err = txn.New(txn.Config{
+		Dir:                  filepath.Join(b.cfg.DataDir, "__transactions"),
+		MaxTimeoutMs:         b.cfg.TransactionMaxTimeoutMs,
+		AbortCheckIntervalMs: b.cfg.TransactionAbortCheckInterval,
+		SyncWrites:           b.cfg.FsyncAlways,
+	}, txnPartitions{b}, b.groups, b.producerIDs, b.logger.With("component", "transactions"))
+	return err
 }
 
-func (b *Broker) stopCoordinators() error { return nil }
+func (b *Broker) stopCoordinators() error {
+	var errs []error
+	if b.txns != nil {
+		errs = append(errs, b.txns.Close())
+	}
+	if b.groups != nil {
+		errs = append(errs, b.groups.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -32,7 +32,11 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 	incremental := false
 	switch {
 	case req.Version < 7 || (req.SessionID == 0 && req.SessionEpoch == -1):
-	case req.SessionID == 0 && req.SessionEpoch == 0:
+	case req.SessionEpoch == 0:
+		// Epoch 0 opens a new session, closing the one named if any.
+		if req.SessionID != 0 {
+			b.fetchSessions.remove(req.SessionID)
+		}
 		sess = b.fetchSessions.create()
 	case req.SessionEpoch == -1:
 		b.fetchSessions.remove(req.SessionID)

@@ -5,8 +5,9 @@ package broker
 // list only changes and responses list only partitions with news.
 //
 //   session id 0, epoch -1: a full fetch without a session
-//   session id 0, epoch 0:  a full fetch that opens a session (if a slot is
-//                           free; otherwise answered with session id 0)
+//   session id N, epoch 0:  a full fetch that opens a new session, closing
+//                           session N if N is not 0 (when no slot is free
+//                           the answer carries session id 0)
 //   session id N, epoch -1: close session N, then a full sessionless fetch
 //   session id N, epoch E:  incremental; E must be the session's next epoch
 //

@@ -14,10 +14,8 @@ import (
 	"github.com/tributary-streams/tributary/broker/group"
 )
 
-// groupAPIs returns the group API table entries. Until the coordinator is
-// started with the broker (coordinators.groups, see groupConfig) no group
-// API is advertised.
-func (b *Broker) groupAPIs() []api { return nil }
+// groupAPIs returns the group API table entries.
+func (b *Broker) groupAPIs() []api { return groupAPITable(b.groups) }
 
 // groupConfig maps the broker configuration to the coordinator's. Its state
 // lives in <data-dir>/__groups (no topic directory can have that name: those

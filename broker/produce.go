@@ -13,7 +13,6 @@ package broker
 // first batch's offset is returned.
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -123,18 +122,24 @@ func (b *Broker) produceToPartition(req *kmsg.ProduceRequest, p *partition, rp k
 				return produceError(rp.Partition, kerr.InvalidRecord.Code, msg)
 			}
 		}
-		if req.TransactionID != nil {
-			if code := b.verifyTxnProduce(*req.TransactionID, cb.h, p); code != 0 {
-				return produceError(rp.Partition, code, "")
-			}
-		}
 	}
 	first := int64(-1)
 	for _, cb := range batches {
 		if logAppendTime >= 0 {
 			record.SetLogAppendTime(cb.batch, logAppendTime)
 		}
+		// A transactional batch must belong to the producer's open
+		// transaction, which cannot end until the batch is appended.
+		release := func() {}
+		if req.TransactionID != nil {
+			code, rel := b.verifyTxnProduce(*req.TransactionID, cb.h, p)
+			if code != 0 {
+				return produceError(rp.Partition, code, "")
+			}
+			release = rel
+		}
 		base, code, err := p.appendBatch(cb.batch, cb.h)
+		release()
 		if err != nil {
 			b.logger.Error("append failed", "topic", p.topic.name, "partition", p.index, "err", err)
 			return produceError(rp.Partition, errorCode(err), err.Error())
@@ -170,4 +175,4 @@ func keylessRecord(batch []byte) string {
 	return ""
 }
 
-var errNoTxn = errors.New("no transaction")
+func timeNowMs() int64 { return time.Now().UnixMilli() }

@@ -41,8 +41,8 @@ func openProducerIDs(dataDir string) (*producerIDs, error) {
 	return pi, nil
 }
 
-// allocate returns a fresh producer id.
-func (pi *producerIDs) allocate() (int64, error) {
+// Allocate returns a fresh producer id.
+func (pi *producerIDs) Allocate() (int64, error) {
 	pi.mu.Lock()
 	defer pi.mu.Unlock()
 	if pi.next >= pi.limit {
