@@ -3,12 +3,13 @@ package broker_test
 // End-to-end consumer groups through real clients against the in-process
 // broker: franz-go with the range and cooperative-sticky balancers and with
 // KIP-848 server-side assignment (kgo.ServerSideBalancer), sarama's consumer
-// group, and segmentio/kafka-go's group reader; committed offsets surviving
-// a broker restart.
+// group, segmentio/kafka-go's group reader and kcat's balanced consumer
+// (librdkafka); committed offsets surviving a broker restart.
 
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,9 +93,6 @@ func startGroupConsumer(t *testing.T, addr, group, topic string, seen *seenSet, 
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.AutoCommitInterval(100 * time.Millisecond),
 		kgo.FetchMaxWait(200 * time.Millisecond),
-		// Fetch sessions are off so that these tests exercise the group
-		// coordinator only.
-		kgo.DisableFetchSessions(),
 	}, opts...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {
@@ -389,6 +387,26 @@ func TestGroupE2EKafkaGo(t *testing.T) {
 	testkit.Eventually(t, 30*time.Second, func() error {
 		if got := committedTotal(t, adm, group); got != 50 {
 			return fmt.Errorf("committed %d of 50", got)
+		}
+		return nil
+	})
+}
+
+func TestGroupE2EKcat(t *testing.T) {
+	needKcat(t)
+	b := testkit.StartBroker(t)
+	requireGroupAPIs(t, b.Addr)
+	const topic, group = "kcat-group", "kcg"
+	createTopic(t, b.Addr, topic, 3, nil)
+	produceN(t, b.Addr, topic, "a", 30)
+	out := runKcat(t, "", "-b", b.Addr, "-G", group, "-o", "beginning", "-e", "-f", "%k\n", "-X", "auto.commit.interval.ms=100", topic)
+	if lines := strings.Fields(out); len(lines) != 30 {
+		t.Fatalf("kcat consumed %d records, want 30:\n%s", len(lines), out)
+	}
+	adm := kadm.NewClient(testkit.Client(t, b.Addr))
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if got := committedTotal(t, adm, group); got != 30 {
+			return fmt.Errorf("committed %d of 30", got)
 		}
 		return nil
 	})
