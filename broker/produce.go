@@ -87,7 +87,7 @@ func (b *Broker) produceToPartition(req *kmsg.ProduceRequest, p *partition, rp k
 	// Validate every batch before appending any, so a bad request appends
 	// nothing.
 	var batches []checked
-	err := record.Split(rp.Records, func(batch []byte, h record.Header) error {
+	err := record.SplitProduce(rp.Records, func(batch []byte, h record.Header) error {
 		batches = append(batches, checked{batch, h})
 		return nil
 	})

@@ -247,6 +247,16 @@ func checkCounts(h Header) error {
 // partial batch, or an error returned by fn (returned unchanged). Corruption
 // errors name the byte position of the offending batch.
 func Split(b []byte, fn func(batch []byte, h Header) error) error {
+	return split(b, Validate, fn)
+}
+
+// SplitProduce is Split with ValidateProduce's rules, for the batches of a
+// Produce request.
+func SplitProduce(b []byte, fn func(batch []byte, h Header) error) error {
+	return split(b, ValidateProduce, fn)
+}
+
+func split(b []byte, validate func([]byte) (Header, error), fn func(batch []byte, h Header) error) error {
 	pos := 0
 	for pos < len(b) {
 		rest := b[pos:]
@@ -262,7 +272,7 @@ func Split(b []byte, fn func(batch []byte, h Header) error) error {
 			return fmt.Errorf("batch at byte %d: %w", pos, corrupt("batch needs %d bytes, only %d remain", size, len(rest)))
 		}
 		batch := rest[:size:size]
-		if _, err := Validate(batch); err != nil {
+		if _, err := validate(batch); err != nil {
 			return fmt.Errorf("batch at byte %d: %w", pos, err)
 		}
 		if err := fn(batch, h); err != nil {
