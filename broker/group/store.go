@@ -116,6 +116,12 @@ func openStore(dir string, syncWrites bool, warn func(msg string, args ...any)) 
 			f.Close()
 			return nil, nil, fmt.Errorf("write group state header %s: %w", path, err)
 		}
+		// Make the new file's directory entry durable once (best effort:
+		// the data written later is what matters, and it is not lost by
+		// a failure here).
+		if f.Sync() == nil {
+			_ = syncDir(dir)
+		}
 		valid = int64(len(stateHeader))
 	}
 	if _, err := f.Seek(valid, io.SeekStart); err != nil {
