@@ -48,11 +48,13 @@ func (b *Broker) apiTable() map[int16]api {
 	list = append(list, b.groupAPIs()...)
 	list = append(list, b.txnAPIs()...)
 	m := make(map[int16]api, len(list))
+	b.apiMetrics = make(map[int16]*apiMetrics, len(list))
 	for _, a := range list {
 		if a.max > kmsg.RequestForKey(a.key).MaxVersion() {
 			panic("api table: version beyond kmsg for " + kmsg.NameForKey(a.key))
 		}
 		m[a.key] = a
+		b.apiMetrics[a.key] = b.metrics.forAPI(kmsg.NameForKey(a.key))
 	}
 	return m
 }

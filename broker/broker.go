@@ -39,6 +39,7 @@ type Broker struct {
 	fetchSessions *fetchSessions
 	metrics       *metrics
 	apis          map[int16]api
+	apiMetrics    map[int16]*apiMetrics
 	coordinators
 
 	// Broker-level topic defaults: static (flags/file), dynamic (altered at

@@ -100,10 +100,21 @@ func (m *metrics) forgetPartition(topic string, _ int32) {
 	m.recordsOut.DeleteLabelValues(topic)
 }
 
-func (m *metrics) observeRequest(api string, received time.Time) {
-	m.requests.WithLabelValues(api).Inc()
+// apiMetrics are one API's request counter and latency histogram, resolved
+// once when the API table is built so requests skip the label lookup.
+type apiMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+func (m *metrics) forAPI(name string) *apiMetrics {
+	return &apiMetrics{requests: m.requests.WithLabelValues(name), latency: m.latency.WithLabelValues(name)}
+}
+
+func (am *apiMetrics) observe(received time.Time) {
+	am.requests.Inc()
 	if !received.IsZero() {
-		m.latency.WithLabelValues(api).Observe(time.Since(received).Seconds())
+		am.latency.Observe(time.Since(received).Seconds())
 	}
 }
 

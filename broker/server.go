@@ -215,7 +215,7 @@ func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
 			err = fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	defer c.b.metrics.observeRequest(name, req.received)
+	defer c.b.apiMetrics[req.key].observe(req.received)
 	if req.kreq == nil {
 		// An ApiVersions version newer than ours: answer in v0 form.
 		return c.b.apiVersionsUnsupported(), nil
