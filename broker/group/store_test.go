@@ -346,3 +346,19 @@ func TestTxnOffsetCommitValidatesMember(t *testing.T) {
 	wantCode(t, "unknown member", mk("ghost", 1), kerr.UnknownMemberID)
 	mustOK(t, "no member info (v0-2 style)", mk("", -1))
 }
+
+func TestTopicDeletedRemovesOffsets(t *testing.T) {
+	e := newEnv(t)
+	allCodes(t, e.commit("g1", "", -1, commitPart{"t1", 0, 1, ""}, commitPart{"t2", 0, 2, ""}), 0)
+	allCodes(t, e.commit("g2", "", -1, commitPart{"t1", 1, 3, ""}), 0)
+	if err := e.c.TopicDeleted("t1"); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen()
+	if _, offs := e.fetch("g1", false, nil); len(offs) != 1 || offs[tp{"t2", 0}].offset != 2 {
+		t.Fatalf("g1: %+v", offs)
+	}
+	if _, offs := e.fetch("g2", false, nil); len(offs) != 0 {
+		t.Fatalf("g2: %+v", offs)
+	}
+}
