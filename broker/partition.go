@@ -14,6 +14,7 @@ import (
 )
 
 type partition struct {
+	b     *Broker
 	topic *topic
 	index int32
 	log   *log.Log
@@ -22,8 +23,10 @@ type partition struct {
 	// must be atomic with the append (sequence numbers, transactions) see a
 	// stable log end. Reads never take it.
 	appendMu sync.Mutex
-	// producers is guarded by appendMu.
-	producers *producerState
+	// producers and snapshotEnd (the log end offset of the last producer
+	// state snapshot) are guarded by appendMu.
+	producers   *producerState
+	snapshotEnd int64
 	// lso caches the first offset of the oldest open transaction (-1 when
 	// none), published after each append for read_committed fetches.
 	lso atomic.Int64
@@ -41,18 +44,11 @@ func (b *Broker) openPartition(t *topic, i int32) (*partition, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &partition{topic: t, index: i, log: l, producers: newProducerState()}
-	// Rebuild producer and transaction state from the log itself, so it is
-	// exactly as durable as the data.
-	err = l.ForEachBatch(l.StartOffset(), func(h record.Header, batch []byte) error {
-		p.producers.record(h, h.BaseOffset, batch)
-		return nil
-	})
-	if err != nil {
+	p := &partition{b: b, topic: t, index: i, log: l}
+	if err := p.loadProducerState(); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("rebuild producer state of %s-%d: %w", t.name, i, err)
 	}
-	p.lso.Store(p.producers.firstUnstableOffset())
 	return p, nil
 }
 

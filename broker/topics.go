@@ -427,11 +427,19 @@ func (ts *topics) Names() []string {
 	return out
 }
 
-// maintainAll runs flush.ms on every partition, and retention and compaction
-// when asked.
+// maintainAll runs flush.ms on every partition, retention and compaction
+// when asked, and with retention the producer state upkeep: expiry and a
+// snapshot.
 func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
+	producerCutoff := now.UnixMilli() - ts.b.cfg.ProducerIDExpirationMs
 	for _, t := range ts.list() {
 		for _, p := range *t.partitions.Load() {
+			if retention {
+				p.expireProducers(producerCutoff)
+				if err := p.saveProducerState(false); err != nil {
+					ts.b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
+				}
+			}
 			if err := p.log.Tick(now); err != nil && !errors.Is(err, log.ErrClosed) {
 				ts.b.logger.Warn("log tick", "topic", t.name, "partition", p.index, "err", err)
 			}
