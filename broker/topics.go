@@ -321,6 +321,12 @@ func (ts *topics) delete(name string) error {
 		}
 		ts.b.metrics.forgetPartition(name, p.index)
 	}
+	// Committed offsets of a deleted topic go with it, as in Kafka.
+	if ts.b.groups != nil {
+		if err := ts.b.groups.TopicDeleted(name); err != nil {
+			ts.b.logger.Warn("drop committed offsets of deleted topic", "topic", name, "err", err)
+		}
+	}
 	ts.b.logger.Info("topic deleted", "topic", name)
 	return nil
 }
