@@ -45,9 +45,9 @@ func producerBatch(t *testing.T, pid int64, epoch int16, seq int32, n int, trans
 	return b
 }
 
-// produceTo sends one batch with Produce v9 (acks=all) to topic/partition,
+// rawProduce sends one batch with Produce v9 (acks=all) to topic/partition,
 // as part of transaction txnID when it is not empty.
-func produceTo(t *testing.T, addr, topic string, partition int32, txnID string, batch []byte) kmsg.ProduceResponseTopicPartition {
+func rawProduce(t *testing.T, addr, topic string, partition int32, txnID string, batch []byte) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
 	req.Version, req.Acks, req.TimeoutMillis = 9, -1, 5000
@@ -133,18 +133,18 @@ func TestIdempotentProduceSequenceChecks(t *testing.T) {
 	}
 
 	first := producerBatch(t, pid, 0, 0, 3, false, "a")
-	expectProduce(t, "first batch", produceTo(t, b.Addr, topic, 0, "", first), nil, 0)
-	expectProduce(t, "retry of the first batch", produceTo(t, b.Addr, topic, 0, "", first), nil, 0)
+	expectProduce(t, "first batch", rawProduce(t, b.Addr, topic, 0, "", first), nil, 0)
+	expectProduce(t, "retry of the first batch", rawProduce(t, b.Addr, topic, 0, "", first), nil, 0)
 	expectEnd(t, cl, topic, 0, 3)
-	expectProduce(t, "next batch", produceTo(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 3, 2, false, "b")), nil, 3)
+	expectProduce(t, "next batch", rawProduce(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 3, 2, false, "b")), nil, 3)
 	// An older batch still among the last five is a retry too.
-	expectProduce(t, "late retry of the first batch", produceTo(t, b.Addr, topic, 0, "", first), nil, 0)
+	expectProduce(t, "late retry of the first batch", rawProduce(t, b.Addr, topic, 0, "", first), nil, 0)
 	expectEnd(t, cl, topic, 0, 5)
 
 	// Sequence 5 is next; 7 leaves a gap, and 4 overlaps what was written
 	// without repeating a batch.
-	expectProduce(t, "sequence gap", produceTo(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 7, 1, false, "gap")), kerr.OutOfOrderSequenceNumber, 0)
-	expectProduce(t, "overlapping sequence", produceTo(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 4, 2, false, "overlap")), kerr.OutOfOrderSequenceNumber, 0)
+	expectProduce(t, "sequence gap", rawProduce(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 7, 1, false, "gap")), kerr.OutOfOrderSequenceNumber, 0)
+	expectProduce(t, "overlapping sequence", rawProduce(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 4, 2, false, "overlap")), kerr.OutOfOrderSequenceNumber, 0)
 	expectEnd(t, cl, topic, 0, 5)
 
 	// A producer the partition has not seen must start at sequence 0.
@@ -152,7 +152,7 @@ func TestIdempotentProduceSequenceChecks(t *testing.T) {
 	if pid2 == pid {
 		t.Fatalf("InitProducerId handed out %d twice", pid)
 	}
-	expectProduce(t, "new producer at sequence 5", produceTo(t, b.Addr, topic, 0, "", producerBatch(t, pid2, 0, 5, 1, false, "late")), kerr.OutOfOrderSequenceNumber, 0)
+	expectProduce(t, "new producer at sequence 5", rawProduce(t, b.Addr, topic, 0, "", producerBatch(t, pid2, 0, 5, 1, false, "late")), kerr.OutOfOrderSequenceNumber, 0)
 	expectEnd(t, cl, topic, 0, 5)
 	if _, ok := activeProducer(t, b.Addr, topic, 0, pid2); ok {
 		t.Fatalf("a refused first batch registered producer %d", pid2)
@@ -166,9 +166,9 @@ func TestIdempotentProduceSequenceChecks(t *testing.T) {
 
 	// A newer epoch restarts the sequence at 0; after it the old epoch is
 	// fenced, retries of its batches included.
-	expectProduce(t, "epoch 1 from sequence 0", produceTo(t, b.Addr, topic, 0, "", producerBatch(t, pid, 1, 0, 2, false, "c")), nil, 5)
-	expectProduce(t, "epoch 0 after epoch 1", produceTo(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 5, 1, false, "old")), kerr.InvalidProducerEpoch, 0)
-	expectProduce(t, "epoch 0 retry after epoch 1", produceTo(t, b.Addr, topic, 0, "", first), kerr.InvalidProducerEpoch, 0)
+	expectProduce(t, "epoch 1 from sequence 0", rawProduce(t, b.Addr, topic, 0, "", producerBatch(t, pid, 1, 0, 2, false, "c")), nil, 5)
+	expectProduce(t, "epoch 0 after epoch 1", rawProduce(t, b.Addr, topic, 0, "", producerBatch(t, pid, 0, 5, 1, false, "old")), kerr.InvalidProducerEpoch, 0)
+	expectProduce(t, "epoch 0 retry after epoch 1", rawProduce(t, b.Addr, topic, 0, "", first), kerr.InvalidProducerEpoch, 0)
 	expectEnd(t, cl, topic, 0, 7)
 	ap, _ = activeProducer(t, b.Addr, topic, 0, pid)
 	if ap.ProducerEpoch != 1 || ap.LastSequence != 1 {
@@ -255,16 +255,16 @@ func TestTransactionalProduceAndEndTxnErrors(t *testing.T) {
 
 	// Before AddPartitionsToTxn no partition belongs to the transaction.
 	expectProduce(t, "transactional batch before AddPartitionsToTxn",
-		produceTo(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch, 0, 1, true, "early")), kerr.InvalidTxnState, 0)
+		rawProduce(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch, 0, 1, true, "early")), kerr.InvalidTxnState, 0)
 	if code := addPartitions(t, b.Addr, txnID, pid, epoch, topic, 0); code != 0 {
 		t.Fatalf("AddPartitionsToTxn: %v", kerr.ErrorForCode(code))
 	}
 	expectProduce(t, "transactional batch for a partition not in the transaction",
-		produceTo(t, b.Addr, topic, 1, txnID, producerBatch(t, pid, epoch, 0, 1, true, "stray")), kerr.InvalidTxnState, 0)
+		rawProduce(t, b.Addr, topic, 1, txnID, producerBatch(t, pid, epoch, 0, 1, true, "stray")), kerr.InvalidTxnState, 0)
 	expectProduce(t, "transactional batch with the fenced epoch",
-		produceTo(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch0, 0, 1, true, "fenced")), kerr.InvalidProducerEpoch, 0)
+		rawProduce(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch0, 0, 1, true, "fenced")), kerr.InvalidProducerEpoch, 0)
 	expectProduce(t, "transactional batch in the transaction",
-		produceTo(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch, 0, 3, true, "t1")), nil, 0)
+		rawProduce(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch, 0, 3, true, "t1")), nil, 0)
 	expectEnd(t, cl, topic, 1, 0)
 
 	d := describeTxn(t, b.Addr, txnID)
@@ -327,7 +327,7 @@ func TestTransactionalProduceAndEndTxnErrors(t *testing.T) {
 	if code := addPartitions(t, b.Addr, txnID, pid, epoch, topic, 0); code != 0 {
 		t.Fatalf("AddPartitionsToTxn: %v", kerr.ErrorForCode(code))
 	}
-	expectProduce(t, "second transaction", produceTo(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch, 3, 2, true, "t2")), nil, 4)
+	expectProduce(t, "second transaction", rawProduce(t, b.Addr, topic, 0, txnID, producerBatch(t, pid, epoch, 3, 2, true, "t2")), nil, 4)
 	if code := endTxn(t, b.Addr, 3, txnID, pid, epoch, false); code != 0 {
 		t.Fatalf("EndTxn abort: %v", kerr.ErrorForCode(code))
 	}
