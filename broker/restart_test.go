@@ -1,0 +1,274 @@
+package broker_test
+
+// kill -9 and restart on the same data dir and address: committed group
+// offsets come back exactly; idempotent producer state comes back (a retry
+// of an acknowledged batch is deduplicated, a gap is refused); producer ids
+// handed out before the kill are never handed out again; a transaction left
+// open is aborted once its timeout passes, and one committed before the kill
+// stays committed.
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/internal/testkit"
+)
+
+// sortedOffsets lists a group's committed offsets, failing on any error.
+func sortedOffsets(t *testing.T, adm *kadm.Client, group string) []kadm.Offset {
+	t.Helper()
+	offs, err := adm.FetchOffsets(ctxT(t), group)
+	if err != nil {
+		t.Fatalf("fetch offsets of %s: %v", group, err)
+	}
+	var out []kadm.Offset
+	for _, o := range offs.Sorted() {
+		if o.Err != nil {
+			t.Fatalf("fetch offsets of %s: %s[%d]: %v", group, o.Topic, o.Partition, o.Err)
+		}
+		o.Offset.TopicID = kadm.TopicID{}
+		out = append(out, o.Offset)
+	}
+	return out
+}
+
+func TestKill9KeepsCommittedOffsets(t *testing.T) {
+	dir := t.TempDir()
+	proc := testkit.StartBrokerProcess(t, dir, "")
+	const topic = "committed"
+	createTopic(t, proc.Addr, topic, 3, nil)
+	produceN(t, proc.Addr, topic, "a", 60)
+
+	// One group commits through a real member (autocommit, then the final
+	// commit on leave), another with explicit offsets, epochs and metadata.
+	seen := &seenSet{keys: map[string]int{}}
+	gc := startGroupConsumer(t, proc.Addr, "member-group", topic, seen)
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if n := seen.missing("a", 60); n > 0 {
+			return fmt.Errorf("%d not consumed", n)
+		}
+		return nil
+	})
+	gc.close()
+	adm := kadm.NewClient(testkit.Client(t, proc.Addr))
+	var explicit kadm.Offsets
+	explicit.Add(kadm.Offset{Topic: topic, Partition: 0, At: 3, LeaderEpoch: -1, Metadata: "first"})
+	explicit.Add(kadm.Offset{Topic: topic, Partition: 1, At: 11, LeaderEpoch: 0, Metadata: ""})
+	explicit.Add(kadm.Offset{Topic: topic, Partition: 2, At: 0, LeaderEpoch: -1, Metadata: "x"})
+	if resp, err := adm.CommitOffsets(ctxT(t), "explicit-group", explicit); err != nil || resp.Error() != nil {
+		t.Fatalf("commit: %v %v", err, resp.Error())
+	}
+	// A later commit replaces an earlier one.
+	var again kadm.Offsets
+	again.Add(kadm.Offset{Topic: topic, Partition: 2, At: 7, LeaderEpoch: -1, Metadata: "second"})
+	if resp, err := adm.CommitOffsets(ctxT(t), "explicit-group", again); err != nil || resp.Error() != nil {
+		t.Fatalf("commit: %v %v", err, resp.Error())
+	}
+	before := map[string][]kadm.Offset{}
+	for _, g := range []string{"member-group", "explicit-group"} {
+		before[g] = sortedOffsets(t, adm, g)
+	}
+	if got := committedTotal(t, adm, "member-group"); got != 60 {
+		t.Fatalf("member committed %d of 60 before the kill", got)
+	}
+	if len(before["explicit-group"]) != 3 || before["explicit-group"][2].At != 7 || before["explicit-group"][2].Metadata != "second" {
+		t.Fatalf("explicit commits before the kill: %+v", before["explicit-group"])
+	}
+
+	proc.Kill()
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr)
+	adm = kadm.NewClient(testkit.Client(t, proc.Addr))
+	for g, want := range before {
+		if got := sortedOffsets(t, adm, g); !slices.Equal(got, want) {
+			t.Fatalf("%s after kill -9: %+v\nbefore: %+v", g, got, want)
+		}
+	}
+	// A new member resumes where the old one committed.
+	produceN(t, proc.Addr, topic, "b", 30)
+	seen2 := &seenSet{keys: map[string]int{}}
+	startGroupConsumer(t, proc.Addr, "member-group", topic, seen2)
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if n := seen2.missing("b", 30); n > 0 {
+			return fmt.Errorf("%d not consumed", n)
+		}
+		return nil
+	})
+	if n := 60 - seen2.missing("a", 60); n != 0 {
+		t.Fatalf("%d records committed before the kill were consumed again", n)
+	}
+}
+
+func TestKill9KeepsProducerState(t *testing.T) {
+	dir := t.TempDir()
+	proc := testkit.StartBrokerProcess(t, dir, "")
+	const topic = "idem-kill"
+	createTopic(t, proc.Addr, topic, 1, nil)
+
+	// Every producer id handed out before the kill: raw idempotent ones,
+	// a transactional one, and a franz-go idempotent producer's.
+	var handedOut []int64
+	pid, _ := initProducer(t, proc.Addr, "")
+	handedOut = append(handedOut, pid)
+	for i := 0; i < 3; i++ {
+		id, _ := initProducer(t, proc.Addr, "")
+		handedOut = append(handedOut, id)
+	}
+	txnPID, _ := initProducer(t, proc.Addr, "tx-before-kill")
+	handedOut = append(handedOut, txnPID)
+	franz := testkit.Client(t, proc.Addr, kgo.DefaultProduceTopic(topic))
+	franzPID, _, err := franz.ProducerID(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handedOut = append(handedOut, franzPID)
+
+	first := producerBatch(t, pid, 0, 0, 3, false, "a")
+	second := producerBatch(t, pid, 0, 3, 2, false, "b")
+	expectProduce(t, "first batch", rawProduce(t, proc.Addr, topic, 0, "", first), nil, 0)
+	expectProduce(t, "second batch", rawProduce(t, proc.Addr, topic, 0, "", second), nil, 3)
+
+	proc.Kill()
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr)
+	cl := testkit.Client(t, proc.Addr)
+	expectEnd(t, cl, topic, 0, 5)
+
+	// Retries of acknowledged batches are answered with their offsets and
+	// not appended again.
+	expectProduce(t, "retry of the last batch after kill -9", rawProduce(t, proc.Addr, topic, 0, "", second), nil, 3)
+	expectProduce(t, "retry of the first batch after kill -9", rawProduce(t, proc.Addr, topic, 0, "", first), nil, 0)
+	expectEnd(t, cl, topic, 0, 5)
+	// A gap is refused; the next sequence continues.
+	expectProduce(t, "sequence gap after kill -9", rawProduce(t, proc.Addr, topic, 0, "", producerBatch(t, pid, 0, 9, 1, false, "gap")), kerr.OutOfOrderSequenceNumber, 0)
+	expectProduce(t, "next sequence after kill -9", rawProduce(t, proc.Addr, topic, 0, "", producerBatch(t, pid, 0, 5, 1, false, "c")), nil, 5)
+	if ap, ok := activeProducer(t, proc.Addr, topic, 0, pid); !ok || ap.LastSequence != 5 {
+		t.Fatalf("DescribeProducers after kill -9: %+v (found %v), want last sequence 5", ap, ok)
+	}
+
+	// New ids, idempotent and transactional, were never handed out before.
+	after := []int64{}
+	for i := 0; i < 2; i++ {
+		id, _ := initProducer(t, proc.Addr, "")
+		after = append(after, id)
+	}
+	id, _ := initProducer(t, proc.Addr, "tx-after-kill")
+	after = append(after, id)
+	for _, id := range after {
+		if slices.Contains(handedOut, id) || id <= slices.Max(handedOut) {
+			t.Fatalf("producer id %d handed out after kill -9; before it: %v", id, handedOut)
+		}
+	}
+	// The transactional id keeps its producer id, at a bumped epoch.
+	if id, epoch := initProducer(t, proc.Addr, "tx-before-kill"); id != txnPID || epoch != 1 {
+		t.Fatalf("tx-before-kill after kill -9: id %d epoch %d, want %d at epoch 1", id, epoch, txnPID)
+	}
+
+	var got []string
+	for _, r := range consumeAll(t, proc.Addr, topic, 6) {
+		got = append(got, string(r.Value))
+	}
+	if want := []string{"a-0", "a-1", "a-2", "b-0", "b-1", "c-0"}; !slices.Equal(got, want) {
+		t.Fatalf("log after kill -9 and retries: %v, want %v", got, want)
+	}
+}
+
+func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
+	dir := t.TempDir()
+	// Before the kill the coordinator does not look for timed-out
+	// transactions, so the open one is still open when the process dies.
+	proc := testkit.StartBrokerProcess(t, dir, "", "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=3600000")
+	const topic = "txn-kill"
+	createTopic(t, proc.Addr, topic, 1, nil)
+	ctx := ctxT(t)
+
+	done := testkit.Client(t, proc.Addr, kgo.TransactionalID("tx-done"), kgo.DefaultProduceTopic(topic))
+	if err := done.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := done.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("committed-%d", i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := done.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	// Offsets 0-2 committed, 3 the marker; the open transaction starts at 4.
+	open, err := kgo.NewClient(kgo.SeedBrokers(proc.Addr), kgo.TransactionalID("tx-open"), kgo.DefaultProduceTopic(topic),
+		kgo.TransactionTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := open.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("open-%d", i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adm := kadm.NewClient(testkit.Client(t, proc.Addr))
+	lso := func() int64 {
+		t.Helper()
+		l, err := adm.ListCommittedOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := l.Lookup(topic, 0)
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		return o.Offset
+	}
+	if got := lso(); got != 4 {
+		t.Fatalf("last stable offset %d with the transaction open, want 4", got)
+	}
+
+	proc.Kill()
+	open.Close() // the producer dies with the broker; it never ends its transaction
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr, "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=100")
+	adm = kadm.NewClient(testkit.Client(t, proc.Addr))
+	testkit.Eventually(t, 20*time.Second, func() error {
+		desc, err := adm.DescribeTransactions(ctx, "tx-open", "tx-done")
+		if err != nil {
+			return err
+		}
+		if s := desc["tx-open"].State; s != "CompleteAbort" {
+			return fmt.Errorf("tx-open is %s", s)
+		}
+		if s := desc["tx-done"].State; s != "CompleteCommit" {
+			return fmt.Errorf("tx-done is %s", s)
+		}
+		return nil
+	})
+	// The abort marker at 6 closes the transaction: the LSO is the log end.
+	cl := testkit.Client(t, proc.Addr)
+	expectEnd(t, cl, topic, 0, 7)
+	if got := lso(); got != 7 {
+		t.Fatalf("last stable offset %d after the timeout abort, want 7", got)
+	}
+	if got := consumeN(t, proc.Addr, topic, true, 3); !slices.Equal(got, []string{"committed-0", "committed-1", "committed-2"}) {
+		t.Fatalf("read_committed after kill -9 and timeout abort: %v", got)
+	}
+	if got := consumeN(t, proc.Addr, topic, false, 5); !slices.Equal(got, []string{"committed-0", "committed-1", "committed-2", "open-0", "open-1"}) {
+		t.Fatalf("read_uncommitted after kill -9: %v", got)
+	}
+	// The committed transaction's producer carries on.
+	if err := done.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := done.ProduceSync(ctx, &kgo.Record{Value: []byte("committed-3")}).FirstErr(); err != nil {
+		t.Fatalf("tx-done after the restart: %v", err)
+	}
+	if err := done.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("tx-done commit after the restart: %v", err)
+	}
+	if got := consumeN(t, proc.Addr, topic, true, 4); got[3] != "committed-3" {
+		t.Fatalf("read_committed after a new commit: %v", got)
+	}
+}
