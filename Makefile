@@ -17,7 +17,8 @@ build:
 run: build
 	./$(BIN) broker --listen 127.0.0.1:9092 --data-dir $(DATA)
 
-# Installs what the tests need (kcat, via apt-get when missing), then runs
+# Installs what the tests need (kcat, nodejs/npm via apt-get when missing;
+# kafkajs through npm), then runs
 # vet and every test; concurrent packages under -race.
 test: test-deps
 	$(GO) vet ./...
@@ -28,6 +29,10 @@ test-deps:
 	@command -v kcat >/dev/null 2>&1 || { \
 		echo "installing kcat (Debian package) for the client compatibility tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat >/dev/null; }
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		echo "installing nodejs and npm (Debian packages) for the kafkajs compatibility test"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ -d broker/testdata/kafkajs/node_modules/kafkajs ] || npm ci --prefix broker/testdata/kafkajs --no-audit --no-fund
 
 # Side-by-side benchmarks: our broker against franz-go's kfake and the
 # client's own ceiling, with ratios. A report, not a pass/fail gate.
