@@ -194,19 +194,15 @@ func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.Fetc
 	if remaining <= 0 && !first {
 		return 0
 	}
-	limit := int(sp.maxBytes)
-	if limit <= 0 {
-		// A zero partition max still returns the first batch (KIP-74).
-		limit = 1
-	}
-	if !first && remaining < limit {
-		limit = remaining
-	}
+	// Both the partition's max bytes and what is left of the response's
+	// hold, as in Kafka; only the response's first batch may exceed them
+	// (KIP-74), which Read's first batch always does.
+	limit := min(int(sp.maxBytes), remaining)
 	upTo := hwm
 	if readCommitted {
 		upTo = lso
 	}
-	data, err := p.log.Read(sp.fetchOffset, int32(min(limit, 1<<31-1)), upTo)
+	data, err := p.log.Read(sp.fetchOffset, int32(max(limit, 1)), upTo)
 	if err != nil {
 		fp.ErrorCode = errorCode(err)
 		if !errors.Is(err, log.ErrOffsetOutOfRange) {
@@ -214,8 +210,9 @@ func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.Fetc
 		}
 		return 0
 	}
-	if !first && len(data) > remaining {
-		// Only the response's first batch may exceed the limits.
+	if !first && len(data) > limit {
+		// A batch larger than the limits is sent only as the response's
+		// first; here the partition gets nothing, as Kafka answers.
 		return 0
 	}
 	if len(data) == 0 {
