@@ -156,7 +156,9 @@ func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, use
 			PreferredReadReplica: -1, RecordBatches: []byte{}}
 		if p == nil {
 			fp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			if useIDs {
+			if useIDs && b.topics.getByID(sp.topicID) == nil {
+				// Only an unknown id is UNKNOWN_TOPIC_ID; a known topic
+				// without this partition is UNKNOWN_TOPIC_OR_PARTITION.
 				fp.ErrorCode = kerr.UnknownTopicID.Code
 			}
 		} else {
