@@ -154,7 +154,7 @@ func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, use
 		// (size -1) on non-flexible versions.
 		fp := kmsg.FetchResponseTopicPartition{Partition: sp.partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1,
 			PreferredReadReplica: -1, RecordBatches: []byte{}}
-		if p == nil {
+		if p == nil || p.topic.deleted.Load() {
 			fp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			if useIDs && b.topics.getByID(sp.topicID) == nil {
 				// Only an unknown id is UNKNOWN_TOPIC_ID; a known topic

@@ -44,6 +44,11 @@ type topic struct {
 
 	// partitions is copy-on-write: CreatePartitions swaps in a longer slice.
 	partitions atomic.Pointer[[]*partition]
+
+	// deleted is set by DeleteTopics before it wakes the partitions'
+	// waiters, so a fetch that resolved the topic earlier answers
+	// UNKNOWN_TOPIC_OR_PARTITION instead of waiting again.
+	deleted atomic.Bool
 }
 
 func (t *topic) partition(i int32) *partition {
@@ -314,6 +319,7 @@ func (ts *topics) delete(name string) error {
 	if err != nil {
 		return err
 	}
+	t.deleted.Store(true)
 	for _, p := range *t.partitions.Load() {
 		p.wake()
 		if err := p.log.Delete(); err != nil {
