@@ -44,6 +44,7 @@ type Broker struct {
 
 	// Broker-level topic defaults: static (flags/file), dynamic (altered at
 	// runtime, persisted) and the merged map readers use, replaced whole.
+	// dynamicConfigs is replaced under topics.mu: read it through dynamic().
 	staticDefaults map[string]string
 	dynamicConfigs map[string]string
 	topicDefaults  atomic.Pointer[map[string]string]

@@ -79,7 +79,7 @@ func (b *Broker) describeTopicConfig(req *kmsg.DescribeConfigsRequest, d topicCo
 		ok     bool
 	}
 	ov, hasOv := overrides[d.name]
-	dyn, hasDyn := b.dynamicConfigs[d.synonym]
+	dyn, hasDyn := b.dynamic()[d.synonym]
 	static, hasStatic := b.staticDefaults[d.name]
 	hasStatic = hasStatic && static != d.def
 	layers := []layer{
@@ -120,12 +120,13 @@ func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest) []kmsg.
 		}
 		out = append(out, cfg)
 	}
+	dynamic := b.dynamic()
 	for _, d := range topicConfigDefs {
 		value, source := d.def, kmsg.ConfigSourceDefaultConfig
 		if v, ok := b.staticDefaults[d.name]; ok && v != d.def {
 			value, source = v, kmsg.ConfigSourceStaticBrokerConfig
 		}
-		if v, ok := b.dynamicConfigs[d.synonym]; ok {
+		if v, ok := dynamic[d.synonym]; ok {
 			value, source = v, kmsg.ConfigSourceDynamicDefaultBrokerConfig
 		}
 		add(d.synonym, value, false, source, kmsg.ConfigType(d.typ))

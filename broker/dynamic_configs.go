@@ -67,6 +67,15 @@ func (b *Broker) mergeDefaults(dynamic map[string]string) *map[string]string {
 	return &m
 }
 
+// dynamic returns the dynamic broker configs. alterBrokerConfigs replaces
+// the map whole under topics.mu and never changes it afterwards, so callers
+// read it without the lock once they have it.
+func (b *Broker) dynamic() map[string]string {
+	b.topics.mu.RLock()
+	defer b.topics.mu.RUnlock()
+	return b.dynamicConfigs
+}
+
 // defaults returns the current broker-level topic defaults (read-only).
 func (b *Broker) defaults() map[string]string { return *b.topicDefaults.Load() }
 
