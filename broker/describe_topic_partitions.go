@@ -37,6 +37,12 @@ func (b *Broker) handleDescribeTopicPartitions(c *clientConn, req *kmsg.Describe
 	replicas := []int32{b.cfg.NodeID}
 	count := 0
 	for ni, name := range names {
+		if count == limit {
+			// A full page names the next topic in the cursor rather than
+			// listing it empty, as Kafka does.
+			resp.NextCursor = &kmsg.DescribeTopicPartitionsResponseNextCursor{Topic: name, Partition: 0}
+			return resp
+		}
 		n := name
 		st := kmsg.DescribeTopicPartitionsResponseTopic{Topic: &n, AuthorizedOperations: -2147483648}
 		t := b.topics.get(name)
