@@ -72,14 +72,11 @@ func (b *Broker) createTopic(req *kmsg.CreateTopicsRequest, rt kmsg.CreateTopics
 		}
 		st.TopicID = t.id
 	}
+	// The values and sources DescribeConfigs would report.
+	var describe kmsg.DescribeConfigsRequest
 	for _, d := range topicConfigDefs {
-		v, source := effectiveTopicConfig(spec.configs, b.defaults(), d.name), int8(5)
-		if _, ok := spec.configs[d.name]; ok {
-			source = 1
-		} else if b.defaults()[d.name] != d.def {
-			source = 4
-		}
-		st.Configs = append(st.Configs, kmsg.CreateTopicsResponseTopicConfig{Name: d.name, Value: &v, Source: source})
+		c := b.describeTopicConfig(&describe, d, spec.configs)
+		st.Configs = append(st.Configs, kmsg.CreateTopicsResponseTopicConfig{Name: c.Name, Value: c.Value, ReadOnly: c.ReadOnly, Source: int8(c.Source)})
 	}
 	return nil
 }
