@@ -8,7 +8,10 @@ package broker_test
 // stays committed.
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -174,6 +177,70 @@ func TestKill9KeepsProducerState(t *testing.T) {
 	}
 	if want := []string{"a-0", "a-1", "a-2", "b-0", "b-1", "c-0"}; !slices.Equal(got, want) {
 		t.Fatalf("log after kill -9 and retries: %v, want %v", got, want)
+	}
+}
+
+// TestKill9ProducerSnapshotCutByRecovery: a periodic producer state
+// snapshot covers a batch that the crash then takes from the log (cut
+// mid-batch, as a lost page cache would). After restart the retry of that
+// batch must be appended again, not answered as a duplicate at an offset
+// the log no longer holds.
+func TestKill9ProducerSnapshotCutByRecovery(t *testing.T) {
+	dir := t.TempDir()
+	proc := testkit.StartBrokerProcess(t, dir, "", "--set", "log.retention.check.interval.ms=50")
+	const topic = "idem-cut"
+	createTopic(t, proc.Addr, topic, 1, nil)
+	snapshot := filepath.Join(dir, topic+"-0", "producer-state.snapshot")
+	pidA, _ := initProducer(t, proc.Addr, "")
+	pidB, _ := initProducer(t, proc.Addr, "")
+	expectProduce(t, "A first batch", rawProduce(t, proc.Addr, topic, 0, "", producerBatch(t, pidA, 0, 0, 3, false, "a")), nil, 0)
+	expectProduce(t, "A second batch", rawProduce(t, proc.Addr, topic, 0, "", producerBatch(t, pidA, 0, 3, 2, false, "b")), nil, 3)
+	var first []byte
+	testkit.Eventually(t, 10*time.Second, func() (err error) {
+		first, err = os.ReadFile(snapshot)
+		return err
+	})
+	// A snapshot written after B's batch covers it: the broker rewrites the
+	// snapshot only when the log end moved, and B's batch is the last append.
+	lastB := producerBatch(t, pidB, 0, 0, 2, false, "c")
+	expectProduce(t, "B batch", rawProduce(t, proc.Addr, topic, 0, "", lastB), nil, 5)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		now, err := os.ReadFile(snapshot)
+		if err != nil || bytes.Equal(now, first) {
+			return fmt.Errorf("snapshot not rewritten after the last append (%v)", err)
+		}
+		return nil
+	})
+	proc.Kill()
+	segs, _ := filepath.Glob(filepath.Join(dir, topic+"-0", "*.log"))
+	if len(segs) != 1 {
+		t.Fatalf("segments: %v", segs)
+	}
+	st, err := os.Stat(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(segs[0], st.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr)
+	cl := testkit.Client(t, proc.Addr)
+	expectEnd(t, cl, topic, 0, 5)
+	if _, ok := activeProducer(t, proc.Addr, topic, 0, pidB); ok {
+		t.Fatalf("producer %d is known although its only batch was lost", pidB)
+	}
+	expectProduce(t, "retry of the lost batch", rawProduce(t, proc.Addr, topic, 0, "", lastB), nil, 5)
+	expectEnd(t, cl, topic, 0, 7)
+	// A's state, from before the cut, is intact.
+	expectProduce(t, "retry of A's last batch", rawProduce(t, proc.Addr, topic, 0, "", producerBatch(t, pidA, 0, 3, 2, false, "b")), nil, 3)
+	expectProduce(t, "A continues", rawProduce(t, proc.Addr, topic, 0, "", producerBatch(t, pidA, 0, 5, 1, false, "d")), nil, 7)
+	var got []string
+	for _, r := range consumeAll(t, proc.Addr, topic, 8) {
+		got = append(got, string(r.Value))
+	}
+	if want := []string{"a-0", "a-1", "a-2", "b-0", "b-1", "c-0", "c-1", "d-0"}; !slices.Equal(got, want) {
+		t.Fatalf("log after the cut and retries: %v, want %v", got, want)
 	}
 }
 
