@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"time"
 
@@ -402,7 +403,7 @@ func (g *group) sortedMembers() []*member {
 	for _, m := range g.members {
 		ms = append(ms, m)
 	}
-	slices.SortFunc(ms, func(a, b *member) int { return cmpU64(a.joinSeq, b.joinSeq) })
+	slices.SortFunc(ms, func(a, b *member) int { return cmp.Compare(a.joinSeq, b.joinSeq) })
 	return ms
 }
 

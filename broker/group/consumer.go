@@ -569,7 +569,7 @@ func (g *group) maybeBumpEpoch() {
 
 	in := assignInput{prev: cg.target}
 	slices.SortFunc(ms, func(a, b *cMember) int {
-		return cmp.Or(cmpU64(a.joinSeq, b.joinSeq), strings.Compare(a.id, b.id))
+		return cmp.Or(cmp.Compare(a.joinSeq, b.joinSeq), strings.Compare(a.id, b.id))
 	})
 	for _, m := range ms {
 		in.members = append(in.members, assignMember{id: m.id, topics: subs[m.id]})

@@ -11,7 +11,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
+
+// ErrStoreClosed is returned (wrapped) by writes after Close. It is
+// statefile.ErrClosed, so errors.Is matches either.
+var ErrStoreClosed = statefile.ErrClosed
 
 // Topics is the broker's topic registry as the coordinator sees it. All
 // methods must be safe for concurrent use and must not block on group
@@ -34,13 +40,13 @@ type Topics interface {
 // Locking: c.mu guards only the group map and is never held while another
 // lock is taken. Each group has its own mutex; handlers lock one group at a
 // time and never block (waiting for a rebalance) while holding it. Under a
-// group's lock the coordinator may take c.mu, c.txnMu and the store's mutex
-// (in that order of nesting: group → c.mu | c.txnMu | store).
+// group's lock the coordinator may take c.mu, c.txnMu and the state file's
+// mutex (in that order of nesting: group → c.mu | c.txnMu | statefile.File.mu).
 type Coordinator struct {
 	cfg    Config
 	topics Topics
 	log    *slog.Logger
-	store  *store
+	file   *statefile.File // the state file, <Dir>/groups.log
 
 	mu     sync.Mutex
 	groups map[string]*group
@@ -79,11 +85,11 @@ func New(cfg Config, topics Topics, logger *slog.Logger) (*Coordinator, error) {
 		sweepDone: make(chan struct{}),
 		compactCh: make(chan struct{}, 1),
 	}
-	s, recs, err := openStore(cfg.Dir, cfg.SyncWrites, logger.Warn)
+	f, recs, err := statefile.Open(cfg.Dir, stateFileName, stateHeader, cfg.SyncWrites, logger.Warn)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("group state: %w", err)
 	}
-	c.store = s
+	c.file = f
 	c.load(recs)
 	go c.sweepLoop()
 	return c, nil
@@ -97,7 +103,9 @@ func (c *Coordinator) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		<-c.sweepDone
-		err = c.store.close()
+		if cerr := c.file.Close(); cerr != nil {
+			err = fmt.Errorf("group state: %w", cerr)
+		}
 	})
 	return err
 }
@@ -112,25 +120,25 @@ func (c *Coordinator) isClosed() bool {
 }
 
 // load builds groups from the live records of the state file.
-func (c *Coordinator) load(recs []record) {
+func (c *Coordinator) load(recs []statefile.Record) {
 	var bad int
 	for _, r := range recs {
 		if err := c.loadRecord(r); err != nil {
 			bad++
-			c.log.Warn("skipping undecodable group state record", "kind", r.kind, "err", err)
+			c.log.Warn("skipping undecodable group state record", "kind", r.Kind, "err", err)
 		}
 	}
 	c.log.Info("group state loaded", "groups", len(c.groups), "records", len(recs), "skipped", bad)
 }
 
-func (c *Coordinator) loadRecord(r record) error {
-	switch r.kind {
+func (c *Coordinator) loadRecord(r statefile.Record) error {
+	switch r.Kind {
 	case kindGroup:
-		id, err := decodeGroupKey(r.key)
+		id, err := decodeGroupKey(r.Key)
 		if err != nil {
 			return err
 		}
-		m, err := decodeGroupMeta(r.value)
+		m, err := decodeGroupMeta(r.Value)
 		if err != nil {
 			return err
 		}
@@ -147,28 +155,28 @@ func (c *Coordinator) loadRecord(r record) error {
 			g.generation = m.Generation
 		}
 	case kindOffset:
-		k, err := decodeOffsetKey(r.key)
+		k, err := decodeOffsetKey(r.Key)
 		if err != nil {
 			return err
 		}
-		v, err := decodeOffsetRecordValue(r.value)
+		v, err := decodeOffsetRecordValue(r.Value)
 		if err != nil {
 			return err
 		}
 		c.loadedGroup(k.Group).setOffset(k.Topic, k.Partition, v)
 	case kindPending:
-		k, err := decodePendingKey(r.key)
+		k, err := decodePendingKey(r.Key)
 		if err != nil {
 			return err
 		}
-		v, err := decodePendingValue(r.value)
+		v, err := decodePendingValue(r.Value)
 		if err != nil {
 			return err
 		}
 		c.loadedGroup(k.Group).stage(k.ProducerID, k.Topic, k.Partition, v)
 		c.indexTxn(k.ProducerID, k.Group)
 	default:
-		return fmt.Errorf("unknown record kind %d", r.kind)
+		return fmt.Errorf("unknown record kind %d", r.Kind)
 	}
 	return nil
 }
@@ -253,12 +261,12 @@ func (c *Coordinator) unindexTxn(pid int64, group string) {
 
 // append writes records to the state file and asks for a snapshot when
 // the file has grown enough.
-func (c *Coordinator) append(recs ...record) error {
-	if err := c.store.append(recs...); err != nil {
+func (c *Coordinator) append(recs ...statefile.Record) error {
+	if err := c.file.Append(recs...); err != nil {
 		c.log.Error("writing group state failed", "err", err)
-		return err
+		return fmt.Errorf("group state: %w", err)
 	}
-	if c.store.needsCompact() {
+	if c.file.NeedsCompact() {
 		select {
 		case c.compactCh <- struct{}{}:
 		default:
@@ -285,10 +293,10 @@ func (c *Coordinator) sweepLoop() {
 }
 
 func (c *Coordinator) maybeCompact() {
-	if !c.store.needsCompact() {
+	if !c.file.NeedsCompact() {
 		return
 	}
-	if err := c.store.compact(); err != nil {
+	if err := c.file.Compact(); err != nil {
 		c.log.Error("snapshotting group state failed", "err", err)
 	}
 }

@@ -3,7 +3,8 @@
 //
 // It serves the classic group protocol and KIP-848 consumer groups, stores
 // committed offsets and transactional offset commits, and keeps all durable
-// state in an append-only, CRC-framed file under Config.Dir (see store.go).
+// state in an append-only, CRC-framed file, Config.Dir/groups.log (see
+// broker/statefile; the records are in records.go).
 //
 // APIs and versions (each handler file opens with its Kafka differences):
 //

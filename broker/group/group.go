@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 // groupState is a classic group's state. KIP-848 groups derive theirs (see
@@ -234,7 +236,7 @@ func (g *group) removeIfFresh() {
 // delete durably removes the group with its offsets. Callers have checked
 // that it has no members.
 func (g *group) delete() error {
-	var recs []record
+	var recs []statefile.Record
 	for topic, ps := range g.offsets {
 		for p := range ps {
 			recs = append(recs, offsetTombstone(offsetKey{g.id, topic, p}))
@@ -266,7 +268,7 @@ func (g *group) expireOffsets(nowMs int64) {
 		return
 	}
 	retention := g.c.cfg.OffsetsRetentionMs
-	var recs []record
+	var recs []statefile.Record
 	var gone []tp
 	for topic, ps := range g.offsets {
 		for p, o := range ps {

@@ -22,6 +22,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 // OffsetCommit stores committed offsets durably before answering.
@@ -74,7 +76,7 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 		partition int32
 		v         offsetValue
 	}
-	var recs []record
+	var recs []statefile.Record
 	var ups []update
 	var codes []*int16
 	for i, t := range req.Topics {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 // OffsetDelete deletes committed offsets.
@@ -56,7 +58,7 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 		subscribed = func(t string) bool { return topics[t] }
 	}
 
-	var recs []record
+	var recs []statefile.Record
 	var gone []tp
 	for i, t := range req.Topics {
 		for j, p := range t.Partitions {

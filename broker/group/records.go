@@ -1,26 +1,27 @@
 package group
 
-import "fmt"
+import (
+	"fmt"
 
-// Durable records. Each record has a kind, a key and a value; a later record
-// with the same kind and key replaces an earlier one, and a tombstone deletes
-// it, like a compacted __consumer_offsets topic.
+	"github.com/tributary-streams/tributary/broker/statefile"
+)
+
+// Durable records, stored as statefile.Records in the state file
+// (<Dir>/groups.log). Each record has a kind, a key and a value; a later
+// record with the same kind and key replaces an earlier one, and a tombstone
+// deletes it, like a compacted __consumer_offsets topic.
+
+// The state file's name and header; existing data dirs depend on both.
+const (
+	stateFileName = "groups.log"
+	stateHeader   = "TRBGRP01"
+)
 
 const (
 	kindOffset  uint8 = 1 // key: group, topic, partition; value: offsetValue
 	kindGroup   uint8 = 2 // key: group; value: groupMeta
 	kindPending uint8 = 3 // key: group, producer id, topic, partition; value: pendingValue
 )
-
-// record is one durable record as stored.
-type record struct {
-	kind      uint8
-	tombstone bool
-	key       []byte
-	value     []byte // nil for tombstones
-}
-
-func (r record) liveKey() string { return string(append([]byte{r.kind}, r.key...)) }
 
 // offsetValue is a committed offset.
 type offsetValue struct {
@@ -31,17 +32,17 @@ type offsetValue struct {
 	ExpireMs    int64 // -1: expires by the group's retention rule; else an explicit (v1-v4) expiry
 }
 
-func (v offsetValue) encode(e enc) enc {
-	return e.varint(v.Offset).varint(int64(v.LeaderEpoch)).str(v.Metadata).varint(v.CommitMs).varint(v.ExpireMs)
+func (v offsetValue) encode(e statefile.Enc) statefile.Enc {
+	return e.Varint(v.Offset).Varint(int64(v.LeaderEpoch)).Str(v.Metadata).Varint(v.CommitMs).Varint(v.ExpireMs)
 }
 
-func decodeOffsetValue(d *dec) offsetValue {
+func decodeOffsetValue(d *statefile.Dec) offsetValue {
 	return offsetValue{
-		Offset:      d.varint(),
-		LeaderEpoch: d.i32(),
-		Metadata:    d.str(),
-		CommitMs:    d.varint(),
-		ExpireMs:    d.varint(),
+		Offset:      d.Varint(),
+		LeaderEpoch: d.I32(),
+		Metadata:    d.Str(),
+		CommitMs:    d.Varint(),
+		ExpireMs:    d.Varint(),
 	}
 }
 
@@ -106,123 +107,105 @@ type memberMeta struct {
 const groupMetaVersion = 0
 
 func (m groupMeta) encode() []byte {
-	e := enc(nil).u8(groupMetaVersion).u8(uint8(m.Kind)).str(m.ProtocolType).str(m.Protocol).
-		varint(int64(m.Generation)).str(m.Leader).varint(m.StateMs).uvarint(uint64(len(m.Members)))
+	e := statefile.Enc(nil).U8(groupMetaVersion).U8(uint8(m.Kind)).Str(m.ProtocolType).Str(m.Protocol).
+		Varint(int64(m.Generation)).Str(m.Leader).Varint(m.StateMs).Uvarint(uint64(len(m.Members)))
 	for _, mm := range m.Members {
-		e = e.str(mm.MemberID).nstr(mm.InstanceID).str(mm.ClientID).str(mm.ClientHost).
-			varint(int64(mm.RebalanceTimeout)).varint(int64(mm.SessionTimeout)).bytes(mm.Metadata).bytes(mm.Assignment)
+		e = e.Str(mm.MemberID).Nstr(mm.InstanceID).Str(mm.ClientID).Str(mm.ClientHost).
+			Varint(int64(mm.RebalanceTimeout)).Varint(int64(mm.SessionTimeout)).Bytes(mm.Metadata).Bytes(mm.Assignment)
 	}
 	return e
 }
 
 func decodeGroupMeta(b []byte) (groupMeta, error) {
-	d := &dec{b: b}
+	d := &statefile.Dec{B: b}
 	var m groupMeta
-	if v := d.u8(); d.err == nil && v != groupMetaVersion {
+	if v := d.U8(); d.Err == nil && v != groupMetaVersion {
 		return m, fmt.Errorf("group state: unknown group record version %d", v)
 	}
-	m.Kind = groupKind(d.u8())
+	m.Kind = groupKind(d.U8())
 	if m.Kind != kindClassic && m.Kind != kindConsumer {
-		d.fail()
+		d.Fail()
 	}
-	m.ProtocolType = d.str()
-	m.Protocol = d.str()
-	m.Generation = d.i32()
-	m.Leader = d.str()
-	m.StateMs = d.varint()
-	n := d.count(9)
-	for i := 0; i < n && d.err == nil; i++ {
+	m.ProtocolType = d.Str()
+	m.Protocol = d.Str()
+	m.Generation = d.I32()
+	m.Leader = d.Str()
+	m.StateMs = d.Varint()
+	n := d.Count(9)
+	for i := 0; i < n && d.Err == nil; i++ {
 		m.Members = append(m.Members, memberMeta{
-			MemberID:         d.str(),
-			InstanceID:       d.nstr(),
-			ClientID:         d.str(),
-			ClientHost:       d.str(),
-			RebalanceTimeout: d.i32(),
-			SessionTimeout:   d.i32(),
-			Metadata:         d.bytes(),
-			Assignment:       d.bytes(),
+			MemberID:         d.Str(),
+			InstanceID:       d.Nstr(),
+			ClientID:         d.Str(),
+			ClientHost:       d.Str(),
+			RebalanceTimeout: d.I32(),
+			SessionTimeout:   d.I32(),
+			Metadata:         d.Bytes(),
+			Assignment:       d.Bytes(),
 		})
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	return m, d.err
+	return m, d.Finish()
 }
 
-func offsetRecord(k offsetKey, v offsetValue) record {
-	return record{kind: kindOffset, key: encodeOffsetKey(k), value: v.encode(nil)}
+func offsetRecord(k offsetKey, v offsetValue) statefile.Record {
+	return statefile.Record{Kind: kindOffset, Key: encodeOffsetKey(k), Value: v.encode(nil)}
 }
 
-func offsetTombstone(k offsetKey) record {
-	return record{kind: kindOffset, tombstone: true, key: encodeOffsetKey(k)}
+func offsetTombstone(k offsetKey) statefile.Record {
+	return statefile.Record{Kind: kindOffset, Tombstone: true, Key: encodeOffsetKey(k)}
 }
 
 func encodeOffsetKey(k offsetKey) []byte {
-	return enc(nil).str(k.Group).str(k.Topic).varint(int64(k.Partition))
+	return statefile.Enc(nil).Str(k.Group).Str(k.Topic).Varint(int64(k.Partition))
 }
 
 func decodeOffsetKey(b []byte) (offsetKey, error) {
-	d := &dec{b: b}
-	k := offsetKey{Group: d.str(), Topic: d.str(), Partition: d.i32()}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	return k, d.err
+	d := &statefile.Dec{B: b}
+	k := offsetKey{Group: d.Str(), Topic: d.Str(), Partition: d.I32()}
+	return k, d.Finish()
 }
 
 func decodeOffsetRecordValue(b []byte) (offsetValue, error) {
-	d := &dec{b: b}
+	d := &statefile.Dec{B: b}
 	v := decodeOffsetValue(d)
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	return v, d.err
+	return v, d.Finish()
 }
 
-func pendingRecord(k pendingKey, v pendingValue) record {
-	return record{kind: kindPending, key: encodePendingKey(k), value: v.offsetValue.encode(enc(nil).varint(int64(v.ProducerEpoch)))}
+func pendingRecord(k pendingKey, v pendingValue) statefile.Record {
+	return statefile.Record{Kind: kindPending, Key: encodePendingKey(k), Value: v.offsetValue.encode(statefile.Enc(nil).Varint(int64(v.ProducerEpoch)))}
 }
 
-func pendingTombstone(k pendingKey) record {
-	return record{kind: kindPending, tombstone: true, key: encodePendingKey(k)}
+func pendingTombstone(k pendingKey) statefile.Record {
+	return statefile.Record{Kind: kindPending, Tombstone: true, Key: encodePendingKey(k)}
 }
 
 func encodePendingKey(k pendingKey) []byte {
-	return enc(nil).str(k.Group).varint(k.ProducerID).str(k.Topic).varint(int64(k.Partition))
+	return statefile.Enc(nil).Str(k.Group).Varint(k.ProducerID).Str(k.Topic).Varint(int64(k.Partition))
 }
 
 func decodePendingKey(b []byte) (pendingKey, error) {
-	d := &dec{b: b}
-	k := pendingKey{Group: d.str(), ProducerID: d.varint(), Topic: d.str(), Partition: d.i32()}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	return k, d.err
+	d := &statefile.Dec{B: b}
+	k := pendingKey{Group: d.Str(), ProducerID: d.Varint(), Topic: d.Str(), Partition: d.I32()}
+	return k, d.Finish()
 }
 
 func decodePendingValue(b []byte) (pendingValue, error) {
-	d := &dec{b: b}
-	v := pendingValue{ProducerEpoch: d.i16()}
+	d := &statefile.Dec{B: b}
+	v := pendingValue{ProducerEpoch: d.I16()}
 	v.offsetValue = decodeOffsetValue(d)
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	return v, d.err
+	return v, d.Finish()
 }
 
-func groupRecord(id string, m groupMeta) record {
-	return record{kind: kindGroup, key: enc(nil).str(id), value: m.encode()}
+func groupRecord(id string, m groupMeta) statefile.Record {
+	return statefile.Record{Kind: kindGroup, Key: statefile.Enc(nil).Str(id), Value: m.encode()}
 }
 
-func groupTombstone(id string) record {
-	return record{kind: kindGroup, tombstone: true, key: enc(nil).str(id)}
+func groupTombstone(id string) statefile.Record {
+	return statefile.Record{Kind: kindGroup, Tombstone: true, Key: statefile.Enc(nil).Str(id)}
 }
 
 func decodeGroupKey(b []byte) (string, error) {
-	d := &dec{b: b}
-	s := d.str()
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
-	}
-	return s, d.err
+	d := &statefile.Dec{B: b}
+	s := d.Str()
+	return s, d.Finish()
 }

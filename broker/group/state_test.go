@@ -2,15 +2,16 @@ package group
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 func TestOffsetsSurviveCloseAndReopen(t *testing.T) {
@@ -116,105 +117,158 @@ func TestOffsetsSurviveUncleanStop(t *testing.T) {
 	}
 }
 
-func TestStateFileTornHeader(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, stateFileName), []byte(stateHeader[:3]), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(testConfig(dir), newTopics(defaultTestTopics), nil)
+// TestStateFileFormat opens a groups.log written before the state file
+// moved to broker/statefile: existing data dirs must keep working.
+func TestStateFileFormat(t *testing.T) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "groups-TRBGRP01.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
-	if err := os.WriteFile(filepath.Join(dir, stateFileName), []byte("not a group file at all"), 0o644); err != nil {
+	e := &testEnv{t: t, dir: t.TempDir(), topics: newTopics(defaultTestTopics)}
+	if err := os.WriteFile(filepath.Join(e.dir, stateFileName), golden, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(testConfig(dir), newTopics(defaultTestTopics), nil); err == nil {
-		t.Fatal("opened a foreign file")
+	c, err := New(testConfig(e.dir), e.topics, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.c = c
+	t.Cleanup(func() { e.c.Close() })
+	if got, _ := os.ReadFile(filepath.Join(e.dir, stateFileName)); !bytes.Equal(got, golden) {
+		t.Fatal("opening rewrote the file")
+	}
+	if _, offs := e.fetch("g1", false, nil); !reflect.DeepEqual(offs, map[tp]fetched{{"t1", 0}: {13, 7, "newer", 0}, {"t1", 2}: {12, 7, "", 0}}) {
+		t.Fatalf("g1: %+v", offs)
+	}
+	if _, offs := e.fetch("g2", false, nil); !reflect.DeepEqual(offs, map[tp]fetched{{"t2", 1}: {21, 7, "x", 0}}) {
+		t.Fatalf("g2 (t2/0 was deleted): %+v", offs)
+	}
+	if _, offs := e.fetch("cl", false, nil); offs[tp{"t1", 1}].offset != 99 {
+		t.Fatalf("cl: %+v", offs)
+	}
+	if d := e.describe("cl"); d.State != "Empty" || d.ProtocolType != "consumer" {
+		t.Fatalf("cl: %+v", d)
+	}
+	if _, ch := e.joinNew("cl"); wait(t, ch).Generation != 2 {
+		t.Fatal("generation not restored")
+	}
+	if !e.c.HasPendingTxnOffsets("g1") {
+		t.Fatal("staged offset lost")
+	}
+	if err := e.c.CompleteTxn(100, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, offs := e.fetch("g1", true, nil); offs[tp{"t1", 1}] != (fetched{50, -1, "txn", 0}) {
+		t.Fatalf("g1 after commit of the staged offset: %+v", offs)
+	}
+
+	// Another state file's header (the transaction coordinator's) is refused.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, stateFileName), []byte("TRBTXN01"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(testConfig(other), e.topics, nil); err == nil || !strings.HasPrefix(err.Error(), "group state: ") {
+		t.Fatalf("opened a foreign state file: %v", err)
 	}
 }
 
-func TestStateFileCompaction(t *testing.T) {
-	e := newEnv(t)
-	e.c.store.mu.Lock()
-	e.c.store.compactMin = 1024
-	e.c.store.mu.Unlock()
-	for i := range 200 {
-		allCodes(t, e.commit("g", "", -1, commitPart{"t1", 0, int64(i), "some metadata to grow the file"}), 0)
+// TestOffsetsSurviveSnapshot lets the file grow past the snapshot threshold
+// with overwritten offsets: the coordinator compacts it, and what was live
+// (and what is written after) survives a restart.
+func TestOffsetsSurviveSnapshot(t *testing.T) {
+	big := func(c *Config) { c.OffsetMetadataMaxBytes = 1 << 20 }
+	e := newEnv(t, big)
+	meta := strings.Repeat("m", 100<<10)
+	for i := range 50 { // about 5 MiB, past the 4 MiB threshold
+		allCodes(t, e.commit("g", "", -1, commitPart{"t1", 0, int64(i), meta}), 0)
 	}
 	allCodes(t, e.commit("g2", "", -1, commitPart{"t2", 1, 5, ""}), 0)
-	// The coordinator snapshots in the background once the file passes
-	// compactMin; about 12 KiB were written.
+	// The coordinator snapshots in the background once the file is large
+	// and mostly overwritten (the commits after that grow it again, by
+	// under 1 MiB); maybeCompact returns once any snapshot due is done.
 	path := filepath.Join(e.dir, stateFileName)
 	e.c.maybeCompact()
-	if st, _ := os.Stat(path); st.Size() > 2048 {
+	if st, _ := os.Stat(path); st.Size() > 2<<20 {
 		t.Fatalf("file not compacted: %d bytes", st.Size())
 	}
 	// Appends after the snapshot land in the new file.
 	allCodes(t, e.commit("g", "", -1, commitPart{"t1", 1, 500, ""}), 0)
-	e.reopen()
+	e.reopen(big)
 	_, offs := e.fetch("g", false, nil)
-	if offs[tp{"t1", 0}].offset != 199 || offs[tp{"t1", 1}].offset != 500 {
-		t.Fatalf("after compaction and reopen: %+v", offs)
+	if offs[tp{"t1", 0}].offset != 49 || offs[tp{"t1", 0}].metadata != meta || offs[tp{"t1", 1}].offset != 500 {
+		t.Fatalf("after compaction and reopen: offsets %d, %d", offs[tp{"t1", 0}].offset, offs[tp{"t1", 1}].offset)
 	}
 	if _, offs := e.fetch("g2", false, nil); offs[tp{"t2", 1}].offset != 5 {
 		t.Fatalf("g2 after compaction: %+v", offs)
 	}
 }
 
+// TestRecordRoundTrip checks the group records' keys and values decode to
+// what was encoded, and survive the state file.
 func TestRecordRoundTrip(t *testing.T) {
 	inst := "i"
-	recs := []record{
-		offsetRecord(offsetKey{"g", "t", 3}, offsetValue{Offset: 9, LeaderEpoch: 2, Metadata: "m", CommitMs: 5, ExpireMs: -1}),
-		pendingRecord(pendingKey{"g", 77, "t", 1}, pendingValue{ProducerEpoch: 3, offsetValue: offsetValue{Offset: 4, LeaderEpoch: -1}}),
-		groupRecord("g", groupMeta{Kind: kindClassic, ProtocolType: "consumer", Protocol: "range", Generation: 4, Leader: "a",
-			Members: []memberMeta{{MemberID: "a", InstanceID: &inst, Metadata: []byte{1}, Assignment: []byte{}}}}),
-		offsetTombstone(offsetKey{"g", "t", 4}),
+	ok := offsetKey{"g", "t", 3}
+	ov := offsetValue{Offset: 9, LeaderEpoch: 2, Metadata: "m", CommitMs: 5, ExpireMs: -1}
+	pk := pendingKey{"g", 77, "t", 1}
+	pv := pendingValue{ProducerEpoch: 3, offsetValue: offsetValue{Offset: 4, LeaderEpoch: -1}}
+	gm := groupMeta{Kind: kindClassic, ProtocolType: "consumer", Protocol: "range", Generation: 4, Leader: "a",
+		Members: []memberMeta{{MemberID: "a", InstanceID: &inst, Metadata: []byte{1}, Assignment: []byte{2}}}}
+	recs := []statefile.Record{offsetRecord(ok, ov), pendingRecord(pk, pv), groupRecord("g", gm)}
+
+	if k, err := decodeOffsetKey(recs[0].Key); err != nil || k != ok {
+		t.Fatalf("offset key: %+v %v", k, err)
 	}
-	var got []record
-	data := encodeFrames(nil, recs)
-	if n := scanFrames(data, func(r []record) { got = append(got, r...) }); n != len(data) {
-		t.Fatalf("scanned %d of %d", n, len(data))
+	if v, err := decodeOffsetRecordValue(recs[0].Value); err != nil || v != ov {
+		t.Fatalf("offset value: %+v %v", v, err)
 	}
-	if !reflect.DeepEqual(got, recs) {
-		t.Fatalf("round trip:\n%+v\n%+v", got, recs)
+	if k, err := decodePendingKey(recs[1].Key); err != nil || k != pk {
+		t.Fatalf("pending key: %+v %v", k, err)
 	}
-	m, err := decodeGroupMeta(got[2].value)
-	if err != nil || m.Generation != 4 || *m.Members[0].InstanceID != "i" {
+	if v, err := decodePendingValue(recs[1].Value); err != nil || v != pv {
+		t.Fatalf("pending value: %+v %v", v, err)
+	}
+	if id, err := decodeGroupKey(recs[2].Key); err != nil || id != "g" {
+		t.Fatalf("group key: %q %v", id, err)
+	}
+	if m, err := decodeGroupMeta(recs[2].Value); err != nil || !reflect.DeepEqual(m, gm) {
 		t.Fatalf("group meta: %+v %v", m, err)
+	}
+	// Trailing bytes are malformed.
+	if _, err := decodeGroupMeta(append(recs[2].Value, 0)); err == nil {
+		t.Fatal("group meta with trailing bytes decoded")
+	}
+
+	dir := t.TempDir()
+	f, _, err := statefile.Open(dir, stateFileName, stateHeader, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Append(append(recs, offsetTombstone(offsetKey{"g", "t", 4}))...); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	f, got, err := statefile.Open(dir, stateFileName, stateHeader, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !reflect.DeepEqual(got, recs) {
+		t.Fatalf("through the state file:\n%+v\n%+v", got, recs)
 	}
 }
 
-// FuzzReplay feeds arbitrary bytes to the state-file decoder and the state
-// loader: they must never panic, must report a valid prefix, and what they
-// accept must re-encode to an equivalent file.
-func FuzzReplay(f *testing.F) {
-	seed := encodeFrames(nil, []record{
+// FuzzLoadRecord hands arbitrary records to the state loader: it must
+// never panic. (The frame decoder is fuzzed by statefile.FuzzReplay.)
+func FuzzLoadRecord(f *testing.F) {
+	for _, r := range []statefile.Record{
 		offsetRecord(offsetKey{"g", "t", 0}, offsetValue{Offset: 1, Metadata: "x"}),
 		pendingRecord(pendingKey{"g", 1, "t", 0}, pendingValue{ProducerEpoch: 1}),
 		groupRecord("g", groupMeta{Kind: kindConsumer, Generation: 3}),
-		groupTombstone("h"),
-	})
-	f.Add(seed)
-	f.Add(seed[:len(seed)-3])
-	f.Add([]byte{})
-	f.Add([]byte{0, 0, 0, 5, 0, 0, 0, 0, 1, 2, 3, 4, 5})
-	f.Add(seed[frameOverhead:]) // a payload: the fuzz body frames it
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var recs []record
-		n := scanFrames(data, func(r []record) { recs = append(recs, r...) })
-		if n < 0 || n > len(data) {
-			t.Fatalf("valid prefix %d of %d", n, len(data))
-		}
-		// Random bytes rarely pass the CRC; also try them as the payload
-		// of an intact frame, to exercise the record decoders.
-		if len(data) > 0 && len(data) < maxFrame {
-			framed := make([]byte, frameOverhead, frameOverhead+len(data))
-			binary.BigEndian.PutUint32(framed, uint32(len(data)))
-			binary.BigEndian.PutUint32(framed[4:], crc32.Checksum(data, crcTable))
-			framed = append(framed, data...)
-			scanFrames(framed, func(r []record) { recs = append(recs, r...) })
-		}
+		groupRecord("g", groupMeta{Kind: kindClassic, Members: []memberMeta{{MemberID: "m"}}}),
+	} {
+		f.Add(r.Kind, r.Key, r.Value)
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, key, value []byte) {
 		c := &Coordinator{
 			cfg:    DefaultConfig(),
 			topics: newTopics(nil),
@@ -223,14 +277,7 @@ func FuzzReplay(f *testing.F) {
 			txnIdx: make(map[int64]map[string]struct{}),
 			closed: make(chan struct{}),
 		}
-		for _, r := range recs {
-			_ = c.loadRecord(r)
-		}
-		var again []record
-		re := encodeFrames(nil, recs)
-		if m := scanFrames(re, func(r []record) { again = append(again, r...) }); m != len(re) || len(again) != len(recs) {
-			t.Fatalf("re-encoded records do not scan back: %d/%d, %d/%d", m, len(re), len(again), len(recs))
-		}
+		_ = c.loadRecord(statefile.Record{Kind: kind, Key: key, Value: value})
 	})
 }
 

@@ -3,6 +3,8 @@ package group
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 // TopicDeleted removes every group's committed offsets for a deleted topic,
@@ -11,7 +13,7 @@ import (
 // Offsets staged by open transactions are left to CompleteTxn.
 func (c *Coordinator) TopicDeleted(topic string) error {
 	if c.isClosed() {
-		return ErrStoreClosed
+		return fmt.Errorf("group state: %w", ErrStoreClosed)
 	}
 	var errs []error
 	for _, id := range c.groupIDs() {
@@ -20,7 +22,7 @@ func (c *Coordinator) TopicDeleted(topic string) error {
 			continue
 		}
 		ps := g.offsets[topic]
-		var recs []record
+		var recs []statefile.Record
 		for p := range ps {
 			recs = append(recs, offsetTombstone(offsetKey{g.id, topic, p}))
 		}

@@ -3,6 +3,8 @@ package group
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 // CompleteTxn ends a transaction's offset commits: with commit, the offsets
@@ -14,7 +16,7 @@ import (
 // the transaction coordinator decided the outcome.
 func (c *Coordinator) CompleteTxn(producerID int64, producerEpoch int16, commit bool) error {
 	if c.isClosed() {
-		return ErrStoreClosed
+		return fmt.Errorf("group state: %w", ErrStoreClosed)
 	}
 	c.txnMu.Lock()
 	groups := sortedKeys(c.txnIdx[producerID])
@@ -36,7 +38,7 @@ func (c *Coordinator) CompleteTxn(producerID int64, producerEpoch int16, commit 
 
 func (g *group) completeTxn(pid int64, commit bool) error {
 	ps := g.pending[pid]
-	var recs []record
+	var recs []statefile.Record
 	var apply []tp
 	for k, s := range ps {
 		if commit {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
 // TxnOffsetCommit stages offsets in a transaction.
@@ -60,7 +62,7 @@ func (c *Coordinator) TxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCo
 		partition int32
 		v         pendingValue
 	}
-	var recs []record
+	var recs []statefile.Record
 	var ups []update
 	var codes []*int16
 	for i, t := range req.Topics {

@@ -9,7 +9,7 @@ import (
 // varints and length-prefixed strings. kmsg has no codec for our own
 // records.
 
-var errShortRecord = errors.New("statefile: truncated or malformed record")
+var errShortRecord = errors.New("state file: truncated or malformed record")
 
 // Enc appends encoded values.
 type Enc []byte
@@ -29,7 +29,7 @@ func (e Enc) Str(s string) Enc {
 	return append(e, s...)
 }
 
-// nstr encodes a nullable string.
+// Nstr encodes a nullable string.
 func (e Enc) Nstr(s *string) Enc {
 	if s == nil {
 		return e.U8(0)
@@ -46,23 +46,35 @@ func boolByte(v bool) uint8 {
 	return 0
 }
 
-// Dec decodes what enc encodes. It never panics: the first failure sets err
+// Dec decodes what Enc encodes. It never panics: the first failure sets Err
 // and every later read returns a zero value.
 type Dec struct {
 	B   []byte
 	Err error
 }
 
-func (d *Dec) fail() {
+// Fail marks the input malformed (for a decoded value that is out of
+// range): Err is set unless already set and every later read returns a zero
+// value.
+func (d *Dec) Fail() {
 	if d.Err == nil {
 		d.Err = errShortRecord
 	}
 	d.B = nil
 }
 
+// Finish ends decoding a value that must use all of its input: it fails on
+// bytes left over and returns Err.
+func (d *Dec) Finish() error {
+	if d.Err == nil && len(d.B) != 0 {
+		d.Fail()
+	}
+	return d.Err
+}
+
 func (d *Dec) U8() uint8 {
 	if len(d.B) < 1 {
-		d.fail()
+		d.Fail()
 		return 0
 	}
 	v := d.B[0]
@@ -75,7 +87,7 @@ func (d *Dec) Bool() bool { return d.U8() != 0 }
 func (d *Dec) Varint() int64 {
 	v, n := binary.Varint(d.B)
 	if n <= 0 {
-		d.fail()
+		d.Fail()
 		return 0
 	}
 	d.B = d.B[n:]
@@ -85,7 +97,7 @@ func (d *Dec) Varint() int64 {
 func (d *Dec) Uvarint() uint64 {
 	v, n := binary.Uvarint(d.B)
 	if n <= 0 {
-		d.fail()
+		d.Fail()
 		return 0
 	}
 	d.B = d.B[n:]
@@ -95,7 +107,7 @@ func (d *Dec) Uvarint() uint64 {
 func (d *Dec) I32() int32 {
 	v := d.Varint()
 	if int64(int32(v)) != v {
-		d.fail()
+		d.Fail()
 		return 0
 	}
 	return int32(v)
@@ -104,13 +116,13 @@ func (d *Dec) I32() int32 {
 func (d *Dec) I16() int16 {
 	v := d.Varint()
 	if int64(int16(v)) != v {
-		d.fail()
+		d.Fail()
 		return 0
 	}
 	return int16(v)
 }
 
-// count reads an element count and rejects counts that could not possibly
+// Count reads an element count and rejects counts that could not possibly
 // fit in the remaining bytes (each element takes at least minSize bytes), so
 // garbage cannot make us allocate huge slices.
 func (d *Dec) Count(minSize int) int {
@@ -119,7 +131,7 @@ func (d *Dec) Count(minSize int) int {
 		minSize = 1
 	}
 	if n > uint64(len(d.B)/minSize) {
-		d.fail()
+		d.Fail()
 		return 0
 	}
 	return int(n)
@@ -128,7 +140,7 @@ func (d *Dec) Count(minSize int) int {
 func (d *Dec) RawBytes() []byte {
 	n := d.Uvarint()
 	if n > uint64(len(d.B)) {
-		d.fail()
+		d.Fail()
 		return nil
 	}
 	v := d.B[:n:n]
@@ -136,7 +148,7 @@ func (d *Dec) RawBytes() []byte {
 	return v
 }
 
-// bytes returns a copy, so decoded state never aliases a read buffer.
+// Bytes returns a copy, so decoded state never aliases a read buffer.
 func (d *Dec) Bytes() []byte {
 	b := d.RawBytes()
 	if b == nil {
@@ -160,7 +172,7 @@ func (d *Dec) Nstr() *string {
 
 func (d *Dec) ID() (id [16]byte) {
 	if len(d.B) < 16 {
-		d.fail()
+		d.Fail()
 		return id
 	}
 	copy(id[:], d.B)

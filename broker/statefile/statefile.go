@@ -7,6 +7,7 @@ package statefile
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 	"sync"
 )
 
-// The state file (<Dir>/groups.log) is an 8-byte header followed by frames:
+// A state file is a fixed header (chosen by the owner, e.g. "TRBGRP01")
+// followed by frames:
 //
 //	u32 payload length | u32 CRC-32C of payload | payload
 //	payload: u8 version (1) | uvarint record count | records
@@ -44,16 +46,15 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrClosed is returned by writes after Close.
-var ErrClosed = errors.New("statefile: closed")
+var ErrClosed = errors.New("state file closed")
 
 type liveEntry struct {
 	seq uint64
 	rec Record
 }
 
-// store is the append-only state file plus the live (compacted) view of it.
-// Its mutex is the innermost lock in the package: nothing else is locked
-// while it is held.
+// File is the append-only state file plus the live (compacted) view of it.
+// Its mutex is a leaf lock: nothing else is locked while it is held.
 type File struct {
 	mu         sync.Mutex
 	dir, path  string
@@ -68,8 +69,9 @@ type File struct {
 	compactMin int64
 }
 
-// openStore opens (creating if needed) the state file in dir, replays it and
-// truncates a torn tail. It returns the live records in write order.
+// Open opens (creating if needed) the state file dir/name, checks that it
+// starts with header, replays it and truncates a torn tail. It returns the
+// live records in write order. warn, if not nil, is told about a truncation.
 func Open(dir, name, header string, syncWrites bool, warn func(msg string, args ...any)) (*File, []Record, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create state dir %s: %w", dir, err)
@@ -100,11 +102,11 @@ func Open(dir, name, header string, syncWrites bool, warn func(msg string, args 
 		valid = 0
 	default:
 		f.Close()
-		return nil, nil, fmt.Errorf("state file %s: not a state file file (bad header)", path)
+		return nil, nil, fmt.Errorf("state file %s: bad header (want %q)", path, s.header)
 	}
 	if valid != int64(len(data)) {
 		if warn != nil {
-			warn("state file file has a torn or corrupt tail; truncating", "path", path, "valid_bytes", valid, "file_bytes", len(data))
+			warn("state file has a torn or corrupt tail; truncating", "path", path, "valid_bytes", valid, "file_bytes", len(data))
 		}
 		if err := f.Truncate(valid); err != nil {
 			f.Close()
@@ -119,6 +121,12 @@ func Open(dir, name, header string, syncWrites bool, warn func(msg string, args 
 		if _, err := f.WriteAt([]byte(s.header), 0); err != nil {
 			f.Close()
 			return nil, nil, fmt.Errorf("write state file header %s: %w", path, err)
+		}
+		// Make the new file's directory entry durable once (best effort:
+		// the data written later is what matters, and it is not lost by
+		// a failure here).
+		if f.Sync() == nil {
+			_ = syncDir(dir)
 		}
 		valid = int64(len(s.header))
 	}
@@ -175,11 +183,8 @@ func decodeFrame(payload []byte) ([]Record, error) {
 		}
 		recs = append(recs, r)
 	}
-	if d.Err == nil && len(d.B) != 0 {
-		d.fail()
-	}
-	if d.Err != nil {
-		return nil, d.Err
+	if err := d.Finish(); err != nil {
+		return nil, err
 	}
 	return recs, nil
 }
@@ -235,7 +240,7 @@ func (s *File) liveRecords() []Record {
 	for _, e := range s.live {
 		es = append(es, e)
 	}
-	slices.SortFunc(es, func(a, b liveEntry) int { return cmpU64(a.seq, b.seq) })
+	slices.SortFunc(es, func(a, b liveEntry) int { return cmp.Compare(a.seq, b.seq) })
 	recs := make([]Record, len(es))
 	for i, e := range es {
 		recs[i] = e.rec
@@ -243,17 +248,7 @@ func (s *File) liveRecords() []Record {
 	return recs
 }
 
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// append writes recs durably (to the OS, or to disk with SyncWrites) as one
+// Append writes recs durably (to the OS, or to disk with SyncWrites) as one
 // write. On a failed write the file is cut back to its previous length so a
 // partial frame never hides later frames.
 func (s *File) Append(recs ...Record) error {
@@ -292,13 +287,15 @@ func (s *File) Append(recs ...Record) error {
 	return nil
 }
 
+// NeedsCompact reports whether the file is large and holds mostly
+// overwritten or deleted records, so that Compact would be worth it.
 func (s *File) NeedsCompact() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.f != nil && s.err == nil && s.size > s.compactMin && s.size > 2*s.liveBytes+int64(len(s.header))
 }
 
-// compact rewrites the file as a snapshot of the live records: write a temp
+// Compact rewrites the file as a snapshot of the live records: write a temp
 // file, fsync it, rename it over the state file, fsync the directory. A crash
 // at any point leaves either the old or the new file complete.
 func (s *File) Compact() error {
@@ -376,6 +373,7 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// Close closes the file. Later writes return ErrClosed.
 func (s *File) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
