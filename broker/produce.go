@@ -113,9 +113,15 @@ func (b *Broker) produceToPartition(req *kmsg.ProduceRequest, p *partition, rp k
 			return produceError(rp.Partition, kerr.InvalidRecord.Code,
 				"a transactional batch needs a transactional id on the request, and only transactional batches may carry one")
 		}
-		if !settings.logAppendTime && !settings.timestampAcceptable(cb.h.MaxTimestamp, now) {
-			return produceError(rp.Partition, kerr.InvalidTimestamp.Code,
-				fmt.Sprintf("timestamp %d is outside message.timestamp.before.max.ms/after.max.ms of now", cb.h.MaxTimestamp))
+		if !settings.logAppendTime {
+			ok, err := settings.timestampAcceptable(cb.batch, cb.h, now)
+			if err != nil {
+				return produceError(rp.Partition, kerr.CorruptMessage.Code, err.Error())
+			}
+			if !ok {
+				return produceError(rp.Partition, kerr.InvalidTimestamp.Code,
+					fmt.Sprintf("a record timestamp (batch max %d) is outside message.timestamp.before.max.ms/after.max.ms of now", cb.h.MaxTimestamp))
+			}
 		}
 		if settings.compacted {
 			if msg := keylessRecord(cb.batch); msg != "" {

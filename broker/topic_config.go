@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/log"
+	"github.com/tributary-streams/tributary/broker/record"
 )
 
 type topicConfigDef struct {
@@ -186,14 +187,29 @@ func parseTopicSettings(overrides, defaults map[string]string, fsyncAlways bool)
 }
 
 // timestampAcceptable applies message.timestamp.{before,after}.max.ms to a
-// CreateTime batch.
-func (s *topicSettings) timestampAcceptable(maxTs int64, now time.Time) bool {
+// CreateTime batch. Kafka checks every record, so the lower bound is held
+// against each record's timestamp (decoding the batch, only when that bound
+// is set); the upper bound needs only the batch's MaxTimestamp.
+func (s *topicSettings) timestampAcceptable(batch []byte, h record.Header, now time.Time) (bool, error) {
 	nowMs := now.UnixMilli()
-	if s.timestampBeforeMaxMs != math.MaxInt64 && maxTs < nowMs-s.timestampBeforeMaxMs {
-		return false
+	if s.timestampAfterMaxMs != math.MaxInt64 && h.MaxTimestamp > nowMs+s.timestampAfterMaxMs {
+		return false, nil
 	}
-	if s.timestampAfterMaxMs != math.MaxInt64 && maxTs > nowMs+s.timestampAfterMaxMs {
-		return false
+	if s.timestampBeforeMaxMs == math.MaxInt64 {
+		return true, nil
 	}
-	return true
+	lowest := nowMs - s.timestampBeforeMaxMs
+	if h.MaxTimestamp < lowest {
+		return false, nil
+	}
+	recs, err := record.Records(batch)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range recs {
+		if h.RecordTimestamp(r) < lowest {
+			return false, nil
+		}
+	}
+	return true, nil
 }
