@@ -175,8 +175,11 @@ func TestCompactionKeepsNewestPerKeyAtOriginalOffsets(t *testing.T) {
 		t.Fatalf("test bug: %d tombstones expected", n)
 	}
 
-	// Once delete.retention.ms has passed, a later cleaning drops them;
-	// every other survivor stays where it was.
+	// A restart in between keeps the cleaned log and the delete horizons
+	// stored in it. Once delete.retention.ms has passed, a later cleaning
+	// drops the tombstones; every other survivor stays where it was.
+	b.Restart()
+	checkSurvivors(t, readToSentinel(t, b.Addr, topic), want)
 	for off, r := range want {
 		if r.Value == nil {
 			delete(want, off)
@@ -192,10 +195,7 @@ func TestCompactionKeepsNewestPerKeyAtOriginalOffsets(t *testing.T) {
 	})
 	checkSurvivors(t, readToSentinel(t, b.Addr, topic), want)
 
-	// A restart keeps the compacted log as it is, and appends continue
-	// after the sentinel.
-	b.Restart()
-	checkSurvivors(t, readToSentinel(t, b.Addr, topic), want)
+	// Appends continue after the sentinel.
 	cl = testkit.Client(t, b.Addr, kgo.DefaultProduceTopic(topic))
 	next := &kgo.Record{Topic: topic, Key: []byte("k10"), Value: []byte("after restart")}
 	produceAll(t, cl, next)
@@ -409,4 +409,71 @@ func rawBatches(t *testing.T, cl *kgo.Client, topic string, end int64) (control,
 		}
 	}
 	return control, data
+}
+
+func TestCompactionWaitsForOpenTransaction(t *testing.T) {
+	b := compactingBroker(t)
+	const topic = "compact-open-txn"
+	createTopic(t, b.Addr, topic, 1, compactTopicConfig("compact"))
+	plain := testkit.Client(t, b.Addr)
+	tx := testkit.Client(t, b.Addr, kgo.TransactionalID("compact-open"))
+	ctx := ctxT(t)
+
+	// Updates filling several segments, then a transaction that stays open
+	// while more updates arrive after its first record.
+	var all []*kgo.Record
+	put := func(cl *kgo.Client, key, value string) *kgo.Record {
+		r := &kgo.Record{Topic: topic, Key: []byte(key), Value: []byte(value)}
+		produceAll(t, cl, r)
+		all = append(all, r)
+		return r
+	}
+	for i := 0; i < 100; i++ {
+		put(plain, fmt.Sprintf("p%d", i%5), fmt.Sprintf("p%d-v%d", i%5, i/5))
+	}
+	put(plain, "a", "a-v0")
+	if err := tx.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	open := put(tx, "a", "a-in-txn")
+	for i := 0; i < 10; i++ {
+		put(plain, "c", fmt.Sprintf("c-v%d", i))
+	}
+	produceAll(t, plain, sentinel(topic))
+
+	// Compaction cleans only below the open transaction: everything from
+	// its first offset on is untouched, older values of "a" included.
+	b.RunMaintenance()
+	got := readToSentinel(t, b.Addr, topic)
+	if len(got) >= len(all) {
+		t.Fatalf("nothing below the open transaction was compacted (%d of %d records left)", len(got), len(all))
+	}
+	var fromOpen []string
+	for _, r := range got {
+		if r.Offset >= open.Offset {
+			fromOpen = append(fromOpen, string(r.Value))
+		}
+	}
+	if len(fromOpen) != 11 || fromOpen[0] != "a-in-txn" {
+		t.Fatalf("records from the open transaction on: %v", fromOpen)
+	}
+	if !slicesContainsValue(got, "a-v0") {
+		t.Fatalf("a-v0 removed while the transaction overwriting it is undecided")
+	}
+
+	// Once committed, the transaction's value wins and the rest compacts.
+	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	b.RunMaintenance()
+	checkSurvivors(t, readToSentinel(t, b.Addr, topic), newestByKey(all))
+}
+
+func slicesContainsValue(recs []*kgo.Record, v string) bool {
+	for _, r := range recs {
+		if string(r.Value) == v {
+			return true
+		}
+	}
+	return false
 }

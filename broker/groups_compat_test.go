@@ -89,10 +89,20 @@ func (m saramaMember) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Consu
 }
 
 func TestGroupCompatSaramaTwoMembersExactlyOnce(t *testing.T) {
+	// sarama picks its request versions from cfg.Version (capped by the
+	// broker's): 0.11 is the oldest with record batches v2; the default;
+	// the newest it knows.
+	for _, v := range []sarama.KafkaVersion{sarama.V0_11_0_0, sarama.DefaultVersion, sarama.MaxVersion} {
+		t.Run(v.String(), func(t *testing.T) { saramaTwoMembers(t, v) })
+	}
+}
+
+func saramaTwoMembers(t *testing.T, version sarama.KafkaVersion) {
 	b := testkit.StartBroker(t)
 	const topic, group, n = "sarama-once", "sarama-once-g", 200
 	createTopic(t, b.Addr, topic, 4, nil)
 	cfg := sarama.NewConfig()
+	cfg.Version = version
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
 	cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
