@@ -10,15 +10,20 @@ package broker_test
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
@@ -177,6 +182,151 @@ func TestKill9KeepsProducerState(t *testing.T) {
 	}
 	if want := []string{"a-0", "a-1", "a-2", "b-0", "b-1", "c-0"}; !slices.Equal(got, want) {
 		t.Fatalf("log after kill -9 and retries: %v, want %v", got, want)
+	}
+}
+
+// ackDropper is a TCP proxy in front of the broker that can swallow the
+// broker's responses, so a test can make a request succeed on the broker
+// while its client never hears about it.
+type ackDropper struct {
+	ln      net.Listener
+	backend string
+	drop    atomic.Bool
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func startAckDropper(t *testing.T, backend string) *ackDropper {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &ackDropper{ln: ln, backend: backend}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go d.serve(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); d.cut() })
+	return d
+}
+
+func (d *ackDropper) serve(c net.Conn) {
+	s, err := net.Dial("tcp", d.backend)
+	if err != nil {
+		c.Close()
+		return
+	}
+	d.mu.Lock()
+	d.conns = append(d.conns, c, s)
+	d.mu.Unlock()
+	go func() { io.Copy(s, c); s.Close() }()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.Read(buf)
+		if n > 0 && !d.drop.Load() {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.Close()
+}
+
+// cut closes every proxied connection.
+func (d *ackDropper) cut() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		c.Close()
+	}
+	d.conns = nil
+}
+
+// TestKill9IdempotentRetriesAreDeduplicated: a franz-go idempotent
+// producer's batch is written by the broker but its acknowledgement is
+// lost, then the broker is killed and restarted. The client retries the
+// batch with the same producer id and sequence, and the rebuilt producer
+// state recognises it: every record is in the log exactly once.
+func TestKill9IdempotentRetriesAreDeduplicated(t *testing.T) {
+	dir := t.TempDir()
+	brokerAddr := testkit.FreePort(t)
+	proxy := startAckDropper(t, brokerAddr)
+	advertise := proxy.ln.Addr().String()
+	proc := testkit.StartBrokerProcess(t, dir, brokerAddr, "--advertise", advertise)
+	const topic = "idem-lost-ack"
+	createTopic(t, advertise, topic, 1, nil)
+	cl := testkit.Client(t, advertise, kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordRetries(100), kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
+	ctx := ctxT(t)
+	batch := func(prefix string) []*kgo.Record {
+		var recs []*kgo.Record
+		for i := 0; i < 20; i++ {
+			recs = append(recs, &kgo.Record{Value: []byte(fmt.Sprintf("%s-%d", prefix, i))})
+		}
+		return recs
+	}
+	if err := cl.ProduceSync(ctx, batch("acked")...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	endOnBroker := func() int64 {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.Version = 4
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp = -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return roundTrip(t, brokerAddr, req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0].Offset
+	}
+	if end := endOnBroker(); end != 20 {
+		t.Fatalf("end %d after the first batch", end)
+	}
+
+	// The next batch reaches the log, but its answer is dropped.
+	proxy.drop.Store(true)
+	results := make(chan kgo.ProduceResults, 1)
+	go func() { results <- cl.ProduceSync(ctx, batch("lost-ack")...) }()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if end := endOnBroker(); end != 40 {
+			return fmt.Errorf("end %d", end)
+		}
+		return nil
+	})
+	proc.Kill()
+	proxy.cut()
+	proxy.drop.Store(false)
+	proc = testkit.StartBrokerProcess(t, dir, brokerAddr, "--advertise", advertise)
+
+	res := <-results
+	if err := res.FirstErr(); err != nil {
+		t.Fatalf("retried batch: %v", err)
+	}
+	if res[0].Record.Offset != 20 {
+		t.Fatalf("retried batch acknowledged at offset %d, want its original 20", res[0].Record.Offset)
+	}
+	if end := endOnBroker(); end != 40 {
+		t.Fatalf("the retry was appended again: log end %d, want 40", end)
+	}
+	// The producer carries on after the deduplicated retry.
+	if err := cl.ProduceSync(ctx, batch("after")...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range consumeAll(t, advertise, topic, 60) {
+		got = append(got, string(r.Value))
+	}
+	if len(got) != 60 || got[20] != "lost-ack-0" || got[40] != "after-0" {
+		t.Fatalf("log after the retry: %v", got)
 	}
 }
 
