@@ -394,13 +394,44 @@ func TestKill9ProducerSnapshotCutByRecovery(t *testing.T) {
 	}
 }
 
+// txnCommitOffset stages a commit of offset for group on topic[0] in cl's
+// open transaction: AddOffsetsToTxn v3, then TxnOffsetCommit v3 as a
+// producer outside the group.
+func txnCommitOffset(t *testing.T, addr string, cl *kgo.Client, txnID, group, topic string, offset int64) {
+	t.Helper()
+	pid, epoch, err := cl.ProducerID(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.Version = 3
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = txnID, pid, epoch, group
+	if code := roundTrip(t, addr, add).(*kmsg.AddOffsetsToTxnResponse).ErrorCode; code != 0 {
+		t.Fatalf("AddOffsetsToTxn: %v", kerr.ErrorForCode(code))
+	}
+	commit := kmsg.NewPtrTxnOffsetCommitRequest()
+	commit.Version = 3
+	commit.TransactionalID, commit.Group, commit.ProducerID, commit.ProducerEpoch = txnID, group, pid, epoch
+	commit.Generation, commit.MemberID = -1, ""
+	ct := kmsg.NewTxnOffsetCommitRequestTopic()
+	ct.Topic = topic
+	cp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	cp.Offset, cp.LeaderEpoch = offset, -1
+	ct.Partitions = append(ct.Partitions, cp)
+	commit.Topics = append(commit.Topics, ct)
+	if code := roundTrip(t, addr, commit).(*kmsg.TxnOffsetCommitResponse).Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatalf("TxnOffsetCommit: %v", kerr.ErrorForCode(code))
+	}
+}
+
 func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 	dir := t.TempDir()
 	// Before the kill the coordinator does not look for timed-out
 	// transactions, so the open one is still open when the process dies.
 	proc := testkit.StartBrokerProcess(t, dir, "", "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=3600000")
-	const topic = "txn-kill"
+	const topic, source, group = "txn-kill", "txn-kill-source", "txn-kill-group"
 	createTopic(t, proc.Addr, topic, 1, nil)
+	createTopic(t, proc.Addr, source, 1, nil)
 	ctx := ctxT(t)
 
 	done := testkit.Client(t, proc.Addr, kgo.TransactionalID("tx-done"), kgo.DefaultProduceTopic(topic))
@@ -412,6 +443,7 @@ func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	txnCommitOffset(t, proc.Addr, done, "tx-done", group, source, 5)
 	if err := done.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
@@ -429,6 +461,7 @@ func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	txnCommitOffset(t, proc.Addr, open, "tx-open", group, source, 9)
 	adm := kadm.NewClient(testkit.Client(t, proc.Addr))
 	lso := func() int64 {
 		t.Helper()
@@ -474,6 +507,12 @@ func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 	}
 	if got := consumeN(t, proc.Addr, topic, false, 5); !slices.Equal(got, []string{"committed-0", "committed-1", "committed-2", "open-0", "open-1"}) {
 		t.Fatalf("read_uncommitted after kill -9: %v", got)
+	}
+	// The committed transaction's offset stands; the aborted one's staged
+	// offset was dropped.
+	offs := sortedOffsets(t, adm, group)
+	if len(offs) != 1 || offs[0].Topic != source || offs[0].At != 5 {
+		t.Fatalf("group offsets after kill -9 and timeout abort: %+v, want %s[0] at 5", offs, source)
 	}
 	// The committed transaction's producer carries on.
 	if err := done.BeginTransaction(); err != nil {
