@@ -28,7 +28,7 @@ Kafka broker config names are accepted through --config FILE (a
 server.properties file) and --set key=value, e.g. --set log.retention.ms=3600000
 --set num.partitions=3 --set auto.create.topics.enable=false. Flags win over the
 file. SIGINT or SIGTERM shuts down cleanly.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := broker.Defaults()
 			if configFile != "" {
@@ -103,7 +103,7 @@ func newServerCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "server",
 		Short: "Run the all-in-one dev server (broker + connect worker)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return errors.New("tributary server needs the connect runtime, which is not built yet; run 'tributary broker' (or 'make run') for the broker alone")
 		},
