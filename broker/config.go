@@ -331,6 +331,11 @@ func (c *Config) LoadProperties(path string) error {
 
 func (c *Config) loadProperties(name string, r io.Reader) error {
 	props, err := ParseProperties(r)
+	var le *propertyLineError
+	if errors.As(err, &le) {
+		// file:line, as for a bad key or value below.
+		return fmt.Errorf("%s:%d: %q is not key=value", name, le.line, le.text)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -347,6 +352,16 @@ func (c *Config) loadProperties(name string, r io.Reader) error {
 type Property struct {
 	Key, Value string
 	Line       int
+}
+
+// propertyLineError is a properties line that is not key=value.
+type propertyLineError struct {
+	line int
+	text string
+}
+
+func (e *propertyLineError) Error() string {
+	return fmt.Sprintf("line %d: %q is not key=value", e.line, e.text)
 }
 
 // ParseProperties reads Java-properties syntax: key=value, key:value or
@@ -376,7 +391,7 @@ func ParseProperties(r io.Reader) ([]Property, error) {
 		pending.Reset()
 		i := strings.IndexAny(full, "=: \t")
 		if i <= 0 {
-			return nil, fmt.Errorf("line %d: %q is not key=value", start, full)
+			return nil, &propertyLineError{line: start, text: full}
 		}
 		out = append(out, Property{
 			Key:   strings.TrimSpace(full[:i]),
