@@ -106,6 +106,7 @@ func saramaTwoMembers(t *testing.T, version sarama.KafkaVersion) {
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
 	cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
+	cfg.Consumer.Group.Rebalance.Retry.Backoff = 100 * time.Millisecond
 	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
 	var mu sync.Mutex
 	gens, own, by := map[string]int32{}, map[string][]int32{}, map[string][]string{}
