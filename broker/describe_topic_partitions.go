@@ -2,9 +2,12 @@ package broker
 
 // DescribeTopicPartitions v0 (KIP-966): topics in name order with their
 // partitions, paged by ResponsePartitionLimit (default 2000, as in Kafka)
-// and the cursor. An empty topic list describes every topic.
+// and the cursor. An empty topic list describes every topic. A cursor with a
+// negative partition or naming a topic that is not requested is
+// INVALID_REQUEST for every requested topic.
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -30,6 +33,17 @@ func (b *Broker) handleDescribeTopicPartitions(c *clientConn, req *kmsg.Describe
 	}
 	startPartition := int32(0)
 	if req.Cursor != nil {
+		if req.Cursor.Partition < 0 || (len(req.Topics) > 0 && !slices.Contains(names, req.Cursor.Topic)) {
+			// Kafka fails the whole request: each requested topic carries
+			// INVALID_REQUEST.
+			for _, rt := range req.Topics {
+				n := rt.Topic
+				resp.Topics = append(resp.Topics, kmsg.DescribeTopicPartitionsResponseTopic{Topic: &n,
+					ErrorCode: kerr.InvalidRequest.Code, AuthorizedOperations: -2147483648})
+			}
+			b.countError(75, kerr.InvalidRequest.Code)
+			return resp
+		}
 		i := sort.SearchStrings(names, req.Cursor.Topic)
 		names = names[i:]
 		startPartition = req.Cursor.Partition
