@@ -589,6 +589,25 @@ func TestAlterConfigsReplacesOverrides(t *testing.T) {
 		t.Fatalf("keyless record after dropping compact: %v", kerr.ErrorForCode(got.ErrorCode))
 	}
 
+	// On the broker resource too, AlterConfigs replaces every dynamic
+	// default: one not given goes back to the static value.
+	if resp, err := adm.AlterBrokerConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "log.retention.ms", Value: kmsg.StringPtr("5000")}}); err != nil || resp[0].Err != nil {
+		t.Fatalf("set dynamic default: %v %+v", err, resp)
+	}
+	if resp, err := adm.AlterBrokerConfigsState(ctxT(t), []kadm.AlterConfig{{Name: "log.segment.bytes", Value: kmsg.StringPtr("2097152")}}); err != nil || resp[0].Err != nil {
+		t.Fatalf("replace dynamic defaults: %v %+v", err, resp)
+	}
+	if c := topicConfig(t, adm, "replaced", "segment.bytes"); c.MaybeValue() != "1048576" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("topic's own segment.bytes after a broker change: %q from %v", c.MaybeValue(), c.Source)
+	}
+	createTopic(t, b.Addr, "follower", 1, nil)
+	if c := topicConfig(t, adm, "follower", "segment.bytes"); c.MaybeValue() != "2097152" || c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig {
+		t.Fatalf("segment.bytes = %q from %v, want the dynamic default", c.MaybeValue(), c.Source)
+	}
+	if c := topicConfig(t, adm, "follower", "retention.ms"); c.MaybeValue() != "604800000" || c.Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("retention.ms not given to AlterConfigs = %q from %v, want the default", c.MaybeValue(), c.Source)
+	}
+
 	bad := []struct {
 		name    string
 		topic   string
@@ -1089,6 +1108,20 @@ func TestDescribeTopicPartitionsPages(t *testing.T) {
 	}
 	if len(resp.Topics) != 1 || resp.NextCursor == nil || resp.NextCursor.Topic != "dtp-b" || resp.NextCursor.Partition != 0 {
 		t.Fatalf("limit 3: %d topics, cursor %+v; want dtp-a only and cursor dtp-b/0", len(resp.Topics), resp.NextCursor)
+	}
+
+	// A cursor must name a requested topic and a partition >= 0; otherwise
+	// every topic of the request is INVALID_REQUEST, as in Kafka.
+	for _, c := range []kmsg.DescribeTopicPartitionsRequestCursor{{Topic: "dtp-z", Partition: 0}, {Topic: "dtp-b", Partition: -1}} {
+		resp := describe(names, 0, &c)
+		if len(resp.Topics) != len(names) || resp.NextCursor != nil {
+			t.Fatalf("cursor %s/%d: %d topics, cursor %+v", c.Topic, c.Partition, len(resp.Topics), resp.NextCursor)
+		}
+		for _, rt := range resp.Topics {
+			if rt.ErrorCode != kerr.InvalidRequest.Code || len(rt.Partitions) != 0 {
+				t.Fatalf("cursor %s/%d: topic %s %v with %d partitions", c.Topic, c.Partition, *rt.Topic, kerr.ErrorForCode(rt.ErrorCode), len(rt.Partitions))
+			}
+		}
 	}
 
 	// Every topic when none is named; unknown topics are reported.
