@@ -528,3 +528,81 @@ func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 		t.Fatalf("read_committed after a new commit: %v", got)
 	}
 }
+
+// TestKill9OpenTransactionFencedByNewInstance: a transaction is open when
+// the broker is killed; after the restart a new instance of the producer
+// (same transactional id) initialises, which aborts the old transaction at
+// once, and then commits its own.
+func TestKill9OpenTransactionFencedByNewInstance(t *testing.T) {
+	dir := t.TempDir()
+	proc := testkit.StartBrokerProcess(t, dir, "")
+	const topic = "txn-fenced"
+	createTopic(t, proc.Addr, topic, 2, nil)
+	ctx := ctxT(t)
+	old, err := kgo.NewClient(kgo.SeedBrokers(proc.Addr), kgo.TransactionalID("tx-restarted"), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for p := int32(0); p < 2; p++ {
+		r := &kgo.Record{Partition: p, Value: []byte(fmt.Sprintf("old-%d", p))}
+		if err := old.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldPID, oldEpoch, err := old.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc.Kill()
+	old.Close()
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr)
+
+	fresh := testkit.Client(t, proc.Addr, kgo.TransactionalID("tx-restarted"), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := fresh.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.ProduceSync(ctx, &kgo.Record{Value: []byte("new")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	pid, epoch, err := fresh.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid != oldPID || epoch <= oldEpoch {
+		t.Fatalf("new instance got id %d epoch %d; the old one had %d epoch %d", pid, epoch, oldPID, oldEpoch)
+	}
+	if err := fresh.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	// The old transaction's records are aborted on both partitions, and
+	// both partitions are stable again.
+	adm := kadm.NewClient(testkit.Client(t, proc.Addr))
+	lso, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := int32(0); p < 2; p++ {
+		l, _ := lso.Lookup(topic, p)
+		e, _ := ends.Lookup(topic, p)
+		if l.Err != nil || e.Err != nil || l.Offset != e.Offset {
+			t.Fatalf("partition %d: last stable offset %d, end %d (%v %v)", p, l.Offset, e.Offset, l.Err, e.Err)
+		}
+	}
+	for p := int32(0); p < 2; p++ {
+		if e, _ := ends.Lookup(topic, p); e.Offset < 2 {
+			t.Fatalf("partition %d ends at %d: the old transaction has no marker", p, e.Offset)
+		}
+	}
+	if got := consumeN(t, proc.Addr, topic, true, 1); !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("read_committed after the new instance committed: %v", got)
+	}
+}
