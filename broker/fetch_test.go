@@ -436,9 +436,15 @@ func TestFetchSessionsKIP227(t *testing.T) {
 			if resp.ErrorCode != kerr.InvalidFetchSessionEpoch.Code {
 				t.Fatalf("wrong epoch: %v, want INVALID_FETCH_SESSION_EPOCH", kerr.ErrorForCode(resp.ErrorCode))
 			}
-			resp = fetchRaw(t, b.Addr, sessionFetch(version, id, 3, []fetchPart{part(0, 2)}, nil))
-			if resp.ErrorCode != 0 || len(resp.Topics) != 0 {
-				t.Fatalf("epoch 3 after a refused epoch: error %v, partitions %v (want none: nothing new)", kerr.ErrorForCode(resp.ErrorCode), partsIn(resp))
+			// Epoch 3 also adds partition 2 back: a partition new to the
+			// session is in the response even without records; the others
+			// have nothing new.
+			resp = fetchRaw(t, b.Addr, sessionFetch(version, id, 3, []fetchPart{part(0, 2), part(2, 2)}, nil))
+			if resp.ErrorCode != 0 || !slices.Equal(partsIn(resp), []int32{2}) {
+				t.Fatalf("epoch 3 after a refused epoch: error %v, partitions %v (want [2])", kerr.ErrorForCode(resp.ErrorCode), partsIn(resp))
+			}
+			if fp := mustPart(t, resp, part(2, 2)); len(fp.RecordBatches) != 0 || fp.HighWatermark != 2 {
+				t.Fatalf("re-added partition 2: %d bytes, high watermark %d", len(fp.RecordBatches), fp.HighWatermark)
 			}
 
 			// An unknown session id is FETCH_SESSION_ID_NOT_FOUND.
@@ -473,6 +479,43 @@ func TestFetchSessionsKIP227(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFetchSessionCacheSlots(t *testing.T) {
+	t.Run("no slots: sessionless answers", func(t *testing.T) {
+		b := testkit.StartBroker(t, testkit.WithConfig("max.incremental.fetch.session.cache.slots", "0"))
+		createTopic(t, b.Addr, "noslots", 1, nil)
+		produceTo(t, b.Addr, "noslots", 0, valueBatch(t, "v"))
+		p := fetchPart{topic: "noslots", maxBytes: 1 << 20}
+		resp := fetchRaw(t, b.Addr, sessionFetch(12, 0, 0, []fetchPart{p}, nil))
+		if resp.ErrorCode != 0 || resp.SessionID != 0 || len(mustPart(t, resp, p).RecordBatches) == 0 {
+			t.Fatalf("epoch 0 without slots: error %v, session %d", kerr.ErrorForCode(resp.ErrorCode), resp.SessionID)
+		}
+	})
+	t.Run("full cache evicts the least recently used", func(t *testing.T) {
+		b := testkit.StartBroker(t, testkit.WithConfig("max.incremental.fetch.session.cache.slots", "2"))
+		createTopic(t, b.Addr, "slots", 1, nil)
+		p := fetchPart{topic: "slots", maxBytes: 1 << 20}
+		open := func() int32 {
+			resp := fetchRaw(t, b.Addr, sessionFetch(12, 0, 0, []fetchPart{p}, nil))
+			if resp.ErrorCode != 0 || resp.SessionID == 0 {
+				t.Fatalf("open session: %v, id %d", kerr.ErrorForCode(resp.ErrorCode), resp.SessionID)
+			}
+			return resp.SessionID
+		}
+		first, second := open(), open()
+		// Using the first makes the second the least recently used.
+		if resp := fetchRaw(t, b.Addr, sessionFetch(12, first, 1, nil, nil)); resp.ErrorCode != 0 {
+			t.Fatalf("first session: %v", kerr.ErrorForCode(resp.ErrorCode))
+		}
+		open()
+		if resp := fetchRaw(t, b.Addr, sessionFetch(12, second, 1, nil, nil)); resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+			t.Fatalf("evicted session: %v, want FETCH_SESSION_ID_NOT_FOUND", kerr.ErrorForCode(resp.ErrorCode))
+		}
+		if resp := fetchRaw(t, b.Addr, sessionFetch(12, first, 2, nil, nil)); resp.ErrorCode != 0 {
+			t.Fatalf("recently used session: %v", kerr.ErrorForCode(resp.ErrorCode))
+		}
+	})
 }
 
 func TestFetchVersionsAndIsolation(t *testing.T) {
