@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ type options struct {
 // 2-core machine; -quick is a smoke run for CI.
 func defaultOptions(quick bool) options {
 	o := options{
-		sizes:     []recordSize{{bytes: 1024, n: 2_000_000}, {bytes: 100, n: 8_000_000}},
+		sizes:     []recordSize{{bytes: 1024, n: 3_000_000}, {bytes: 100, n: 12_000_000}},
 		warmupDiv: 10,
 		latency:   3 * time.Second,
 		rssTopics: 100, rssPerTopic: 10,
@@ -169,6 +170,7 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 // measureTarget runs the workload for one record size on a fresh instance:
 // an unmeasured warm-up on its own topic first, then the measured run.
 func measureTarget(ctx context.Context, t target, size recordSize, warmupDiv int64) (res sizeResult, err error) {
+	settleHeap()
 	inst, err := t.start(ctx, size.bytes)
 	if err != nil {
 		return res, err
@@ -191,6 +193,7 @@ func latencyOf(ctx context.Context, t target, rep *report, dur time.Duration) (r
 	if !ok {
 		return res, fmt.Errorf("no %d B throughput run to take the rate from", latencyRecordBytes)
 	}
+	settleHeap()
 	inst, err := t.start(ctx, latencyRecordBytes)
 	if err != nil {
 		return res, err
@@ -205,6 +208,11 @@ func latencyOf(ctx context.Context, t target, rep *report, dur time.Duration) (r
 	}
 	return measureLatency(ctx, inst.addr, "latency", latencyRecordBytes, tp.produce.recPerSec()/2, dur)
 }
+
+// settleHeap collects and returns to the OS what earlier instances left
+// behind (kfake holds gigabytes in memory), so that their collection and
+// scavenging do not run during the next measurement.
+func settleHeap() { debug.FreeOSMemory() }
 
 // profiled wraps fn in a CPU profile written to path.
 func profiled(path string, fn func() error) func() error {

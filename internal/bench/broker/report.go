@@ -56,7 +56,7 @@ func (r *report) print(out io.Writer) {
 	fmt.Fprintln(out, "targets:  tributary = our broker in-process, durable on-disk log in a temp dir")
 	fmt.Fprintln(out, "          kfake     = franz-go kfake, in memory")
 	fmt.Fprintln(out, "          ceiling   = kfake with BlackholeProduce + SyntheticFetch: the client's own limit")
-	fmt.Fprintln(out, "MB/s counts record value bytes, 1 MB = 10^6 bytes")
+	fmt.Fprintln(out, "MB/s counts record value bytes, 1 MB = 10^6 bytes; CPUs busy = this process's CPU time / wall time")
 	fmt.Fprintf(out, "host: %d CPUs, %s, 1-minute load average %.2f at start\n", runtime.NumCPU(), runtime.Version(), r.loadAtStart)
 	if r.loadAtStart > 0.5*float64(runtime.NumCPU()) {
 		fmt.Fprintln(out, "WARNING: the host was busy when the run started; other work skews these figures")
@@ -65,12 +65,12 @@ func (r *report) print(out io.Writer) {
 	for _, size := range r.opts.sizes {
 		fmt.Fprintf(out, "\n%s records (%d-byte values), N = %s\n", sizeName(size.bytes), size.bytes, thousands(float64(size.n)))
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "target\tproduce MB/s\tproduce rec/s\tconsume MB/s\tconsume rec/s\t")
+		fmt.Fprintln(tw, "target\tproduce MB/s\tproduce rec/s\tCPUs busy\tconsume MB/s\tconsume rec/s\tCPUs busy\t")
 		for _, t := range targets() {
 			res := r.throughput[t.name][size.bytes]
-			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.1f\t%s\t\n", t.name,
-				res.produce.mbPerSec(), thousands(res.produce.recPerSec()),
-				res.consume.mbPerSec(), thousands(res.consume.recPerSec()))
+			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%.1f\t%s\t%.2f\t\n", t.name,
+				res.produce.mbPerSec(), thousands(res.produce.recPerSec()), res.produce.cores(),
+				res.consume.mbPerSec(), thousands(res.consume.recPerSec()), res.consume.cores())
 		}
 		tw.Flush()
 	}

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -40,10 +41,39 @@ type phase struct {
 	records int64
 	bytes   int64 // record value bytes
 	elapsed time.Duration
+	// cpu is the CPU time this process used meanwhile: the clients and,
+	// every target being in-process, the target too. cpu/elapsed near the
+	// CPU count means the phase was CPU-bound; well below, that it waited.
+	cpu time.Duration
 }
 
 func (p phase) mbPerSec() float64  { return float64(p.bytes) / 1e6 / p.elapsed.Seconds() }
 func (p phase) recPerSec() float64 { return float64(p.records) / p.elapsed.Seconds() }
+
+// cores is the average number of CPUs the phase kept busy.
+func (p phase) cores() float64 { return p.cpu.Seconds() / p.elapsed.Seconds() }
+
+// clock marks the start of a measured interval in wall and CPU time.
+type clock struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func startClock() clock { return clock{wall: time.Now(), cpu: processCPU()} }
+
+// phase closes the interval for n records of recordBytes each.
+func (c clock) phase(n int64, recordBytes int) phase {
+	return phase{records: n, bytes: n * int64(recordBytes), elapsed: time.Since(c.wall), cpu: processCPU() - c.cpu}
+}
+
+// processCPU is the user plus system time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // sizeResult is the workload's outcome for one record size on one target.
 type sizeResult struct {
@@ -136,14 +166,14 @@ func produce(ctx context.Context, addr, topic string, recordBytes int, n int64, 
 	}
 	value := recordValue(recordBytes)
 
-	start := time.Now()
+	clk := startClock()
 	for i := int64(0); i < n && !failed.Load(); i++ {
 		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: value}, promise)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return phase{}, fmt.Errorf("flush: %w", err)
 	}
-	elapsed := time.Since(start)
+	measured := clk.phase(n, recordBytes)
 	// Flush returned, so every promise has run and first is settled.
 	if failed.Load() {
 		return phase{}, fmt.Errorf("record failed: %w", first)
@@ -156,7 +186,7 @@ func produce(ctx context.Context, addr, topic string, recordBytes int, n int64, 
 			return phase{}, err
 		}
 	}
-	return phase{records: n, bytes: n * int64(recordBytes), elapsed: elapsed}, nil
+	return measured, nil
 }
 
 // checkEndOffsets asserts that the topic's partitions hold n records in all.
@@ -204,7 +234,7 @@ func consume(ctx context.Context, addr, topic string, recordBytes int, n int64) 
 
 	next := make([]int64, partitions)
 	var got int64
-	start := time.Now()
+	clk := startClock()
 	for got < n {
 		pollCtx, cancel := context.WithTimeout(ctx, stallTimeout)
 		fetches := cl.PollFetches(pollCtx)
@@ -239,5 +269,5 @@ func consume(ctx context.Context, addr, topic string, recordBytes int, n int64) 
 			return phase{}, bad
 		}
 	}
-	return phase{records: n, bytes: n * int64(recordBytes), elapsed: time.Since(start)}, nil
+	return clk.phase(n, recordBytes), nil
 }
