@@ -52,7 +52,7 @@ func newReport(o options) *report {
 func (r *report) print(out io.Writer) {
 	fmt.Fprintln(out, "Tributary broker benchmark")
 	fmt.Fprintln(out, "workload: franz-go, 6 partitions, acks=all, idempotent, no compression; produce N records async,")
-	fmt.Fprintln(out, "          then consume all N from the start (no group, fetch sessions off: see workload.go)")
+	fmt.Fprintln(out, "          then consume all N from the start (no group)")
 	fmt.Fprintln(out, "targets:  tributary = our broker in-process, durable on-disk log in a temp dir")
 	fmt.Fprintln(out, "          kfake     = franz-go kfake, in memory")
 	fmt.Fprintln(out, "          ceiling   = kfake with BlackholeProduce + SyntheticFetch: the client's own limit")

@@ -219,12 +219,6 @@ func consume(ctx context.Context, addr, topic string, recordBytes int, n int64) 
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
-		// Tributary's fetch sessions reject franz-go's incremental
-		// fetches (INVALID_FETCH_SESSION_EPOCH, forever) so the consumer
-		// stalls after its first fetch. Sessions are off for every target
-		// alike until that is fixed; with one topic of 6 partitions they
-		// save little.
-		kgo.DisableFetchSessions(),
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
