@@ -122,8 +122,12 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	var timer *time.Timer
+	// All partitions are read into one pooled buffer, returned to the pool
+	// by the connection once the response is encoded.
+	c.fetchBuf = getBuf(0)[:0]
 	for {
-		topics, total, hasErr := b.readFetch(parts, resolved, useIDs, incremental, readCommitted, maxBytes)
+		c.fetchBuf = c.fetchBuf[:0]
+		topics, total, hasErr := b.readFetch(&c.fetchBuf, parts, resolved, useIDs, incremental, readCommitted, maxBytes)
 		if !wait || total >= int(req.MinBytes) || hasErr || !time.Now().Before(deadline) {
 			resp.Topics = topics
 			b.commitSessionSends(parts, resolved, topics, useIDs)
@@ -143,7 +147,7 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 }
 
 // readFetch reads every partition once and builds the response topics.
-func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, useIDs, incremental, readCommitted bool, maxBytes int32) ([]kmsg.FetchResponseTopic, int, bool) {
+func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*partition, useIDs, incremental, readCommitted bool, maxBytes int32) ([]kmsg.FetchResponseTopic, int, bool) {
 	var topics []kmsg.FetchResponseTopic
 	topicIdx := map[sessionKey]int{}
 	total := 0
@@ -163,7 +167,7 @@ func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, use
 			}
 		} else {
 			remaining := int(maxBytes) - total
-			n := b.readPartition(p, sp, &fp, readCommitted, remaining, total == 0)
+			n := b.readPartition(buf, p, sp, &fp, readCommitted, remaining, total == 0)
 			total += n
 		}
 		if fp.ErrorCode != 0 {
@@ -187,7 +191,9 @@ func (b *Broker) readFetch(parts []*sessionPartition, resolved []*partition, use
 }
 
 // readPartition fills fp for one partition and returns the bytes read.
-func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.FetchResponseTopicPartition, readCommitted bool, remaining int, first bool) int {
+// The data is appended to *buf; fp.RecordBatches points into it (into an
+// earlier array if a later read regrows *buf, which stays valid).
+func (b *Broker) readPartition(buf *[]byte, p *partition, sp *sessionPartition, fp *kmsg.FetchResponseTopicPartition, readCommitted bool, remaining int, first bool) int {
 	hwm := p.highWatermark()
 	lso := p.lastStableOffset()
 	fp.HighWatermark = hwm
@@ -204,7 +210,9 @@ func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.Fetc
 	if readCommitted {
 		upTo = lso
 	}
-	data, err := p.log.Read(sp.fetchOffset, int32(max(limit, 1)), upTo)
+	start := len(*buf)
+	out, err := p.log.ReadAppend(*buf, sp.fetchOffset, int32(max(limit, 1)), upTo)
+	data := out[start:]
 	if err != nil {
 		fp.ErrorCode = errorCode(err)
 		if !errors.Is(err, log.ErrOffsetOutOfRange) {
@@ -220,6 +228,7 @@ func (b *Broker) readPartition(p *partition, sp *sessionPartition, fp *kmsg.Fetc
 	if len(data) == 0 {
 		return 0
 	}
+	*buf = out
 	fp.RecordBatches = data
 	if readCommitted {
 		p.appendMu.Lock()

@@ -14,6 +14,7 @@ package broker
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -37,37 +38,81 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 		return resp
 	}
 	now := time.Now()
+	// Resolve every partition first, then append. Appends to different
+	// partitions are independent, so a large request spreads them over the
+	// cores; each partition's batches still go in in request order.
+	type job struct {
+		p  *partition
+		rp kmsg.ProduceRequestTopicPartition
+		sp *kmsg.ProduceResponseTopicPartition
+	}
+	var jobs []job
+	seen := map[*partition]bool{}
+	parallel, size := true, 0
 	for _, rt := range req.Topics {
-		st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+		st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID, Partitions: make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))}
 		var t *topic
 		if req.Version >= 13 {
 			t = b.topics.getByID(rt.TopicID)
 		} else {
 			t = b.topics.get(rt.Topic)
 		}
-		for _, rp := range rt.Partitions {
-			var sp kmsg.ProduceResponseTopicPartition
-			if t == nil {
+		for i, rp := range rt.Partitions {
+			sp := &st.Partitions[i]
+			switch p := partitionOf(t, rp.Partition); {
+			case t == nil:
 				code := kerr.UnknownTopicOrPartition.Code
 				if req.Version >= 13 {
 					code = kerr.UnknownTopicID.Code
 				}
-				sp = produceError(rp.Partition, code, "")
-			} else if p := t.partition(rp.Partition); p == nil {
-				sp = produceError(rp.Partition, kerr.UnknownTopicOrPartition.Code,
+				*sp = produceError(rp.Partition, code, "")
+			case p == nil:
+				*sp = produceError(rp.Partition, kerr.UnknownTopicOrPartition.Code,
 					fmt.Sprintf("topic %q has %d partitions, no partition %d", t.name, t.numPartitions(), rp.Partition))
-			} else {
-				sp = b.produceToPartition(req, p, rp, now)
+			default:
+				// A partition named twice must be appended in order.
+				parallel = parallel && !seen[p]
+				seen[p] = true
+				size += len(rp.Records)
+				jobs = append(jobs, job{p, rp, sp})
 			}
-			b.countError(0, sp.ErrorCode)
-			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
+	}
+	run := func(j job) { *j.sp = b.produceToPartition(req, j.p, j.rp, now) }
+	if parallel && len(jobs) > 1 && size >= parallelProduceBytes {
+		var wg sync.WaitGroup
+		for _, j := range jobs[1:] {
+			wg.Add(1)
+			go func() { defer wg.Done(); run(j) }()
+		}
+		run(jobs[0])
+		wg.Wait()
+	} else {
+		for _, j := range jobs {
+			run(j)
+		}
+	}
+	for _, st := range resp.Topics {
+		for _, sp := range st.Partitions {
+			b.countError(0, sp.ErrorCode)
+		}
 	}
 	if req.Acks == 0 {
 		return nil
 	}
 	return resp
+}
+
+// parallelProduceBytes is the request size from which partitions are
+// appended concurrently; below it a goroutine costs more than it saves.
+const parallelProduceBytes = 256 << 10
+
+func partitionOf(t *topic, i int32) *partition {
+	if t == nil {
+		return nil
+	}
+	return t.partition(i)
 }
 
 func produceError(partition int32, code int16, msg string) kmsg.ProduceResponseTopicPartition {

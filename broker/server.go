@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -30,11 +31,14 @@ import (
 )
 
 type clientConn struct {
-	b      *Broker
-	nc     net.Conn
-	logger *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	b *Broker
+	// fetchBuf holds the batches read for the fetch being answered; the
+	// serve loop returns it to bufPool after encoding the response.
+	fetchBuf []byte
+	nc       net.Conn
+	logger   *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // request is one decoded request frame.
@@ -45,6 +49,9 @@ type request struct {
 	clientID      string
 	kreq          kmsg.Request
 	received      time.Time
+	// pooledFrame is the request's frame when it came from bufPool; it goes
+	// back once the response is encoded.
+	pooledFrame []byte
 }
 
 func (b *Broker) newClientConn(nc net.Conn) *clientConn {
@@ -86,7 +93,6 @@ func (c *clientConn) serve() {
 	}()
 
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
-	var buf []byte
 	for req := range reqs {
 		resp, err := c.handle(req)
 		if err != nil {
@@ -94,10 +100,18 @@ func (c *clientConn) serve() {
 			return
 		}
 		if resp == nil { // acks=0 produce: no response
+			putBuf(req.pooledFrame)
 			continue
 		}
-		buf = c.appendResponse(buf[:0], req, resp)
-		if _, err := bw.Write(buf); err != nil {
+		buf := c.appendResponse(getBuf(responseSizeHint(resp))[:0], req, resp)
+		// The response is encoded: nothing refers to the request frame or
+		// the fetch's read buffer now.
+		putBuf(req.pooledFrame)
+		putBuf(c.fetchBuf)
+		c.fetchBuf = nil
+		_, err = bw.Write(buf)
+		putBuf(buf)
+		if err != nil {
 			return
 		}
 		// Flush only when no further request is already waiting, so
@@ -107,10 +121,47 @@ func (c *clientConn) serve() {
 				return
 			}
 		}
-		if cap(buf) > 1<<20 {
-			buf = nil // don't pin a large fetch response's buffer
+	}
+}
+
+// bufPool recycles Produce request frames and response buffers, which are
+// the large, short-lived allocations of the produce and fetch paths.
+// sync.Pool drops idle buffers at GC, so memory follows the load.
+var bufPool sync.Pool
+
+const maxPooledBuf = 64 << 20
+
+// getBuf returns a buffer of length n, reused when the pool has one large
+// enough.
+func getBuf(n int) []byte {
+	if p, _ := bufPool.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n, max(n, 4<<10))
+}
+
+func putBuf(b []byte) {
+	if b == nil || cap(b) > maxPooledBuf {
+		return
+	}
+	bufPool.Put(&b)
+}
+
+// responseSizeHint estimates the encoded size of a response so a fetch
+// response is encoded without regrowing its buffer.
+func responseSizeHint(resp kmsg.Response) int {
+	fr, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 4 << 10
+	}
+	n := 1 << 10
+	for _, t := range fr.Topics {
+		n += len(t.Topic) + 32
+		for _, p := range t.Partitions {
+			n += len(p.RecordBatches) + 64 + 16*len(p.AbortedTransactions)
 		}
 	}
+	return n
 }
 
 // readRequest reads and decodes one frame.
@@ -129,11 +180,24 @@ func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
 	if size > c.b.cfg.SocketRequestMaxBytes {
 		return nil, fmt.Errorf("%w: frame of %d bytes exceeds socket.request.max.bytes (%d)", errCloseConn, size, c.b.cfg.SocketRequestMaxBytes)
 	}
-	frame := make([]byte, size)
+	// Produce frames are the large ones and nothing keeps a reference to
+	// them once the response is encoded, so they come from the pool and go
+	// back after the response. Other frames may be referenced by what a
+	// handler keeps (strings decoded in place), so they are never reused.
+	var frame []byte
+	pooled := false
+	if key, err := br.Peek(2); err == nil && binary.BigEndian.Uint16(key) == 0 {
+		frame, pooled = getBuf(int(size)), true
+	} else {
+		frame = make([]byte, size)
+	}
 	if _, err := io.ReadFull(br, frame); err != nil {
 		return nil, fmt.Errorf("%w: truncated frame: %v", errCloseConn, err)
 	}
 	req, err := c.b.decodeRequest(frame)
+	if pooled {
+		req.pooledFrame = frame
+	}
 	if err != nil {
 		c.b.metrics.requestErrors.WithLabelValues(kmsg.NameForKey(req.key), "DECODE").Inc()
 		return req, err

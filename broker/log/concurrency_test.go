@@ -147,7 +147,7 @@ func TestReadDuringSegmentDeletion(t *testing.T) {
 		t.Fatal("retention deleted nothing")
 	}
 	var out []byte
-	if _, _, err := v.collect(&out, 0, 1<<20, math.MaxInt64, math.MaxInt64); err != nil {
+	if _, _, err := v.collect(&out, 0, 0, 1<<20, math.MaxInt64, math.MaxInt64); err != nil {
 		t.Fatalf("read from deleted segment: %v", err)
 	}
 	v.release()

@@ -75,25 +75,36 @@ func (v *view) locate(offset int64) (pos int64, found bool, err error) {
 // returned whole (KIP-74). It returns nil, nil at the end of the log and an
 // error wrapping ErrOffsetOutOfRange outside [StartOffset, EndOffset].
 func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error) {
+	out, err := l.ReadAppend(nil, offset, maxBytes, maxOffset)
+	if len(out) == 0 {
+		return nil, err
+	}
+	return out, err
+}
+
+// ReadAppend is Read appending to dst, so a caller can read many
+// partitions into one reusable buffer. The batches read are
+// out[len(dst):]; on error or at the end of the log, out is dst.
+func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32, maxOffset int64) ([]byte, error) {
 	l.mu.RLock()
 	if l.closed.Load() {
 		l.mu.RUnlock()
-		return nil, ErrClosed
+		return dst, ErrClosed
 	}
 	start, end := l.start.Load(), l.end.Load()
 	if offset < start || offset > end {
 		l.mu.RUnlock()
-		return nil, fmt.Errorf("%w: offset %d, log holds [%d, %d)", ErrOffsetOutOfRange, offset, start, end)
+		return dst, fmt.Errorf("%w: offset %d, log holds [%d, %d)", ErrOffsetOutOfRange, offset, start, end)
 	}
 	if offset == end || offset >= maxOffset {
 		l.mu.RUnlock()
-		return nil, nil
+		return dst, nil
 	}
 	v := l.viewAtLocked(offset)
 	l.mu.RUnlock()
 
 	budget := max(int64(maxBytes), 0)
-	var out []byte
+	out := dst
 	first := true // still in the segment holding offset
 	for {
 		pos := int64(0)
@@ -101,7 +112,7 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error
 			p, found, err := v.locate(offset)
 			if err != nil {
 				v.release()
-				return nil, err
+				return dst, err
 			}
 			pos = p
 			if !found {
@@ -109,10 +120,10 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error
 			}
 		}
 		first = false
-		n, done, err := v.collect(&out, pos, budget, maxOffset, end)
+		n, done, err := v.collect(&out, len(dst), pos, budget, maxOffset, end)
 		v.release()
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
 		budget -= n
 		if done || budget <= 0 {
@@ -127,10 +138,10 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error
 }
 
 // collect appends to *out the batches from pos that fit in budget (the
-// first batch of *out always fits) and start below maxOffset, with one
-// pread. done reports that reading must stop (limit reached) rather than
-// continue in the next segment.
-func (v *view) collect(out *[]byte, pos, budget, maxOffset, end int64) (n int64, done bool, err error) {
+// first batch read, the one at (*out)[outStart:], always fits) and start
+// below maxOffset, with one pread. done reports that reading must stop
+// (limit reached) rather than continue in the next segment.
+func (v *view) collect(out *[]byte, outStart int, pos, budget, maxOffset, end int64) (n int64, done bool, err error) {
 	lim := v.size
 	if maxOffset < end {
 		lim = min(lim, v.boundBefore(maxOffset))
@@ -139,7 +150,7 @@ func (v *view) collect(out *[]byte, pos, budget, maxOffset, end int64) (n int64,
 		return 0, lim < v.size, nil
 	}
 	want := min(lim-pos, budget)
-	firstBatch := len(*out) == 0
+	firstBatch := len(*out) == outStart
 	if firstBatch {
 		want = max(want, min(record.HeaderSize, lim-pos))
 	}
@@ -185,7 +196,9 @@ func (v *view) collect(out *[]byte, pos, budget, maxOffset, end int64) (n int64,
 func grow(out *[]byte, n int64) []byte {
 	b := *out
 	if int64(cap(b)-len(b)) < n {
-		nb := make([]byte, len(b), int64(len(b))+n)
+		// Amortised growth: ReadAppend callers append many reads to one
+		// buffer.
+		nb := make([]byte, len(b), max(int64(len(b))+n, 2*int64(cap(b))))
 		copy(nb, b)
 		b = nb
 	}

@@ -89,23 +89,26 @@ type cursor struct {
 	err error
 }
 
-func (c *cursor) varlong(what string) int64 {
+// The what/suffix pairs name the field in errors; they are joined only
+// when there is an error, so the per-record hot path builds no strings.
+
+func (c *cursor) varlong(what, suffix string) int64 {
 	if c.err != nil {
 		return 0
 	}
 	v, n := binary.Varint(c.b[c.pos:])
 	if n <= 0 {
-		c.err = fmt.Errorf("bad varint for %s", what)
+		c.err = fmt.Errorf("bad varint for %s%s", what, suffix)
 		return 0
 	}
 	c.pos += n
 	return v
 }
 
-func (c *cursor) varint(what string) int32 {
-	v := c.varlong(what)
+func (c *cursor) varint(what, suffix string) int32 {
+	v := c.varlong(what, suffix)
 	if c.err == nil && (v < math.MinInt32 || v > math.MaxInt32) {
-		c.err = fmt.Errorf("%s %d overflows int32", what, v)
+		c.err = fmt.Errorf("%s%s %d overflows int32", what, suffix, v)
 		return 0
 	}
 	return int32(v)
@@ -113,7 +116,7 @@ func (c *cursor) varint(what string) int32 {
 
 // bytes reads a length-prefixed byte string; -1 means nil if nullable.
 func (c *cursor) bytes(what string, nullable bool) []byte {
-	n := c.varint(what + " length")
+	n := c.varint(what, " length")
 	if c.err != nil {
 		return nil
 	}
@@ -148,11 +151,11 @@ func parseRecord(b []byte) (rawRecord, int, error) {
 	}
 	body := b[n : n+int(length)]
 	c := cursor{b: body, pos: 1} // body[0] is the unused attributes byte
-	r.tsDelta = c.varlong("timestamp delta")
-	r.offDelta = c.varint("offset delta")
+	r.tsDelta = c.varlong("timestamp delta", "")
+	r.offDelta = c.varint("offset delta", "")
 	r.key = c.bytes("key", true)
 	r.value = c.bytes("value", true)
-	count := c.varint("header count")
+	count := c.varint("header count", "")
 	if c.err == nil && count < 0 {
 		c.err = fmt.Errorf("header count %d is negative", count)
 	}
