@@ -130,7 +130,7 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 		topics, total, hasErr := b.readFetch(&c.fetchBuf, parts, resolved, useIDs, incremental, readCommitted, maxBytes)
 		if !wait || total >= int(req.MinBytes) || hasErr || !time.Now().Before(deadline) {
 			resp.Topics = topics
-			b.commitSessionSends(parts, resolved, topics, useIDs)
+			commitSessionSends(parts, topics)
 			return resp
 		}
 		if timer == nil {
@@ -244,7 +244,7 @@ func (b *Broker) readPartition(buf *[]byte, p *partition, sp *sessionPartition, 
 
 // commitSessionSends remembers what each session partition's client was
 // told, so the next incremental response can skip unchanged partitions.
-func (b *Broker) commitSessionSends(parts []*sessionPartition, resolved []*partition, topics []kmsg.FetchResponseTopic, useIDs bool) {
+func commitSessionSends(parts []*sessionPartition, topics []kmsg.FetchResponseTopic) {
 	type pk struct {
 		topic     string
 		topicID   [16]byte
