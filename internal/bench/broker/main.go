@@ -203,7 +203,7 @@ func latencyOf(ctx context.Context, t target, rep *report, dur time.Duration) (r
 			err = errors.Join(err, fmt.Errorf("close %s: %w", t.name, cerr))
 		}
 	}()
-	if err := createTopic(ctx, inst.addr, "latency"); err != nil {
+	if err := createTopic(ctx, inst.addr, "latency", partitions); err != nil {
 		return res, err
 	}
 	return measureLatency(ctx, inst.addr, "latency", latencyRecordBytes, tp.produce.recPerSec()/2, dur)

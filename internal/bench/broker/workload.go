@@ -105,7 +105,7 @@ func recordValue(size int) []byte {
 // records of recordBytes each.
 func runWorkload(ctx context.Context, t target, inst *instance, topic string, recordBytes int, n int64) (sizeResult, error) {
 	var res sizeResult
-	if err := createTopic(ctx, inst.addr, topic); err != nil {
+	if err := createTopic(ctx, inst.addr, topic, partitions); err != nil {
 		return res, err
 	}
 	var err error
@@ -118,14 +118,14 @@ func runWorkload(ctx context.Context, t target, inst *instance, topic string, re
 	return res, nil
 }
 
-func createTopic(ctx context.Context, addr, topic string) error {
+func createTopic(ctx context.Context, addr, topic string, nPartitions int32) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
 	adm := kadm.NewClient(cl)
 	defer adm.Close()
-	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
+	resp, err := adm.CreateTopic(ctx, nPartitions, 1, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
