@@ -65,6 +65,31 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func TestParseFlags(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		wantErr string // "" for no error
+		check   func(options) bool
+	}{
+		{args: nil, check: func(o options) bool { return len(o.sections) == len(allSections) }},
+		{args: []string{"-sections", "rss"}, check: func(o options) bool { return o.runs("rss") && !o.runs("throughput") }},
+		{args: []string{"-sections", "latency"}, wantErr: "latency needs throughput"},
+		{args: []string{"-sections", "rss,txn"}, wantErr: `unknown section "txn"`},
+	} {
+		o, err := parseFlags(c.args)
+		switch {
+		case c.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("parseFlags(%q) error %v, want one containing %q", c.args, err, c.wantErr)
+			}
+		case err != nil:
+			t.Errorf("parseFlags(%q): %v", c.args, err)
+		case !c.check(o):
+			t.Errorf("parseFlags(%q) = %+v", c.args, o)
+		}
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	samples := make([]time.Duration, 100)
 	for i := range samples {

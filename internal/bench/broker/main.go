@@ -9,7 +9,7 @@
 // non-zero only when the benchmark itself fails (a target errors, returns
 // wrong records, or the broker binary does not build or start).
 //
-//	go run ./internal/bench/broker [-quick] [-cpuprofile tributary.pprof]
+//	go run ./internal/bench/broker [-quick] [-sections throughput,latency] [-cpuprofile tributary.pprof]
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,8 @@ type options struct {
 	latency time.Duration
 	// rssTopics x rssPerTopic idle partitions for the memory check.
 	rssTopics, rssPerTopic int
+	// sections are the parts of the benchmark to run; see allSections.
+	sections []string
 	// cpuProfile, if set, is where the CPU profile of the Tributary
 	// throughput runs goes (the in-process broker and its clients).
 	cpuProfile string
@@ -64,6 +67,7 @@ func defaultOptions(quick bool) options {
 		warmupDiv: 10,
 		latency:   3 * time.Second,
 		rssTopics: 100, rssPerTopic: 10,
+		sections: allSections,
 		progress: io.Discard,
 	}
 	if quick {
@@ -73,12 +77,33 @@ func defaultOptions(quick bool) options {
 	return o
 }
 
+// allSections are the parts of the benchmark, in the order they run.
+// latency takes its rate from the throughput run.
+var allSections = []string{"throughput", "latency", "rss"}
+
+func (o options) runs(section string) bool { return slices.Contains(o.sections, section) }
+
+// validate checks the rules that cross options.
+func (o options) validate() error {
+	var errs []error
+	for _, s := range o.sections {
+		if !slices.Contains(allSections, s) {
+			errs = append(errs, fmt.Errorf("-sections: unknown section %q; want some of %s", s, strings.Join(allSections, ",")))
+		}
+	}
+	if o.runs("latency") && !o.runs("throughput") {
+		errs = append(errs, errors.New("-sections: latency needs throughput, which sets its rate"))
+	}
+	return errors.Join(errs...)
+}
+
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "small N and a short latency run, for a CI smoke run")
 	n1k := fs.Int64("n1k", 0, "records in the 1 KB run (0: the default for the mode)")
 	n100 := fs.Int64("n100", 0, "records in the 100 B run (0: the default for the mode)")
 	latency := fs.Duration("latency", 0, "how long the latency run measures (0: the default for the mode)")
+	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated parts of the benchmark to run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Tributary throughput runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -98,8 +123,9 @@ func parseFlags(args []string) (options, error) {
 	if *latency > 0 {
 		o.latency = *latency
 	}
+	o.sections = strings.Split(*sections, ",")
 	o.cpuProfile = *cpuProfile
-	return o, nil
+	return o, o.validate()
 }
 
 func main() {
@@ -127,6 +153,27 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 	start := time.Now()
 	rep := newReport(o)
 	rep.loadAtStart = loadAverage()
+	for _, section := range []struct {
+		name string
+		fn   func(context.Context, options, *report) error
+	}{
+		{"throughput", runThroughput},
+		{"latency", runLatency},
+		{"rss", runRSS},
+	} {
+		if !o.runs(section.name) {
+			continue
+		}
+		if err := section.fn(ctx, o, rep); err != nil {
+			return nil, err
+		}
+	}
+	rep.elapsed = time.Since(start)
+	rep.print(out)
+	return rep, nil
+}
+
+func runThroughput(ctx context.Context, o options, rep *report) error {
 	for _, t := range targets() {
 		measure := func() error {
 			for _, size := range o.sizes {
@@ -144,27 +191,30 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 			measure = profiled(o.cpuProfile, measure)
 		}
 		if err := measure(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for _, t := range targets() {
-		if t.name == "ceiling" {
-			continue // latency compares the two that store what they acknowledge
-		}
+	return nil
+}
+
+func runLatency(ctx context.Context, o options, rep *report) error {
+	for _, t := range storingTargets() {
 		res, err := latencyOf(ctx, t, rep, o.latency)
 		if err != nil {
-			return nil, fmt.Errorf("%s, latency: %w", t.name, err)
+			return fmt.Errorf("%s, latency: %w", t.name, err)
 		}
 		rep.latency[t.name] = res
 		fmt.Fprintf(o.progress, "%-9s latency at %s records/s: p50 %s, p99 %s\n", t.name, thousands(res.offered), ms(res.p50), ms(res.p99))
 	}
+	return nil
+}
+
+func runRSS(ctx context.Context, o options, rep *report) error {
 	var err error
 	if rep.rss, err = measureRSS(ctx, o.rssTopics, o.rssPerTopic); err != nil {
-		return nil, fmt.Errorf("broker RSS: %w", err)
+		return fmt.Errorf("broker RSS: %w", err)
 	}
-	rep.elapsed = time.Since(start)
-	rep.print(out)
-	return rep, nil
+	return nil
 }
 
 // measureTarget runs the workload for one record size on a fresh instance:

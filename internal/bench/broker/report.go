@@ -62,6 +62,19 @@ func (r *report) print(out io.Writer) {
 		fmt.Fprintln(out, "WARNING: the host was busy when the run started; other work skews these figures")
 	}
 
+	if r.opts.runs("throughput") {
+		r.printThroughput(out)
+	}
+	if r.opts.runs("latency") {
+		r.printLatency(out)
+	}
+	if r.opts.runs("rss") {
+		r.printRSS(out)
+	}
+	fmt.Fprintf(out, "\nbenchmark took %s\n", r.elapsed.Round(100*time.Millisecond))
+}
+
+func (r *report) printThroughput(out io.Writer) {
 	for _, size := range r.opts.sizes {
 		fmt.Fprintf(out, "\n%s records (%d-byte values), N = %s\n", sizeName(size.bytes), size.bytes, thousands(float64(size.n)))
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -88,10 +101,12 @@ func (r *report) print(out io.Writer) {
 		fmt.Fprintf(tw, "%s\t%.2fx\t%.0f%%\t%s\t%s\n", c.name(), vsKfake, 100*vsCeiling, c.target(), c.result(vsKfake, vsCeiling))
 	}
 	tw.Flush()
+}
 
+func (r *report) printLatency(out io.Writer) {
 	fmt.Fprintf(out, "\nproduce latency: %s records, Produce call to promise, linger 0, at half each target's max %s produce rate, %s\n",
 		sizeName(latencyRecordBytes), sizeName(latencyRecordBytes), r.opts.latency)
-	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\toffered rec/s\tachieved rec/s\trecords\tp50\tp99\t")
 	for _, t := range targets() {
 		l, ok := r.latency[t.name]
@@ -102,7 +117,9 @@ func (r *report) print(out io.Writer) {
 			thousands(float64(l.samples)), ms(l.p50), ms(l.p99))
 	}
 	tw.Flush()
+}
 
+func (r *report) printRSS(out io.Writer) {
 	result := "PASS"
 	if r.rss.loadedKB > rssTargetKB {
 		result = "MISS"
@@ -110,7 +127,6 @@ func (r *report) print(out io.Writer) {
 	fmt.Fprintf(out, "\nbroker RSS (separate tributary process): idle %.1f MiB; with %d idle partitions (%d topics x %d) %.1f MiB; target <= %d MiB: %s\n",
 		float64(r.rss.idleKB)/1024, r.rss.topics*r.rss.perTopic, r.rss.topics, r.rss.perTopic,
 		float64(r.rss.loadedKB)/1024, rssTargetKB>>10, result)
-	fmt.Fprintf(out, "\nbenchmark took %s\n", r.elapsed.Round(100*time.Millisecond))
 }
 
 func (c check) phase(res sizeResult) phase {

@@ -40,6 +40,18 @@ func targets() []target {
 	}
 }
 
+// storingTargets are the targets that store what they acknowledge: the
+// ones latency, groups and transactions compare.
+func storingTargets() []target {
+	var ts []target
+	for _, t := range targets() {
+		if t.stores {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
 // startTributary starts our broker in-process with a durable log in a fresh
 // temp dir, removed on close, and group.initial.rebalance.delay.ms=0.
 func startTributary(ctx context.Context, _ int) (*instance, error) {
