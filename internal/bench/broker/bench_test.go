@@ -2,7 +2,8 @@ package main
 
 // The harness itself, not the speed: a -quick run with tiny N against all
 // three targets must move exactly N records each way, run the latency
-// measurement and read the broker's RSS. Nothing here asserts on timing.
+// measurement and read the broker's RSS, and a small group must form on
+// Tributary and kfake. Nothing here asserts on timing.
 
 import (
 	"bytes"
@@ -17,6 +18,7 @@ func TestBenchmarkRunsEveryTarget(t *testing.T) {
 	o.sizes = []recordSize{{bytes: 1024, n: 3_000}, {bytes: 100, n: 7_000}}
 	o.latency = 200 * time.Millisecond
 	o.rssTopics, o.rssPerTopic = 10, 10
+	o.groupMembers, o.groupPartitions, o.groupRuns = 3, 7, 2
 	o.progress = logWriter{t}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -49,8 +51,23 @@ func TestBenchmarkRunsEveryTarget(t *testing.T) {
 	if rep.rss.idleKB <= 0 || rep.rss.loadedKB <= 0 {
 		t.Errorf("rss: %+v; want both readings positive", rep.rss)
 	}
+	for _, name := range []string{"tributary", "kfake"} {
+		// rebalanceRun itself fails a run whose group does not end
+		// Stable with every partition held once, by the members' and
+		// the coordinator's account.
+		rb := rep.rebalance[name]
+		if len(rb.runs) != o.groupRuns || len(rb.generations) != o.groupRuns {
+			t.Errorf("%s rebalance: %+v; want %d runs", name, rb, o.groupRuns)
+		}
+		for i := range rb.runs {
+			if rb.runs[i] <= 0 || rb.generations[i] < 1 {
+				t.Errorf("%s rebalance run %d: %s, generation %d; want both positive", name, i+1, rb.runs[i], rb.generations[i])
+			}
+		}
+	}
 	printed := out.String()
-	for _, want := range []string{"tributary", "kfake", "ceiling", "1 KB produce", "100 B produce", "broker RSS"} {
+	for _, want := range []string{"tributary", "kfake", "ceiling", "1 KB produce", "100 B produce", "broker RSS",
+		"group rebalance", "run 2"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("report lacks %q:\n%s", want, printed)
 		}
@@ -65,16 +82,43 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func TestRebalanceMedian(t *testing.T) {
+	runsOf := func(v ...int) rebalanceResult {
+		var r rebalanceResult
+		for _, x := range v {
+			r.runs = append(r.runs, time.Duration(x)*time.Millisecond)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		in   rebalanceResult
+		want time.Duration
+	}{
+		{runsOf(), 0},
+		{runsOf(7), 7 * time.Millisecond},
+		{runsOf(1000, 12, 500), 500 * time.Millisecond},
+		{runsOf(30, 10), 20 * time.Millisecond},
+	} {
+		if got := c.in.median(); got != c.want {
+			t.Errorf("median of %v = %s, want %s", c.in.runs, got, c.want)
+		}
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	for _, c := range []struct {
 		args    []string
 		wantErr string // "" for no error
 		check   func(options) bool
 	}{
-		{args: nil, check: func(o options) bool { return len(o.sections) == len(allSections) }},
-		{args: []string{"-sections", "rss"}, check: func(o options) bool { return o.runs("rss") && !o.runs("throughput") }},
+		{args: nil, check: func(o options) bool { return len(o.sections) == len(allSections) && o.groupRuns == 3 }},
+		{args: []string{"-quick"}, check: func(o options) bool { return o.groupRuns == 1 }},
+		{args: []string{"-sections", "groups", "-rebalance-runs", "5"}, check: func(o options) bool {
+			return o.groupRuns == 5 && o.runs("groups") && !o.runs("throughput")
+		}},
 		{args: []string{"-sections", "latency"}, wantErr: "latency needs throughput"},
 		{args: []string{"-sections", "rss,txn"}, wantErr: `unknown section "txn"`},
+		{args: []string{"-rebalance-runs", "-2"}, wantErr: "-rebalance-runs -2"},
 	} {
 		o, err := parseFlags(c.args)
 		switch {

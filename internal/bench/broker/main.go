@@ -3,13 +3,14 @@
 // that stores nothing and serves canned fetches), in one run and one after
 // the other, and prints each target's throughput, the ratios against our
 // targets, produce latency at half load, and the broker's memory with 1,000
-// idle partitions.
+// idle partitions. Then, against Tributary and kfake, the time a consumer
+// group of 10 takes to form over 60 partitions.
 //
 // It is a report: a missed target prints MISS and still exits 0. It exits
 // non-zero only when the benchmark itself fails (a target errors, returns
 // wrong records, or the broker binary does not build or start).
 //
-//	go run ./internal/bench/broker [-quick] [-sections throughput,latency] [-cpuprofile tributary.pprof]
+//	go run ./internal/bench/broker [-quick] [-sections groups] [-cpuprofile tributary.pprof]
 package main
 
 import (
@@ -50,6 +51,11 @@ type options struct {
 	latency time.Duration
 	// rssTopics x rssPerTopic idle partitions for the memory check.
 	rssTopics, rssPerTopic int
+	// groupMembers join one group over a groupPartitions topic,
+	// groupRuns times per target.
+	groupMembers    int
+	groupPartitions int32
+	groupRuns       int
 	// sections are the parts of the benchmark to run; see allSections.
 	sections []string
 	// cpuProfile, if set, is where the CPU profile of the Tributary
@@ -67,19 +73,21 @@ func defaultOptions(quick bool) options {
 		warmupDiv: 10,
 		latency:   3 * time.Second,
 		rssTopics: 100, rssPerTopic: 10,
+		groupMembers: 10, groupPartitions: 60, groupRuns: 3,
 		sections: allSections,
 		progress: io.Discard,
 	}
 	if quick {
 		o.sizes = []recordSize{{bytes: 1024, n: 100_000}, {bytes: 100, n: 300_000}}
 		o.latency = time.Second
+		o.groupRuns = 1
 	}
 	return o
 }
 
 // allSections are the parts of the benchmark, in the order they run.
 // latency takes its rate from the throughput run.
-var allSections = []string{"throughput", "latency", "rss"}
+var allSections = []string{"throughput", "latency", "rss", "groups"}
 
 func (o options) runs(section string) bool { return slices.Contains(o.sections, section) }
 
@@ -94,6 +102,10 @@ func (o options) validate() error {
 	if o.runs("latency") && !o.runs("throughput") {
 		errs = append(errs, errors.New("-sections: latency needs throughput, which sets its rate"))
 	}
+	if o.groupRuns <= 0 || o.groupMembers <= 0 || o.groupPartitions < int32(o.groupMembers) {
+		errs = append(errs, fmt.Errorf("-rebalance-runs %d, %d members over %d partitions: want positive counts and a partition per member at least",
+			o.groupRuns, o.groupMembers, o.groupPartitions))
+	}
 	return errors.Join(errs...)
 }
 
@@ -103,6 +115,7 @@ func parseFlags(args []string) (options, error) {
 	n1k := fs.Int64("n1k", 0, "records in the 1 KB run (0: the default for the mode)")
 	n100 := fs.Int64("n100", 0, "records in the 100 B run (0: the default for the mode)")
 	latency := fs.Duration("latency", 0, "how long the latency run measures (0: the default for the mode)")
+	rebalanceRuns := fs.Int("rebalance-runs", 0, "group rebalance runs per target (0: the default for the mode)")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated parts of the benchmark to run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Tributary throughput runs to this file")
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +135,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if *latency > 0 {
 		o.latency = *latency
+	}
+	if *rebalanceRuns != 0 {
+		o.groupRuns = *rebalanceRuns
 	}
 	o.sections = strings.Split(*sections, ",")
 	o.cpuProfile = *cpuProfile
@@ -160,6 +176,7 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 		{"throughput", runThroughput},
 		{"latency", runLatency},
 		{"rss", runRSS},
+		{"groups", runGroups},
 	} {
 		if !o.runs(section.name) {
 			continue
@@ -213,6 +230,19 @@ func runRSS(ctx context.Context, o options, rep *report) error {
 	var err error
 	if rep.rss, err = measureRSS(ctx, o.rssTopics, o.rssPerTopic); err != nil {
 		return fmt.Errorf("broker RSS: %w", err)
+	}
+	return nil
+}
+
+func runGroups(ctx context.Context, o options, rep *report) error {
+	for _, t := range storingTargets() {
+		res, err := measureRebalance(ctx, t, o.groupMembers, o.groupPartitions, o.groupRuns, func(run int, took time.Duration, gen int32) {
+			fmt.Fprintf(o.progress, "%-9s rebalance run %d: %s, generation %d\n", t.name, run, ms(took), gen)
+		})
+		if err != nil {
+			return fmt.Errorf("%s, group rebalance: %w", t.name, err)
+		}
+		rep.rebalance[t.name] = res
 	}
 	return nil
 }

@@ -36,13 +36,15 @@ type report struct {
 	throughput map[string]map[int]sizeResult // target name → record bytes → result
 	latency    map[string]latencyResult
 	rss        rssResult
+	rebalance  map[string]rebalanceResult
 	elapsed    time.Duration
 	// loadAtStart is the host's 1-minute load average before the run.
 	loadAtStart float64
 }
 
 func newReport(o options) *report {
-	r := &report{opts: o, throughput: map[string]map[int]sizeResult{}, latency: map[string]latencyResult{}}
+	r := &report{opts: o, throughput: map[string]map[int]sizeResult{}, latency: map[string]latencyResult{},
+		rebalance: map[string]rebalanceResult{}}
 	for _, t := range targets() {
 		r.throughput[t.name] = map[int]sizeResult{}
 	}
@@ -70,6 +72,9 @@ func (r *report) print(out io.Writer) {
 	}
 	if r.opts.runs("rss") {
 		r.printRSS(out)
+	}
+	if r.opts.runs("groups") {
+		r.printRebalance(out)
 	}
 	fmt.Fprintf(out, "\nbenchmark took %s\n", r.elapsed.Round(100*time.Millisecond))
 }
@@ -127,6 +132,40 @@ func (r *report) printRSS(out io.Writer) {
 	fmt.Fprintf(out, "\nbroker RSS (separate tributary process): idle %.1f MiB; with %d idle partitions (%d topics x %d) %.1f MiB; target <= %d MiB: %s\n",
 		float64(r.rss.idleKB)/1024, r.rss.topics*r.rss.perTopic, r.rss.topics, r.rss.perTopic,
 		float64(r.rss.loadedKB)/1024, rssTargetKB>>10, result)
+}
+
+func (r *report) printRebalance(out io.Writer) {
+	o := r.opts
+	fmt.Fprintf(out, "\ngroup rebalance: %d franz-go members over %d partitions, each a client created right after the one before;\n", o.groupMembers, o.groupPartitions)
+	fmt.Fprintf(out, "                 time from the first client's creation until every partition has exactly one member\n")
+	fmt.Fprintf(out, "                 and each member holds its share (%d); each run on a fresh instance\n", int(o.groupPartitions)/o.groupMembers)
+	fmt.Fprintln(out, "members:         kgo defaults: cooperative-sticky (the default balancer list), classic protocol; a member")
+	fmt.Fprintln(out, "                 learns of a rebalance from a heartbeat, sent 500 ms into each cooperative session and every 3 s")
+	fmt.Fprintln(out, "                 after, so a run takes ~10 ms, or 500 ms steps more, by how the joins fall against the rebalances")
+	fmt.Fprintln(out, "initial delay:   tributary group.initial.rebalance.delay.ms=0; kfake has no initial delay (and no setting for one)")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "target\tmedian\t")
+	for i := range o.groupRuns {
+		fmt.Fprintf(tw, "run %d\t", i+1)
+	}
+	fmt.Fprintln(tw)
+	for _, t := range storingTargets() {
+		res, ok := r.rebalance[t.name]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t", t.name, ms(res.median()))
+		for i, d := range res.runs {
+			fmt.Fprintf(tw, "%s (gen %d)\t", ms(d), res.generations[i])
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	trib, kf := r.rebalance["tributary"].median(), r.rebalance["kfake"].median()
+	if trib > 0 && kf > 0 {
+		fmt.Fprintf(out, "ratio (kfake median / tributary median; above 1: tributary faster): %.2fx; target: none, a report\n",
+			float64(kf)/float64(trib))
+	}
 }
 
 func (c check) phase(res sizeResult) phase {
