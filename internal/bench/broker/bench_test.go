@@ -2,8 +2,9 @@ package main
 
 // The harness itself, not the speed: a -quick run with tiny N against all
 // three targets must move exactly N records each way, run the latency
-// measurement and read the broker's RSS, and a small group must form on
-// Tributary and kfake. Nothing here asserts on timing.
+// measurement and read the broker's RSS; a small group must form on
+// Tributary and kfake, and the exactly-once loop must commit every input
+// record once. Nothing here asserts on timing.
 
 import (
 	"bytes"
@@ -19,6 +20,7 @@ func TestBenchmarkRunsEveryTarget(t *testing.T) {
 	o.latency = 200 * time.Millisecond
 	o.rssTopics, o.rssPerTopic = 10, 10
 	o.groupMembers, o.groupPartitions, o.groupRuns = 3, 7, 2
+	o.eosN, o.eosPollMax = 3_000, 500
 	o.progress = logWriter{t}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -64,10 +66,21 @@ func TestBenchmarkRunsEveryTarget(t *testing.T) {
 				t.Errorf("%s rebalance run %d: %s, generation %d; want both positive", name, i+1, rb.runs[i], rb.generations[i])
 			}
 		}
+		// measureEOS fails the run unless the output holds each input
+		// record exactly once; here the counts must match too.
+		e := rep.eos[name]
+		if e.records != o.eosN || e.bytes != o.eosN*eosRecordBytes || e.elapsed <= 0 {
+			t.Errorf("%s exactly-once: %d records, %d bytes in %s; want %d records, %d bytes",
+				name, e.records, e.bytes, e.elapsed, o.eosN, o.eosN*eosRecordBytes)
+		}
+		if minTxns := int((o.eosN + int64(o.eosPollMax) - 1) / int64(o.eosPollMax)); e.transactions-e.aborted < minTxns {
+			t.Errorf("%s exactly-once: %d transactions, %d aborted; want at least %d committed with at most %d records each",
+				name, e.transactions, e.aborted, minTxns, o.eosPollMax)
+		}
 	}
 	printed := out.String()
 	for _, want := range []string{"tributary", "kfake", "ceiling", "1 KB produce", "100 B produce", "broker RSS",
-		"group rebalance", "run 2"} {
+		"group rebalance", "run 2", "exactly-once", ">= 1.5x kfake"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("report lacks %q:\n%s", want, printed)
 		}
@@ -111,13 +124,17 @@ func TestParseFlags(t *testing.T) {
 		wantErr string // "" for no error
 		check   func(options) bool
 	}{
-		{args: nil, check: func(o options) bool { return len(o.sections) == len(allSections) && o.groupRuns == 3 }},
-		{args: []string{"-quick"}, check: func(o options) bool { return o.groupRuns == 1 }},
-		{args: []string{"-sections", "groups", "-rebalance-runs", "5"}, check: func(o options) bool {
-			return o.groupRuns == 5 && o.runs("groups") && !o.runs("throughput")
+		{args: nil, check: func(o options) bool {
+			return len(o.sections) == len(allSections) && o.eosN == 200_000 && o.groupRuns == 3
 		}},
+		{args: []string{"-quick"}, check: func(o options) bool { return o.eosN == 20_000 && o.groupRuns == 1 }},
+		{args: []string{"-sections", "eos", "-neos", "5000"}, check: func(o options) bool {
+			return o.runs("eos") && !o.runs("throughput") && o.eosN == 5000
+		}},
+		{args: []string{"-sections", "groups,eos", "-rebalance-runs", "5"}, check: func(o options) bool { return o.groupRuns == 5 && o.runs("groups") }},
 		{args: []string{"-sections", "latency"}, wantErr: "latency needs throughput"},
-		{args: []string{"-sections", "rss,txn"}, wantErr: `unknown section "txn"`},
+		{args: []string{"-sections", "eos,txn"}, wantErr: `unknown section "txn"`},
+		{args: []string{"-neos", "-1"}, wantErr: "-neos -1"},
 		{args: []string{"-rebalance-runs", "-2"}, wantErr: "-rebalance-runs -2"},
 	} {
 		o, err := parseFlags(c.args)

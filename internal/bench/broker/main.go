@@ -4,13 +4,14 @@
 // the other, and prints each target's throughput, the ratios against our
 // targets, produce latency at half load, and the broker's memory with 1,000
 // idle partitions. Then, against Tributary and kfake, the time a consumer
-// group of 10 takes to form over 60 partitions.
+// group of 10 takes to form over 60 partitions, and the throughput of an
+// exactly-once consume-transform-produce loop.
 //
 // It is a report: a missed target prints MISS and still exits 0. It exits
 // non-zero only when the benchmark itself fails (a target errors, returns
 // wrong records, or the broker binary does not build or start).
 //
-//	go run ./internal/bench/broker [-quick] [-sections groups] [-cpuprofile tributary.pprof]
+//	go run ./internal/bench/broker [-quick] [-sections eos] [-cpuprofile tributary.pprof] [-eos-cpuprofile eos.pprof]
 package main
 
 import (
@@ -56,11 +57,16 @@ type options struct {
 	groupMembers    int
 	groupPartitions int32
 	groupRuns       int
+	// eosN records go through the exactly-once loop, at most eosPollMax
+	// per transaction.
+	eosN       int64
+	eosPollMax int
 	// sections are the parts of the benchmark to run; see allSections.
 	sections []string
 	// cpuProfile, if set, is where the CPU profile of the Tributary
-	// throughput runs goes (the in-process broker and its clients).
-	cpuProfile string
+	// throughput runs goes (the in-process broker and its clients), and
+	// eosCPUProfile that of the Tributary exactly-once run.
+	cpuProfile, eosCPUProfile string
 	// progress receives a line per finished step while the run goes.
 	progress io.Writer
 }
@@ -74,6 +80,7 @@ func defaultOptions(quick bool) options {
 		latency:   3 * time.Second,
 		rssTopics: 100, rssPerTopic: 10,
 		groupMembers: 10, groupPartitions: 60, groupRuns: 3,
+		eosN: 200_000, eosPollMax: 10_000,
 		sections: allSections,
 		progress: io.Discard,
 	}
@@ -81,13 +88,14 @@ func defaultOptions(quick bool) options {
 		o.sizes = []recordSize{{bytes: 1024, n: 100_000}, {bytes: 100, n: 300_000}}
 		o.latency = time.Second
 		o.groupRuns = 1
+		o.eosN = 20_000
 	}
 	return o
 }
 
 // allSections are the parts of the benchmark, in the order they run.
 // latency takes its rate from the throughput run.
-var allSections = []string{"throughput", "latency", "rss", "groups"}
+var allSections = []string{"throughput", "latency", "rss", "groups", "eos"}
 
 func (o options) runs(section string) bool { return slices.Contains(o.sections, section) }
 
@@ -102,9 +110,9 @@ func (o options) validate() error {
 	if o.runs("latency") && !o.runs("throughput") {
 		errs = append(errs, errors.New("-sections: latency needs throughput, which sets its rate"))
 	}
-	if o.groupRuns <= 0 || o.groupMembers <= 0 || o.groupPartitions < int32(o.groupMembers) {
-		errs = append(errs, fmt.Errorf("-rebalance-runs %d, %d members over %d partitions: want positive counts and a partition per member at least",
-			o.groupRuns, o.groupMembers, o.groupPartitions))
+	if o.eosN <= 0 || o.eosPollMax <= 0 || o.groupRuns <= 0 || o.groupMembers <= 0 || o.groupPartitions < int32(o.groupMembers) {
+		errs = append(errs, fmt.Errorf("-neos %d, -rebalance-runs %d, %d members over %d partitions: want positive counts and a partition per member at least",
+			o.eosN, o.groupRuns, o.groupMembers, o.groupPartitions))
 	}
 	return errors.Join(errs...)
 }
@@ -115,9 +123,11 @@ func parseFlags(args []string) (options, error) {
 	n1k := fs.Int64("n1k", 0, "records in the 1 KB run (0: the default for the mode)")
 	n100 := fs.Int64("n100", 0, "records in the 100 B run (0: the default for the mode)")
 	latency := fs.Duration("latency", 0, "how long the latency run measures (0: the default for the mode)")
+	neos := fs.Int64("neos", 0, "records in the exactly-once run (0: the default for the mode)")
 	rebalanceRuns := fs.Int("rebalance-runs", 0, "group rebalance runs per target (0: the default for the mode)")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated parts of the benchmark to run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Tributary throughput runs to this file")
+	eosCPUProfile := fs.String("eos-cpuprofile", "", "write a CPU profile of the Tributary exactly-once run to this file")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -136,11 +146,14 @@ func parseFlags(args []string) (options, error) {
 	if *latency > 0 {
 		o.latency = *latency
 	}
+	if *neos != 0 {
+		o.eosN = *neos
+	}
 	if *rebalanceRuns != 0 {
 		o.groupRuns = *rebalanceRuns
 	}
 	o.sections = strings.Split(*sections, ",")
-	o.cpuProfile = *cpuProfile
+	o.cpuProfile, o.eosCPUProfile = *cpuProfile, *eosCPUProfile
 	return o, o.validate()
 }
 
@@ -177,6 +190,7 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 		{"latency", runLatency},
 		{"rss", runRSS},
 		{"groups", runGroups},
+		{"eos", runEOS},
 	} {
 		if !o.runs(section.name) {
 			continue
@@ -243,6 +257,22 @@ func runGroups(ctx context.Context, o options, rep *report) error {
 			return fmt.Errorf("%s, group rebalance: %w", t.name, err)
 		}
 		rep.rebalance[t.name] = res
+	}
+	return nil
+}
+
+func runEOS(ctx context.Context, o options, rep *report) error {
+	for _, t := range storingTargets() {
+		profile := ""
+		if t.name == "tributary" {
+			profile = o.eosCPUProfile
+		}
+		res, err := measureEOS(ctx, t, o.eosN, o.eosPollMax, profile)
+		if err != nil {
+			return fmt.Errorf("%s, exactly-once: %w", t.name, err)
+		}
+		rep.eos[t.name] = res
+		fmt.Fprintf(o.progress, "%-9s exactly-once: %8.1f MB/s, %d transactions\n", t.name, res.mbPerSec(), res.transactions)
 	}
 	return nil
 }

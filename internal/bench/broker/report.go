@@ -15,6 +15,10 @@ import (
 // rssTargetKB is the memory target with 1,000 idle partitions: 256 MiB.
 const rssTargetKB = 256 << 10
 
+// eosMinVsKfake is the exactly-once throughput target: at least 1.5x
+// kfake's.
+const eosMinVsKfake = 1.5
+
 // check is one throughput target: Tributary against kfake and against the
 // ceiling, for one record size and phase. A zero minimum is not a target.
 type check struct {
@@ -37,6 +41,7 @@ type report struct {
 	latency    map[string]latencyResult
 	rss        rssResult
 	rebalance  map[string]rebalanceResult
+	eos        map[string]eosResult
 	elapsed    time.Duration
 	// loadAtStart is the host's 1-minute load average before the run.
 	loadAtStart float64
@@ -44,7 +49,7 @@ type report struct {
 
 func newReport(o options) *report {
 	r := &report{opts: o, throughput: map[string]map[int]sizeResult{}, latency: map[string]latencyResult{},
-		rebalance: map[string]rebalanceResult{}}
+		rebalance: map[string]rebalanceResult{}, eos: map[string]eosResult{}}
 	for _, t := range targets() {
 		r.throughput[t.name] = map[int]sizeResult{}
 	}
@@ -75,6 +80,9 @@ func (r *report) print(out io.Writer) {
 	}
 	if r.opts.runs("groups") {
 		r.printRebalance(out)
+	}
+	if r.opts.runs("eos") {
+		r.printEOS(out)
 	}
 	fmt.Fprintf(out, "\nbenchmark took %s\n", r.elapsed.Round(100*time.Millisecond))
 }
@@ -166,6 +174,41 @@ func (r *report) printRebalance(out io.Writer) {
 		fmt.Fprintf(out, "ratio (kfake median / tributary median; above 1: tributary faster): %.2fx; target: none, a report\n",
 			float64(kf)/float64(trib))
 	}
+}
+
+func (r *report) printEOS(out io.Writer) {
+	o := r.opts
+	fmt.Fprintf(out, "\nexactly-once: %s records, N = %s, %d -> %d partitions; one kgo.GroupTransactSession reading with read_committed,\n",
+		sizeName(eosRecordBytes), thousands(float64(o.eosN)), partitions, partitions)
+	fmt.Fprintf(out, "              one output record per input record, a transaction per poll of up to %s records;\n", thousands(float64(o.eosPollMax)))
+	fmt.Fprintln(out, "              clock from the first poll to the last commit; output then read with read_committed:")
+	fmt.Fprintln(out, "              exactly N records, each input record once, group offsets at the input's end")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tMB/s\trec/s\tCPUs busy\ttransactions\taborted\t")
+	for _, t := range storingTargets() {
+		res, ok := r.eos[t.name]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%d\t%d\t\n", t.name, res.mbPerSec(), thousands(res.recPerSec()), res.cores(),
+			res.transactions, res.aborted)
+	}
+	tw.Flush()
+	trib, tok := r.eos["tributary"]
+	kf, kok := r.eos["kfake"]
+	if !tok || !kok {
+		return
+	}
+	vsKfake := trib.mbPerSec() / kf.mbPerSec()
+	result := "PASS"
+	if vsKfake < eosMinVsKfake {
+		result = "MISS"
+	}
+	fmt.Fprintln(out, "ratio (tributary / kfake, by throughput)")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tvs kfake\ttarget\tresult")
+	fmt.Fprintf(tw, "exactly-once\t%.2fx\t>= %.1fx kfake\t%s\n", vsKfake, eosMinVsKfake, result)
+	tw.Flush()
 }
 
 func (c check) phase(res sizeResult) phase {
