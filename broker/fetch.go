@@ -123,16 +123,24 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	var timer *time.Timer
 	// All partitions are read into one pooled buffer, returned to the pool
-	// by the connection once the response is encoded.
-	c.fetchBuf = getBuf(0)[:0]
+	// by the connection once the response is encoded (and while waiting, so
+	// idle long polls hold none). Its capacity is what the fetch may return,
+	// up to fetchBufHint, so reads append without regrowing it.
+	limit := int64(0)
+	for _, sp := range parts {
+		limit += int64(max(sp.maxBytes, 0))
+	}
+	bufHint := int(min(limit, int64(maxBytes), fetchBufHint))
 	for {
-		c.fetchBuf = c.fetchBuf[:0]
+		c.fetchBuf = fetchPool.get(0, bufHint)
 		topics, total, hasErr := b.readFetch(&c.fetchBuf, parts, resolved, useIDs, incremental, readCommitted, maxBytes)
 		if !wait || total >= int(req.MinBytes) || hasErr || !time.Now().Before(deadline) {
 			resp.Topics = topics
 			commitSessionSends(parts, topics)
 			return resp
 		}
+		fetchPool.put(c.fetchBuf)
+		c.fetchBuf = nil
 		if timer == nil {
 			timer = time.NewTimer(time.Until(deadline))
 			defer timer.Stop()
@@ -145,6 +153,10 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 		}
 	}
 }
+
+// fetchBufHint bounds the capacity a fetch asks the pool for up front;
+// larger fetches grow their buffer once and the pool keeps it.
+const fetchBufHint = 16 << 20
 
 // readFetch reads every partition once and builds the response topics.
 func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*partition, useIDs, incremental, readCommitted bool, maxBytes int32) ([]kmsg.FetchResponseTopic, int, bool) {

@@ -33,7 +33,7 @@ import (
 type clientConn struct {
 	b *Broker
 	// fetchBuf holds the batches read for the fetch being answered; the
-	// serve loop returns it to bufPool after encoding the response.
+	// serve loop returns it to fetchPool after encoding the response.
 	fetchBuf []byte
 	nc       net.Conn
 	logger   *slog.Logger
@@ -49,7 +49,7 @@ type request struct {
 	clientID      string
 	kreq          kmsg.Request
 	received      time.Time
-	// pooledFrame is the request's frame when it came from bufPool; it goes
+	// pooledFrame is the request's frame when it came from framePool; it goes
 	// back once the response is encoded.
 	pooledFrame []byte
 }
@@ -100,17 +100,17 @@ func (c *clientConn) serve() {
 			return
 		}
 		if resp == nil { // acks=0 produce: no response
-			putBuf(req.pooledFrame)
+			framePool.put(req.pooledFrame)
 			continue
 		}
-		buf := c.appendResponse(getBuf(responseSizeHint(resp))[:0], req, resp)
+		buf := c.appendResponse(responsePool.get(0, responseSizeHint(resp)), req, resp)
 		// The response is encoded: nothing refers to the request frame or
 		// the fetch's read buffer now.
-		putBuf(req.pooledFrame)
-		putBuf(c.fetchBuf)
+		framePool.put(req.pooledFrame)
+		fetchPool.put(c.fetchBuf)
 		c.fetchBuf = nil
 		_, err = bw.Write(buf)
-		putBuf(buf)
+		responsePool.put(buf)
 		if err != nil {
 			return
 		}
@@ -124,27 +124,35 @@ func (c *clientConn) serve() {
 	}
 }
 
-// bufPool recycles Produce request frames and response buffers, which are
-// the large, short-lived allocations of the produce and fetch paths.
-// sync.Pool drops idle buffers at GC, so memory follows the load.
-var bufPool sync.Pool
+// bufPool recycles one kind of large, short-lived buffer of the produce and
+// fetch paths. Each kind has its own pool so sizes stay alike and a small
+// buffer is never handed out where a large one is needed. sync.Pool drops
+// idle buffers at GC, so memory follows the load.
+type bufPool struct{ p sync.Pool }
+
+var (
+	framePool    bufPool // Produce request frames
+	responsePool bufPool // encoded responses
+	fetchPool    bufPool // batches read for one fetch
+)
 
 const maxPooledBuf = 64 << 20
 
-// getBuf returns a buffer of length n, reused when the pool has one large
-// enough.
-func getBuf(n int) []byte {
-	if p, _ := bufPool.Get().(*[]byte); p != nil && cap(*p) >= n {
+// get returns a buffer of length n and capacity at least capHint, reused
+// when the pool has one large enough.
+func (bp *bufPool) get(n, capHint int) []byte {
+	capHint = max(n, capHint)
+	if p, _ := bp.p.Get().(*[]byte); p != nil && cap(*p) >= capHint {
 		return (*p)[:n]
 	}
-	return make([]byte, n, max(n, 4<<10))
+	return make([]byte, n, max(capHint, 4<<10))
 }
 
-func putBuf(b []byte) {
+func (bp *bufPool) put(b []byte) {
 	if b == nil || cap(b) > maxPooledBuf {
 		return
 	}
-	bufPool.Put(&b)
+	bp.p.Put(&b)
 }
 
 // responseSizeHint estimates the encoded size of a response so a fetch
@@ -187,7 +195,7 @@ func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
 	var frame []byte
 	pooled := false
 	if key, err := br.Peek(2); err == nil && binary.BigEndian.Uint16(key) == 0 {
-		frame, pooled = getBuf(int(size)), true
+		frame, pooled = framePool.get(int(size), 0), true
 	} else {
 		frame = make([]byte, size)
 	}
