@@ -16,8 +16,9 @@ package broker
 // closes it. The last stable offset is the smallest open first offset, and
 // aborted ranges are kept for read_committed fetches.
 //
-// The state is rebuilt on open by scanning the partition's log, so it
-// survives kill -9 exactly as far as the log does.
+// The state is rebuilt on open from a snapshot plus the log after it (see
+// producer_snapshot.go), so it survives kill -9 exactly as far as the log
+// does.
 
 import (
 	"encoding/binary"
@@ -60,7 +61,7 @@ func newProducerState() *producerState {
 	return &producerState{producers: map[int64]*producerEntry{}}
 }
 
-// dupOrCheck decides what to do with an idempotent batch. It returns
+// check decides what to do with an idempotent batch. It returns
 // (baseOffset, true, nil) for a duplicate, (0, false, nil) to append, or an
 // error code.
 func (s *producerState) check(h record.Header) (dupBase int64, dup bool, errCode int16) {
