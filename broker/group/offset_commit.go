@@ -71,48 +71,68 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 	if req.Version >= 2 && req.Version <= 4 && req.RetentionTimeMillis >= 0 {
 		expire = now + req.RetentionTimeMillis
 	}
-	type update struct {
-		topic     string
-		partition int32
-		v         offsetValue
-	}
-	var recs []statefile.Record
-	var ups []update
-	var codes []*int16
+	var parts []offsetCommitPart
 	for i, t := range req.Topics {
 		name, code := c.commitTopic(t.Topic, t.TopicID, req.Version >= 10)
 		for j, p := range t.Partitions {
-			rp := &resp.Topics[i].Partitions[j]
-			if rp.ErrorCode = c.commitPartitionCode(name, code, p.Partition, p.Metadata); rp.ErrorCode != 0 {
-				continue
-			}
 			v := offsetValue{Offset: p.Offset, LeaderEpoch: -1, CommitMs: now, ExpireMs: expire}
 			if req.Version >= 6 {
 				v.LeaderEpoch = p.LeaderEpoch
 			}
-			if p.Metadata != nil {
-				v.Metadata = *p.Metadata
-			}
 			if req.Version == 1 && p.Timestamp >= 0 {
 				v.ExpireMs = p.Timestamp + c.cfg.OffsetsRetentionMs
 			}
-			recs = append(recs, offsetRecord(offsetKey{g.id, name, p.Partition}, v))
-			ups = append(ups, update{name, p.Partition, v})
-			codes = append(codes, &rp.ErrorCode)
+			parts = append(parts, offsetCommitPart{name, code, p.Partition, p.Metadata, v, &resp.Topics[i].Partitions[j].ErrorCode})
 		}
 	}
-	if err := c.append(recs...); err != nil {
-		for _, code := range codes {
-			*code = kerr.CoordinatorNotAvailable.Code
-		}
-		g.removeIfFresh()
-		return resp
-	}
-	for _, u := range ups {
-		g.setOffset(u.topic, u.partition, u.v)
-	}
+	c.commitOffsets(parts, func(p *offsetCommitPart) statefile.Record {
+		return offsetRecord(offsetKey{g.id, p.topic, p.partition}, p.v)
+	}, func(p *offsetCommitPart) {
+		g.setOffset(p.topic, p.partition, p.v)
+	})
 	g.removeIfFresh()
 	return resp
+}
+
+// offsetCommitPart is one partition of an OffsetCommit or TxnOffsetCommit.
+type offsetCommitPart struct {
+	topic     string // resolved by commitTopic
+	topicCode int16  // commitTopic's error, if any
+	partition int32
+	metadata  *string
+	v         offsetValue // without Metadata: commitOffsets sets it
+	code      *int16      // the partition's error code in the response
+}
+
+// commitOffsets validates each part, durably appends record(p) for every
+// valid one and only then applies them in memory. Invalid parts get their
+// error code; if the append fails, every valid part gets
+// COORDINATOR_NOT_AVAILABLE and nothing is applied. It returns how many parts
+// were applied.
+func (c *Coordinator) commitOffsets(parts []offsetCommitPart, record func(*offsetCommitPart) statefile.Record, apply func(*offsetCommitPart)) int {
+	var recs []statefile.Record
+	var ok []*offsetCommitPart
+	for i := range parts {
+		p := &parts[i]
+		if *p.code = c.commitPartitionCode(p.topic, p.topicCode, p.partition, p.metadata); *p.code != 0 {
+			continue
+		}
+		if p.metadata != nil {
+			p.v.Metadata = *p.metadata
+		}
+		recs = append(recs, record(p))
+		ok = append(ok, p)
+	}
+	if err := c.append(recs...); err != nil {
+		for _, p := range ok {
+			*p.code = kerr.CoordinatorNotAvailable.Code
+		}
+		return 0
+	}
+	for _, p := range ok {
+		apply(p)
+	}
+	return len(ok)
 }
 
 // commitTopic resolves a committed topic: by name, or by id when byID.

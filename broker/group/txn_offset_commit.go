@@ -57,44 +57,25 @@ func (c *Coordinator) TxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCo
 		return setAll(code)
 	}
 	now := time.Now().UnixMilli()
-	type update struct {
-		topic     string
-		partition int32
-		v         pendingValue
-	}
-	var recs []statefile.Record
-	var ups []update
-	var codes []*int16
+	var parts []offsetCommitPart
 	for i, t := range req.Topics {
 		name, code := c.commitTopic(t.Topic, t.TopicID, req.Version >= 6)
 		for j, p := range t.Partitions {
-			rp := &resp.Topics[i].Partitions[j]
-			if rp.ErrorCode = c.commitPartitionCode(name, code, p.Partition, p.Metadata); rp.ErrorCode != 0 {
-				continue
-			}
-			v := pendingValue{ProducerEpoch: req.ProducerEpoch, offsetValue: offsetValue{Offset: p.Offset, LeaderEpoch: -1, CommitMs: now, ExpireMs: -1}}
+			v := offsetValue{Offset: p.Offset, LeaderEpoch: -1, CommitMs: now, ExpireMs: -1}
 			if req.Version >= 2 {
 				v.LeaderEpoch = p.LeaderEpoch
 			}
-			if p.Metadata != nil {
-				v.Metadata = *p.Metadata
-			}
-			recs = append(recs, pendingRecord(pendingKey{g.id, req.ProducerID, name, p.Partition}, v))
-			ups = append(ups, update{name, p.Partition, v})
-			codes = append(codes, &rp.ErrorCode)
+			parts = append(parts, offsetCommitPart{name, code, p.Partition, p.Metadata, v, &resp.Topics[i].Partitions[j].ErrorCode})
 		}
 	}
-	if err := c.append(recs...); err != nil {
-		for _, code := range codes {
-			*code = kerr.CoordinatorNotAvailable.Code
-		}
-		g.removeIfFresh()
-		return resp
+	pending := func(p *offsetCommitPart) pendingValue {
+		return pendingValue{ProducerEpoch: req.ProducerEpoch, offsetValue: p.v}
 	}
-	for _, u := range ups {
-		g.stage(req.ProducerID, u.topic, u.partition, u.v)
-	}
-	if len(ups) > 0 {
+	if c.commitOffsets(parts, func(p *offsetCommitPart) statefile.Record {
+		return pendingRecord(pendingKey{g.id, req.ProducerID, p.topic, p.partition}, pending(p))
+	}, func(p *offsetCommitPart) {
+		g.stage(req.ProducerID, p.topic, p.partition, pending(p))
+	}) > 0 {
 		c.indexTxn(req.ProducerID, g.id)
 	}
 	g.removeIfFresh()
