@@ -156,6 +156,19 @@ func (c *connFlags) newAdmin() (*adminClient, error) {
 	return &adminClient{Client: adm, kgo: cl}, nil
 }
 
+// openAdmin builds an admin client and a context bounded by --timeout for
+// one command; release cancels the context and closes the client.
+func (c *connFlags) openAdmin(ctx context.Context) (adm *adminClient, cmdCtx context.Context, release func(), err error) {
+	if adm, err = c.newAdmin(); err != nil {
+		return nil, nil, nil, err
+	}
+	cmdCtx, cancel := c.withTimeout(ctx)
+	return adm, cmdCtx, func() {
+		cancel()
+		adm.close()
+	}, nil
+}
+
 // withTimeout bounds one command's conversation with the cluster.
 func (c *connFlags) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.timeout)

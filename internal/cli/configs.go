@@ -149,13 +149,11 @@ func newConfigsDescribeCommand() *cobra.Command {
 		if err := entity.validate(false); err != nil {
 			return err
 		}
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		var rcs kadm.ResourceConfigs
 		switch entity.entityType {
@@ -305,13 +303,11 @@ square brackets: --add-config 'cleanup.policy=[compact,delete],retention.ms=6000
 			alters = append(alters, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: k})
 		}
 
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		var resps kadm.AlterConfigsResponses
 		switch {
@@ -331,16 +327,12 @@ square brackets: --add-config 'cleanup.policy=[compact,delete],retention.ms=6000
 				return fmt.Errorf("alter configs of %s: %w", entity.label(entity.entityName), kafkaError(r.Err, r.ErrMessage))
 			}
 		}
-		if *output == outputJSON {
-			return writeJSON(cmd.OutOrStdout(), map[string]any{
-				"entity_type": entity.entityType,
-				"entity_name": entity.entityName,
-				"set":         set,
-				"deleted":     append([]string{}, del...),
-			})
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Completed updating config for %s.\n", entity.label(entity.entityName))
-		return nil
+		return writeResult(cmd.OutOrStdout(), *output, map[string]any{
+			"entity_type": entity.entityType,
+			"entity_name": entity.entityName,
+			"set":         set,
+			"deleted":     append([]string{}, del...),
+		}, fmt.Sprintf("Completed updating config for %s.\n", entity.label(entity.entityName)))
 	}
 	return cmd
 }

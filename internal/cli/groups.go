@@ -43,13 +43,11 @@ func newGroupsListCommand() *cobra.Command {
 	conn := addConnFlags(cmd)
 	output := addOutputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		groups, err := adm.ListGroups(ctx)
 		if err != nil {
@@ -113,13 +111,11 @@ func newGroupsDescribeCommand() *cobra.Command {
 		if err := requireFlag(group, "group", "name the consumer group to describe"); err != nil {
 			return err
 		}
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		lags, err := adm.Lag(ctx, group)
 		if err != nil {
@@ -234,13 +230,11 @@ func newGroupsDeleteCommand() *cobra.Command {
 		if err := requireFlag(group, "group", "name the consumer group to delete"); err != nil {
 			return err
 		}
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		resp, err := adm.DeleteGroup(ctx, group)
 		if err == nil {
@@ -249,11 +243,8 @@ func newGroupsDeleteCommand() *cobra.Command {
 		if err != nil {
 			return conn.explain(fmt.Errorf("delete group %q: %w", group, err))
 		}
-		if *output == outputJSON {
-			return writeJSON(cmd.OutOrStdout(), map[string]any{"group": group, "deleted": true})
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Deletion of requested consumer groups ('%s') was successful.\n", group)
-		return nil
+		return writeResult(cmd.OutOrStdout(), *output, map[string]any{"group": group, "deleted": true},
+			fmt.Sprintf("Deletion of requested consumer groups ('%s') was successful.\n", group))
 	}
 	return cmd
 }
@@ -551,13 +542,11 @@ A group with active members is refused: stop its consumers first.`,
 			sc.millis = time.Now().Add(-d).UnixMilli()
 		}
 
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		plan, err := resetPlan(ctx, adm, group, specs, sc)
 		if err != nil {

@@ -43,6 +43,16 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
+// writeResult reports a command's result: v as JSON with --output json,
+// else text as it is.
+func writeResult(w io.Writer, output string, v any, text string) error {
+	if output == outputJSON {
+		return writeJSON(w, v)
+	}
+	fmt.Fprint(w, text)
+	return nil
+}
+
 // writeJSON writes v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

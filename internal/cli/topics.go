@@ -67,44 +67,31 @@ func newTopicsCreateCommand() *cobra.Command {
 		for k, v := range cfg {
 			cfgPtrs[k] = kadm.StringPtr(v)
 		}
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		resps, err := adm.CreateTopics(ctx, partitions, replicationFactor, cfgPtrs, topic)
 		if err != nil {
 			return conn.explain(fmt.Errorf("create topic %q: %w", topic, err))
 		}
 		resp, err := resps.On(topic, nil)
+		created, err := topicAnswer("create", topic, err, resp.Err, resp.ErrMessage, ifNotExists, kerr.TopicAlreadyExists)
 		if err != nil {
-			return fmt.Errorf("create topic %q: broker did not answer for it", topic)
+			return err
 		}
-		created := true
-		if resp.Err != nil {
-			if !(ifNotExists && errors.Is(resp.Err, kerr.TopicAlreadyExists)) {
-				return fmt.Errorf("create topic %q: %w", topic, kafkaError(resp.Err, resp.ErrMessage))
-			}
-			created = false
+		text := fmt.Sprintf("Created topic %s.\n", topic)
+		if !created {
+			text = fmt.Sprintf("Topic %s already exists.\n", topic)
 		}
-		out := cmd.OutOrStdout()
-		if *output == outputJSON {
-			return writeJSON(out, map[string]any{
-				"topic":              topic,
-				"created":            created,
-				"partitions":         resp.NumPartitions,
-				"replication_factor": resp.ReplicationFactor,
-			})
-		}
-		if created {
-			fmt.Fprintf(out, "Created topic %s.\n", topic)
-		} else {
-			fmt.Fprintf(out, "Topic %s already exists.\n", topic)
-		}
-		return nil
+		return writeResult(cmd.OutOrStdout(), *output, map[string]any{
+			"topic":              topic,
+			"created":            created,
+			"partitions":         resp.NumPartitions,
+			"replication_factor": resp.ReplicationFactor,
+		}, text)
 	}
 	return cmd
 }
@@ -121,13 +108,11 @@ func newTopicsListCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&excludeInternal, "exclude-internal", false, "leave out internal topics such as __consumer_offsets")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		topics, err := adm.ListTopicsWithInternal(ctx)
 		if err != nil {
@@ -195,13 +180,11 @@ func newTopicsDescribeCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&excludeInternal, "exclude-internal", false, "when describing all topics, leave out internal ones")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		details, err := adm.ListTopicsWithInternal(ctx, topics...)
 		if err != nil {
@@ -350,13 +333,11 @@ func newTopicsAlterCommand() *cobra.Command {
 		if partitions <= 0 {
 			return usageErrorf("--partitions is required: give the new total partition count")
 		}
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		// Check the current count first: the broker's INVALID_PARTITIONS
 		// does not say what the count is.
@@ -377,17 +358,12 @@ func newTopicsAlterCommand() *cobra.Command {
 			return conn.explain(fmt.Errorf("alter topic %q: %w", topic, err))
 		}
 		resp, err := resps.On(topic, nil)
-		if err != nil {
-			return fmt.Errorf("alter topic %q: broker did not answer for it", topic)
+		if _, err := topicAnswer("alter", topic, err, resp.Err, resp.ErrMessage, false, nil); err != nil {
+			return err
 		}
-		if resp.Err != nil {
-			return fmt.Errorf("alter topic %q: %w", topic, kafkaError(resp.Err, resp.ErrMessage))
-		}
-		if *output == outputJSON {
-			return writeJSON(cmd.OutOrStdout(), map[string]any{"topic": topic, "partitions": partitions, "previous_partitions": current})
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Topic %s now has %d partitions (was %d).\n", topic, partitions, current)
-		return nil
+		return writeResult(cmd.OutOrStdout(), *output,
+			map[string]any{"topic": topic, "partitions": partitions, "previous_partitions": current},
+			fmt.Sprintf("Topic %s now has %d partitions (was %d).\n", topic, partitions, current))
 	}
 	return cmd
 }
@@ -411,39 +387,43 @@ func newTopicsDeleteCommand() *cobra.Command {
 		if err := requireFlag(topic, "topic", "name the topic to delete"); err != nil {
 			return err
 		}
-		adm, err := conn.newAdmin()
+		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.close()
-		ctx, cancel := conn.withTimeout(cmd.Context())
-		defer cancel()
+		defer release()
 
 		resps, err := adm.DeleteTopics(ctx, topic)
 		if err != nil {
 			return conn.explain(fmt.Errorf("delete topic %q: %w", topic, err))
 		}
 		resp, err := resps.On(topic, nil)
+		deleted, err := topicAnswer("delete", topic, err, resp.Err, resp.ErrMessage, ifExists, kerr.UnknownTopicOrPartition)
 		if err != nil {
-			return fmt.Errorf("delete topic %q: broker did not answer for it", topic)
+			return err
 		}
-		deleted := true
-		if resp.Err != nil {
-			if !(ifExists && errors.Is(resp.Err, kerr.UnknownTopicOrPartition)) {
-				return fmt.Errorf("delete topic %q: %w", topic, kafkaError(resp.Err, resp.ErrMessage))
-			}
-			deleted = false
+		text := fmt.Sprintf("Deleted topic %s.\n", topic)
+		if !deleted {
+			text = fmt.Sprintf("Topic %s does not exist.\n", topic)
 		}
-		out := cmd.OutOrStdout()
-		if *output == outputJSON {
-			return writeJSON(out, map[string]any{"topic": topic, "deleted": deleted})
-		}
-		if deleted {
-			fmt.Fprintf(out, "Deleted topic %s.\n", topic)
-		} else {
-			fmt.Fprintf(out, "Topic %s does not exist.\n", topic)
-		}
-		return nil
+		return writeResult(cmd.OutOrStdout(), *output, map[string]any{"topic": topic, "deleted": deleted}, text)
 	}
 	return cmd
+}
+
+// topicAnswer checks the broker's answer for one topic of a create, alter or
+// delete: onErr is the error of finding the topic's answer, respErr and
+// message the answer's error. changed is false when the answer is the error
+// the user said to accept (tolerate, e.g. --if-exists, and tolerated).
+func topicAnswer(action, topic string, onErr, respErr error, message string, tolerate bool, tolerated error) (changed bool, err error) {
+	if onErr != nil {
+		return false, fmt.Errorf("%s topic %q: broker did not answer for it", action, topic)
+	}
+	if respErr == nil {
+		return true, nil
+	}
+	if tolerate && errors.Is(respErr, tolerated) {
+		return false, nil
+	}
+	return false, fmt.Errorf("%s topic %q: %w", action, topic, kafkaError(respErr, message))
 }
