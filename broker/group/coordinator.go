@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/tributary-streams/tributary/broker/statefile"
 )
 
@@ -108,6 +110,19 @@ func (c *Coordinator) Close() error {
 		}
 	})
 	return err
+}
+
+// groupRequestCode is the error of a request naming group before the group
+// is looked at: COORDINATOR_NOT_AVAILABLE once the coordinator is closed,
+// INVALID_GROUP_ID for an empty group id, else 0.
+func (c *Coordinator) groupRequestCode(group string) int16 {
+	switch {
+	case c.isClosed():
+		return kerr.CoordinatorNotAvailable.Code
+	case group == "":
+		return kerr.InvalidGroupID.Code
+	}
+	return 0
 }
 
 func (c *Coordinator) isClosed() bool {

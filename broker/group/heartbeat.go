@@ -15,16 +15,11 @@ import (
 // Heartbeat keeps a classic member's session alive.
 func (c *Coordinator) Heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	switch {
-	case c.isClosed():
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-	case req.Group == "":
-		resp.ErrorCode = kerr.InvalidGroupID.Code
-	default:
+	if resp.ErrorCode = c.groupRequestCode(req.Group); resp.ErrorCode == 0 {
 		g := c.lockGroup(req.Group, false)
 		if g == nil {
 			resp.ErrorCode = kerr.UnknownMemberID.Code
-			break
+			return resp
 		}
 		var instanceID *string
 		if req.Version >= 3 {

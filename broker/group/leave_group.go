@@ -34,11 +34,8 @@ func (c *Coordinator) LeaveGroup(ctx context.Context, req *kmsg.LeaveGroupReques
 		}
 		return resp
 	}
-	switch {
-	case c.isClosed():
-		return setAll(kerr.CoordinatorNotAvailable.Code)
-	case req.Group == "":
-		return setAll(kerr.InvalidGroupID.Code)
+	if code := c.groupRequestCode(req.Group); code != 0 {
+		return setAll(code)
 	}
 	g := c.lockGroup(req.Group, false)
 	if g == nil {

@@ -31,12 +31,7 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	switch {
-	case c.isClosed():
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		return resp
-	case req.Group == "":
-		resp.ErrorCode = kerr.InvalidGroupID.Code
+	if resp.ErrorCode = c.groupRequestCode(req.Group); resp.ErrorCode != 0 {
 		return resp
 	}
 	g := c.lockGroup(req.Group, false)

@@ -12,7 +12,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-streams/tributary/broker/statefile"
@@ -39,11 +38,8 @@ func (c *Coordinator) TxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCo
 		}
 		return resp
 	}
-	switch {
-	case c.isClosed():
-		return setAll(kerr.CoordinatorNotAvailable.Code)
-	case req.Group == "":
-		return setAll(kerr.InvalidGroupID.Code)
+	if code := c.groupRequestCode(req.Group); code != 0 {
+		return setAll(code)
 	}
 	generation, memberID, instanceID := int32(-1), "", (*string)(nil)
 	if req.Version >= 3 {
