@@ -47,8 +47,7 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 		sp *kmsg.ProduceResponseTopicPartition
 	}
 	var jobs []job
-	seen := map[*partition]bool{}
-	parallel, size := true, 0
+	size := 0
 	for _, rt := range req.Topics {
 		st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID, Partitions: make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))}
 		var t *topic
@@ -70,9 +69,6 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 				*sp = produceError(rp.Partition, kerr.UnknownTopicOrPartition.Code,
 					fmt.Sprintf("topic %q has %d partitions, no partition %d", t.name, t.numPartitions(), rp.Partition))
 			default:
-				// A partition named twice must be appended in order.
-				parallel = parallel && !seen[p]
-				seen[p] = true
 				size += len(rp.Records)
 				jobs = append(jobs, job{p, rp, sp})
 			}
@@ -80,7 +76,7 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 		resp.Topics = append(resp.Topics, st)
 	}
 	run := func(j job) { *j.sp = b.produceToPartition(req, j.p, j.rp, now) }
-	if parallel && len(jobs) > 1 && size >= parallelProduceBytes {
+	if len(jobs) > 1 && size >= parallelProduceBytes && distinctPartitions(len(jobs), func(i int) *partition { return jobs[i].p }) {
 		var wg sync.WaitGroup
 		for _, j := range jobs[1:] {
 			wg.Add(1)
@@ -107,6 +103,19 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 // parallelProduceBytes is the request size from which partitions are
 // appended concurrently; below it a goroutine costs more than it saves.
 const parallelProduceBytes = 256 << 10
+
+// distinctPartitions reports whether no partition appears twice: a
+// partition named twice in one request must be appended in order.
+func distinctPartitions(n int, at func(int) *partition) bool {
+	seen := make(map[*partition]struct{}, n)
+	for i := 0; i < n; i++ {
+		if _, dup := seen[at(i)]; dup {
+			return false
+		}
+		seen[at(i)] = struct{}{}
+	}
+	return true
+}
 
 func partitionOf(t *topic, i int32) *partition {
 	if t == nil {
