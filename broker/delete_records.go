@@ -16,10 +16,7 @@ func (b *Broker) handleDeleteRecords(c *clientConn, req *kmsg.DeleteRecordsReque
 		t := b.topics.get(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.DeleteRecordsResponseTopicPartition{Partition: rp.Partition, LowWatermark: -1}
-			var p *partition
-			if t != nil {
-				p = t.partition(rp.Partition)
-			}
+			p := t.partition(rp.Partition)
 			switch {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code

@@ -20,10 +20,7 @@ func (b *Broker) handleListOffsets(c *clientConn, req *kmsg.ListOffsetsRequest) 
 		t := b.topics.get(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.ListOffsetsResponseTopicPartition{Partition: rp.Partition, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
-			var p *partition
-			if t != nil {
-				p = t.partition(rp.Partition)
-			}
+			p := t.partition(rp.Partition)
 			switch {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code

@@ -17,10 +17,7 @@ func (b *Broker) handleOffsetForLeaderEpoch(c *clientConn, req *kmsg.OffsetForLe
 		t := b.topics.get(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.OffsetForLeaderEpochResponseTopicPartition{Partition: rp.Partition, LeaderEpoch: -1, EndOffset: -1}
-			var p *partition
-			if t != nil {
-				p = t.partition(rp.Partition)
-			}
+			p := t.partition(rp.Partition)
 			switch {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code

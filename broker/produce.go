@@ -41,12 +41,7 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 	// Resolve every partition first, then append. Appends to different
 	// partitions are independent, so a large request spreads them over the
 	// cores; each partition's batches still go in in request order.
-	type job struct {
-		p  *partition
-		rp kmsg.ProduceRequestTopicPartition
-		sp *kmsg.ProduceResponseTopicPartition
-	}
-	var jobs []job
+	var jobs []produceJob
 	size := 0
 	for _, rt := range req.Topics {
 		st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID, Partitions: make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))}
@@ -58,7 +53,7 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 		}
 		for i, rp := range rt.Partitions {
 			sp := &st.Partitions[i]
-			switch p := partitionOf(t, rp.Partition); {
+			switch p := t.partition(rp.Partition); {
 			case t == nil:
 				code := kerr.UnknownTopicOrPartition.Code
 				if req.Version >= 13 {
@@ -70,13 +65,13 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 					fmt.Sprintf("topic %q has %d partitions, no partition %d", t.name, t.numPartitions(), rp.Partition))
 			default:
 				size += len(rp.Records)
-				jobs = append(jobs, job{p, rp, sp})
+				jobs = append(jobs, produceJob{p, rp, sp})
 			}
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	run := func(j job) { *j.sp = b.produceToPartition(req, j.p, j.rp, now) }
-	if len(jobs) > 1 && size >= parallelProduceBytes && distinctPartitions(len(jobs), func(i int) *partition { return jobs[i].p }) {
+	run := func(j produceJob) { *j.sp = b.produceToPartition(req, j.p, j.rp, now) }
+	if len(jobs) > 1 && size >= parallelProduceBytes && distinctPartitions(jobs) {
 		var wg sync.WaitGroup
 		for _, j := range jobs[1:] {
 			wg.Add(1)
@@ -106,22 +101,23 @@ const parallelProduceBytes = 256 << 10
 
 // distinctPartitions reports whether no partition appears twice: a
 // partition named twice in one request must be appended in order.
-func distinctPartitions(n int, at func(int) *partition) bool {
-	seen := make(map[*partition]struct{}, n)
-	for i := 0; i < n; i++ {
-		if _, dup := seen[at(i)]; dup {
+func distinctPartitions(jobs []produceJob) bool {
+	seen := make(map[*partition]struct{}, len(jobs))
+	for _, j := range jobs {
+		if _, dup := seen[j.p]; dup {
 			return false
 		}
-		seen[at(i)] = struct{}{}
+		seen[j.p] = struct{}{}
 	}
 	return true
 }
 
-func partitionOf(t *topic, i int32) *partition {
-	if t == nil {
-		return nil
-	}
-	return t.partition(i)
+// produceJob is one partition's part of a Produce request and where its
+// answer goes.
+type produceJob struct {
+	p  *partition
+	rp kmsg.ProduceRequestTopicPartition
+	sp *kmsg.ProduceResponseTopicPartition
 }
 
 func produceError(partition int32, code int16, msg string) kmsg.ProduceResponseTopicPartition {

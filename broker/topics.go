@@ -51,7 +51,12 @@ type topic struct {
 	deleted atomic.Bool
 }
 
+// partition returns partition i, or nil when it does not exist (or t is
+// nil: an unknown topic).
 func (t *topic) partition(i int32) *partition {
+	if t == nil {
+		return nil
+	}
 	ps := *t.partitions.Load()
 	if i < 0 || int(i) >= len(ps) {
 		return nil

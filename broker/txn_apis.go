@@ -57,7 +57,7 @@ type txnPartitions struct{ b *Broker }
 
 func (tp txnPartitions) Exists(topic string, partition int32) bool {
 	t := tp.b.topics.get(topic)
-	return t != nil && t.partition(partition) != nil
+	return t.partition(partition) != nil
 }
 
 // WriteMarker appends a control batch: one record whose key is
@@ -112,10 +112,7 @@ func (b *Broker) handleDescribeProducers(c *clientConn, req *kmsg.DescribeProduc
 		t := b.topics.get(rt.Topic)
 		for _, pi := range rt.Partitions {
 			sp := kmsg.DescribeProducersResponseTopicPartition{Partition: pi}
-			var p *partition
-			if t != nil {
-				p = t.partition(pi)
-			}
+			p := t.partition(pi)
 			if p == nil {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				b.countError(61, sp.ErrorCode)
