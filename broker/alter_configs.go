@@ -5,9 +5,7 @@ package broker
 // dynamic topic defaults are served; see dynamic_configs.go.
 
 import (
-	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -32,7 +30,7 @@ func (b *Broker) handleAlterConfigs(c *clientConn, req *kmsg.AlterConfigsRequest
 			}
 			err = b.alterBrokerConfigs(rr.ResourceName, ops, true, req.ValidateOnly)
 		default:
-			err = kerrWith(kerr.InvalidRequest, fmt.Sprintf("resource type %d is not served; accepted: 2 (topic), 4 (broker)", rr.ResourceType))
+			err = errResourceType(rr.ResourceType)
 		}
 		if err != nil {
 			res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)

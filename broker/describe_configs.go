@@ -20,6 +20,12 @@ const (
 	resourceBroker = kmsg.ConfigResourceTypeBroker
 )
 
+// errResourceType answers a config resource type other than topic and
+// broker, for DescribeConfigs, AlterConfigs and IncrementalAlterConfigs.
+func errResourceType(t kmsg.ConfigResourceType) error {
+	return kerrWith(kerr.InvalidRequest, fmt.Sprintf("resource type %d is not served; accepted: 2 (topic), 4 (broker)", t))
+}
+
 func (b *Broker) handleDescribeConfigs(c *clientConn, req *kmsg.DescribeConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for _, rr := range req.Resources {
@@ -61,9 +67,8 @@ func (b *Broker) handleDescribeConfigs(c *clientConn, req *kmsg.DescribeConfigsR
 				}
 			}
 		default:
-			res.ErrorCode = kerr.InvalidRequest.Code
-			msg := fmt.Sprintf("resource type %d is not served; accepted: 2 (topic), 4 (broker)", rr.ResourceType)
-			res.ErrorMessage = &msg
+			err := errResourceType(rr.ResourceType)
+			res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
 		}
 		b.countError(32, res.ErrorCode)
 		resp.Resources = append(resp.Resources, res)

@@ -40,7 +40,7 @@ func (b *Broker) handleIncrementalAlterConfigs(c *clientConn, req *kmsg.Incremen
 				err = b.alterBrokerConfigs(rr.ResourceName, ops, false, req.ValidateOnly)
 			}
 		default:
-			err = kerrWith(kerr.InvalidRequest, fmt.Sprintf("resource type %d is not served; accepted: 2 (topic), 4 (broker)", rr.ResourceType))
+			err = errResourceType(rr.ResourceType)
 		}
 		if err != nil {
 			res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
