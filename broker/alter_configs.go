@@ -5,7 +5,6 @@ package broker
 // dynamic topic defaults are served; see dynamic_configs.go.
 
 import (
-
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
