@@ -8,8 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/tributary-streams/tributary/broker/log"
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/log"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 // errorCode maps an error to the Kafka error code a Java client expects.

@@ -19,8 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tributary-streams/tributary/broker/log"
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/log"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Response {

@@ -1,6 +1,6 @@
 package broker
 
-// Group coordinator APIs: served by broker/group (see its package doc for
+// Group coordinator APIs: served by broker/internal/group (see its package doc for
 // per-API behaviour). This node is the coordinator for every group;
 // FindCoordinator is answered in find_coordinator.go.
 
@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tributary-streams/tributary/broker/group"
+	"github.com/tributary-streams/tributary/broker/internal/group"
 )
 
 // groupAPIs returns the group API table entries.

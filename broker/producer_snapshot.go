@@ -21,8 +21,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tributary-streams/tributary/broker/record"
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/record"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 const (

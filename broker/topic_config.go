@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tributary-streams/tributary/broker/log"
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/log"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 type topicConfigDef struct {

@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tributary-streams/tributary/broker/log"
+	"github.com/tributary-streams/tributary/broker/internal/log"
 )
 
 // Sentinels for topic operations, mapped to Kafka error codes by handlers.

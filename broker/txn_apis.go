@@ -2,7 +2,7 @@ package broker
 
 // Producer and transaction APIs. Idempotent producers get their id here;
 // everything about transactional ids is the transaction coordinator's
-// (broker/txn). DescribeProducers reads the partitions' producer state.
+// (broker/internal/txn). DescribeProducers reads the partitions' producer state.
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 func (b *Broker) txnAPIs() []api {

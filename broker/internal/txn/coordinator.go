@@ -29,7 +29,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 // Config configures the coordinator.

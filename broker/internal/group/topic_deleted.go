@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 // TopicDeleted removes every group's committed offsets for a deleted topic,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 // TxnOffsetCommit stages offsets in a transaction.

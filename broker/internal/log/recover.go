@@ -21,7 +21,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 // recoveryChunk is the read size used when scanning segments.

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 func oneKBBatch(b *testing.B) []byte {

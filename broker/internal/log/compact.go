@@ -48,7 +48,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 // CompactStats describes one Compact call. Byte counts cover the cleanable

@@ -16,7 +16,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 // locateChunk is the read size for header scans. An index entry is at most

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 // groupState is a classic group's state. KIP-848 groups derive theirs (see

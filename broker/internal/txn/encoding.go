@@ -3,7 +3,7 @@ package txn
 import (
 	"fmt"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 const stateVersion = 1

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 // CompleteTxn ends a transaction's offset commits: with commit, the offsets

@@ -3,7 +3,7 @@ package group
 import (
 	"fmt"
 
-	"github.com/tributary-streams/tributary/broker/statefile"
+	"github.com/tributary-streams/tributary/broker/internal/statefile"
 )
 
 // Durable records, stored as statefile.Records in the state file
