@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/internal/log"
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // Sentinels for topic operations, mapped to Kafka error codes by handlers.
@@ -139,36 +140,7 @@ func (ts *topics) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(ts.b.topicsFile(), raw)
-}
-
-// writeFileAtomic writes via a temp file, fsync and rename so a crash leaves
-// either the old or the new content.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return fsutil.WriteFileAtomic(ts.b.topicsFile(), raw)
 }
 
 func (ts *topics) get(name string) *topic {
@@ -453,7 +425,7 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 		for _, p := range *t.partitions.Load() {
 			if retention {
 				p.expireProducers(producerCutoff)
-				if err := p.saveProducerState(false); err != nil {
+				if err := p.saveProducerState(); err != nil {
 					ts.b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
 				}
 			}
