@@ -54,14 +54,6 @@ func errorMessage(err error) *string {
 	return &s
 }
 
-// countError records a non-zero error code in the per-API error metric.
-func (b *Broker) countError(key int16, code int16) {
-	if code == 0 {
-		return
-	}
-	b.metrics.countError(key, code)
-}
-
 // kafkaError is a Kafka error code with a specific message; errors.As finds
 // the *kerr.Error through Unwrap.
 type kafkaError struct {

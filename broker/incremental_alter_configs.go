@@ -44,7 +44,6 @@ func (b *Broker) handleIncrementalAlterConfigs(c *clientConn, req *kmsg.Incremen
 		}
 		if err != nil {
 			res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
-			b.countError(44, res.ErrorCode)
 		}
 		resp.Resources = append(resp.Resources, res)
 	}
