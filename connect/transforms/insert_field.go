@@ -63,6 +63,9 @@ type insertField struct {
 	staticValue                         string
 	replaceNull                         bool
 	cache                               schemaCache[*data.Schema]
+	// topicValue is the last topic as an interface value: a task sees few
+	// topics, and boxing the string would allocate for every record.
+	topicValue any
 }
 
 func (t *insertField) Config() *connect.ConfigDef { return insertFieldConfig }
@@ -160,7 +163,10 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 		var v any
 		switch in {
 		case t.topic:
-			v = r.Topic
+			if t.topicValue != r.Topic {
+				t.topicValue = r.Topic
+			}
+			v = t.topicValue
 		case t.partition:
 			if r.Partition != connect.AnyPartition {
 				v = r.Partition

@@ -49,7 +49,10 @@ func compileJavaRegex(pattern string) (*javaRegex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("regular expression %q cannot be compiled by Go's RE2 engine: %w", pattern, err)
 	}
-	full := regexp.MustCompile(`\A(?:` + translated + `)\z`)
+	full, err := regexp.Compile(`\A(?:` + translated + `)\z`)
+	if err != nil {
+		return nil, fmt.Errorf("regular expression %q cannot be anchored for a whole-name match: %w", pattern, err)
+	}
 	return &javaRegex{pattern: pattern, find: find, full: full}, nil
 }
 
