@@ -172,6 +172,13 @@ type FlowSettings struct {
 	// AdminTimeout is `admin.timeout.ms`, default 60000: the limit for
 	// one admin request (listing topics, creating them, ...).
 	AdminTimeout time.Duration
+	// SessionTimeout, HeartbeatInterval and RebalanceTimeout are the
+	// Connect worker keys `session.timeout.ms` (10000),
+	// `heartbeat.interval.ms` (3000) and `rebalance.timeout.ms` (60000),
+	// for the group through which mirror processes share a flow's tasks:
+	// a process that dies without leaving has its tasks taken over after
+	// SessionTimeout.
+	SessionTimeout, HeartbeatInterval, RebalanceTimeout time.Duration
 }
 
 // SourceOffsetHeaderKey is the header on copied records that carries the
@@ -334,10 +341,16 @@ func (s *FlowSettings) validate() error {
 		{"sync.group.offsets.interval.seconds", s.SyncGroupOffsetsInterval},
 		{"offset.flush.interval.ms", s.OffsetFlushInterval},
 		{"admin.timeout.ms", s.AdminTimeout},
+		{"session.timeout.ms", s.SessionTimeout},
+		{"heartbeat.interval.ms", s.HeartbeatInterval},
+		{"rebalance.timeout.ms", s.RebalanceTimeout},
 	} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: must be positive", d.key, d.v))
 		}
+	}
+	if s.HeartbeatInterval >= s.SessionTimeout {
+		errs = append(errs, fmt.Errorf("heartbeat.interval.ms %d must be below session.timeout.ms %d", s.HeartbeatInterval.Milliseconds(), s.SessionTimeout.Milliseconds()))
 	}
 	if s.OffsetSyncsTopicLocation != "source" && s.OffsetSyncsTopicLocation != "target" {
 		errs = append(errs, fmt.Errorf("offset-syncs.topic.location %q: accepted source or target", s.OffsetSyncsTopicLocation))

@@ -106,6 +106,9 @@ var flowSettings = []setting{
 	{key: "source.offset.header.enabled", def: "true", set: boolSetting(func(s *FlowSettings) *bool { return &s.SourceOffsetHeader })},
 	{key: "offset.flush.interval.ms", def: "1000", set: msSetting(func(s *FlowSettings) *time.Duration { return &s.OffsetFlushInterval })},
 	{key: "admin.timeout.ms", def: "60000", set: msSetting(func(s *FlowSettings) *time.Duration { return &s.AdminTimeout })},
+	{key: "session.timeout.ms", def: "10000", set: msSetting(func(s *FlowSettings) *time.Duration { return &s.SessionTimeout })},
+	{key: "heartbeat.interval.ms", def: "3000", set: msSetting(func(s *FlowSettings) *time.Duration { return &s.HeartbeatInterval })},
+	{key: "rebalance.timeout.ms", def: "60000", set: msSetting(func(s *FlowSettings) *time.Duration { return &s.RebalanceTimeout })},
 }
 
 // settingByKey finds a flow setting by its name or deprecated alias.
