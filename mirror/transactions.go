@@ -59,9 +59,9 @@ func (c *copier) fence(ctx context.Context) error {
 
 // copiedRecord is a record acknowledged inside the open transaction.
 type copiedRecord struct {
-	p             *partition
-	src, dst, sz  int64
-	ts            time.Time
+	p            *partition
+	src, dst, sz int64
+	ts           time.Time
 }
 
 // copyInTransaction copies one poll's records and positions in one
