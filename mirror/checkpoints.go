@@ -226,12 +226,14 @@ func (cp *checkpointer) round(ctx context.Context) error {
 				f.log.Warn("checkpoint: exact translation failed, using offset syncs", "topic", o.Topic, "partition", o.Partition, "err", err)
 			}
 			if !ok {
+				f.log.Debug("checkpoint: no translation yet", "group", group, "topic", o.Topic, "partition", o.Partition, "offset", o.At)
 				return
 			}
 			c := mm2.Checkpoint{Group: group, Topic: ct.remote, Partition: o.Partition, Upstream: o.At, Downstream: down, Metadata: o.Metadata}
 			if !cp.moreRecent(c) {
 				return
 			}
+			f.log.Debug("checkpoint", "group", group, "topic", o.Topic, "partition", o.Partition, "upstream", c.Upstream, "downstream", c.Downstream)
 			emitted = append(emitted, c)
 			recs = append(recs, &kgo.Record{Topic: f.checkpointsTopic, Partition: 0, Key: c.Key(), Value: c.Value()})
 		})
@@ -279,33 +281,35 @@ func (cp *checkpointer) translate(ctx context.Context, remote, topic string, par
 		used[key] = exact
 		return exact, true, nil
 	}
-	exact, found, err := cp.scan(ctx, remote, partition, sync.Downstream+1, upstream, leaders)
-	if err != nil || !found {
+	exact, atEnd, err := cp.scan(ctx, remote, partition, sync.Downstream+1, upstream, leaders)
+	if err != nil || exact < 0 {
 		return down, true, err
 	}
-	used[key] = exact
+	if !atEnd {
+		used[key] = exact // a record was found: the answer cannot change
+	}
 	return max(exact, down), true, nil
 }
 
 // scan reads a remote partition from offset from and returns the offset
 // of the first record whose source offset header is at or past upstream,
-// or the partition's end if none is (yet): the group's exact position.
-// found is false when the scan gave up (exactScanLimit).
-func (cp *checkpointer) scan(ctx context.Context, remote string, partition int32, from, upstream int64, leaders map[string]kadm.TopicDetail) (int64, bool, error) {
+// the group's exact position, or, with atEnd, the partition's end if no
+// record is (yet). It returns -1 when it gave up (exactScanLimit).
+func (cp *checkpointer) scan(ctx context.Context, remote string, partition int32, from, upstream int64, leaders map[string]kadm.TopicDetail) (exact int64, atEnd bool, err error) {
 	td, ok := leaders[remote]
 	if !ok {
 		md, err := kadm.NewClient(cp.scanner).Metadata(ctx, remote)
 		if err != nil {
-			return 0, false, err
+			return -1, false, err
 		}
 		if td, ok = md.Topics[remote]; !ok || td.Err != nil {
-			return 0, false, fmt.Errorf("metadata of %s: %v", remote, td.Err)
+			return -1, false, fmt.Errorf("metadata of %s: %v", remote, td.Err)
 		}
 		leaders[remote] = td
 	}
 	pd, ok := td.Partitions[partition]
 	if !ok {
-		return 0, false, fmt.Errorf("metadata of %s has no partition %d", remote, partition)
+		return -1, false, fmt.Errorf("metadata of %s has no partition %d", remote, partition)
 	}
 	broker := cp.scanner.Broker(int(pd.Leader))
 	off, scanned := from, 0
@@ -322,23 +326,23 @@ func (cp *checkpointer) scan(ctx context.Context, remote string, partition int32
 		req.Topics = append(req.Topics, rt)
 		resp, err := req.RequestWith(ctx, broker)
 		if err != nil {
-			return 0, false, err
+			return -1, false, err
 		}
 		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-			return 0, false, err
+			return -1, false, err
 		}
 		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-			return 0, false, errors.New("fetch answered for other partitions")
+			return -1, false, errors.New("fetch answered for other partitions")
 		}
 		fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{Offset: off, IsolationLevel: kgo.ReadCommitted(),
 			Topic: remote, Partition: partition}, &resp.Topics[0].Partitions[0], cp.decomp, nil)
 		if fp.Err != nil {
-			return 0, false, fp.Err
+			return -1, false, fp.Err
 		}
 		for _, r := range fp.Records {
 			scanned++
 			if src, ok := sourceOffset(r); ok && src >= upstream {
-				return r.Offset, true, nil
+				return r.Offset, false, nil
 			}
 		}
 		if next <= off || next >= fp.LastStableOffset {
@@ -346,7 +350,7 @@ func (cp *checkpointer) scan(ctx context.Context, remote string, partition int32
 		}
 		off = next
 	}
-	return 0, false, nil
+	return -1, false, nil
 }
 
 // sourceOffset reads a copied record's source offset header.
@@ -409,6 +413,8 @@ func (cp *checkpointer) syncGroupOffsets(ctx context.Context) {
 			f.log.Warn("group offset sync: commit refused (group active on the target?)", "group", g, "err", err)
 			continue
 		}
-		f.log.Info("synced group offsets to target", "group", g, "partitions", len(commit))
+		n := 0
+		commit.Each(func(kadm.Offset) { n++ })
+		f.log.Info("synced group offsets to target", "group", g, "partitions", n)
 	}
 }
