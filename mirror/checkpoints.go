@@ -137,6 +137,11 @@ func (cp *checkpointer) readSyncs(ctx context.Context) error {
 	defer cl.Close()
 	for ctx.Err() == nil {
 		fetches := cl.PollFetches(ctx)
+		for _, fe := range fetches.Errors() {
+			if ctx.Err() == nil {
+				f.log.Debug("offset syncs fetch", "err", fe.Err)
+			}
+		}
 		fetches.EachRecord(func(r *kgo.Record) {
 			if !r.Attrs.IsControl() {
 				if s, err := mm2.DecodeOffsetSync(r.Key, r.Value); err == nil {

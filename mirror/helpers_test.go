@@ -56,7 +56,18 @@ func startMirror(t *testing.T, text string, opts ...mirror.Option) *mirror.Mirro
 	if err != nil {
 		t.Fatalf("parse config: %v", err)
 	}
-	m, err := mirror.Start(context.Background(), cfg, append([]mirror.Option{mirror.WithLogger(testLogger())}, opts...)...)
+	logger := testLogger()
+	if os.Getenv("TRIBUTARY_TEST_LOGS") == "" {
+		// Keep the mirror's log, to show it if the test fails.
+		buf := &syncLog{}
+		logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("mirror log:\n%s", filterLog(buf.String()))
+			}
+		})
+	}
+	m, err := mirror.Start(context.Background(), cfg, append([]mirror.Option{mirror.WithLogger(logger)}, opts...)...)
 	if err != nil {
 		t.Fatalf("start mirror: %v", err)
 	}
@@ -164,6 +175,17 @@ func (l *syncLog) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, string(p))
 	return len(p), nil
+}
+
+// filterLog drops franz-go's debug lines.
+func filterLog(s string) string {
+	var keep []string
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.Contains(line, "franz-go") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 func (l *syncLog) String() string {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tributary-streams/tributary/broker"
+	"github.com/tributary-streams/tributary/internal/properties"
 )
 
 // LoadConfig reads an mm2.properties file. It fails only when the file
@@ -39,7 +39,7 @@ func LoadConfig(path string) (Config, error) {
 
 // ParseConfig is LoadConfig for text already open; name prefixes messages.
 func ParseConfig(r io.Reader, name string) (Config, error) {
-	props, err := broker.ParseProperties(r)
+	props, err := properties.Parse(r)
 	if err != nil {
 		return Config{}, fmt.Errorf("mirror config %s: %w", name, err)
 	}
@@ -52,7 +52,7 @@ func ParseConfig(r io.Reader, name string) (Config, error) {
 // ones whatever their order in the file.
 type flowKeys struct {
 	source, target string
-	lines          []broker.Property // key without the "A->B." prefix
+	lines          []properties.Property // key without the "A->B." prefix
 }
 
 type parser struct {
@@ -61,7 +61,7 @@ type parser struct {
 	flows map[string]*flowKeys
 	order []string
 	// eosTargets are clusters with `<alias>.exactly.once.source.support`.
-	eosTargets []broker.Property
+	eosTargets []properties.Property
 }
 
 func (p *parser) problem(line int, err error) {
@@ -76,7 +76,7 @@ func (p *parser) warn(line int, format string, args ...any) {
 	p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: ", p.name, line)+fmt.Sprintf(format, args...))
 }
 
-func (p *parser) read(props []broker.Property) {
+func (p *parser) read(props []properties.Property) {
 	for _, prop := range props {
 		if prop.Key == "clusters" {
 			p.cfg.Clusters = splitList(prop.Value)
@@ -132,7 +132,7 @@ func (p *parser) isClusterKey(key string) bool {
 	return ok && slices.Contains(p.cfg.Clusters, alias)
 }
 
-func (p *parser) flowKey(prop broker.Property) {
+func (p *parser) flowKey(prop properties.Property) {
 	source, rest, _ := strings.Cut(prop.Key, "->")
 	target, key, ok := strings.Cut(rest, ".")
 	name := source + "->" + target
@@ -146,7 +146,7 @@ func (p *parser) flowKey(prop broker.Property) {
 		p.flows[name] = fk
 		p.order = append(p.order, name)
 	}
-	fk.lines = append(fk.lines, broker.Property{Key: key, Value: prop.Value, Line: prop.Line})
+	fk.lines = append(fk.lines, properties.Property{Key: key, Value: prop.Value, Line: prop.Line})
 }
 
 func (p *parser) buildFlow(fk *flowKeys) Flow {
@@ -165,7 +165,7 @@ func (p *parser) buildFlow(fk *flowKeys) Flow {
 	for _, line := range fk.lines {
 		st, ok := settingByKey(line.Key)
 		if !ok {
-			full := broker.Property{Key: f.Name() + "." + line.Key, Value: line.Value, Line: line.Line}
+			full := properties.Property{Key: f.Name() + "." + line.Key, Value: line.Value, Line: line.Line}
 			if s := suggest(line.Key, flowKeyNames()); s != "" {
 				p.flowProblem(f.Name(), line.Line, fmt.Errorf("unknown key %q: did you mean %s.%s?", full.Key, f.Name(), s))
 			} else if p.knownElsewhere(line.Key) {
@@ -183,7 +183,7 @@ func (p *parser) buildFlow(fk *flowKeys) Flow {
 }
 
 // clusterKey reads `<alias>.<key>`.
-func (p *parser) clusterKey(prop broker.Property) {
+func (p *parser) clusterKey(prop properties.Property) {
 	alias, key, _ := strings.Cut(prop.Key, ".")
 	cl := p.cfg.Cluster[alias]
 	switch {
@@ -193,13 +193,13 @@ func (p *parser) clusterKey(prop broker.Property) {
 		p.eosTargets = append(p.eosTargets, prop)
 	case strings.HasPrefix(key, "consumer."), strings.HasPrefix(key, "producer."), strings.HasPrefix(key, "admin."):
 		kind, k, _ := strings.Cut(key, ".")
-		if p.clientKey(broker.Property{Key: k, Value: prop.Value, Line: prop.Line}, alias+"."+kind+".") {
+		if p.clientKey(properties.Property{Key: k, Value: prop.Value, Line: prop.Line}, alias+"."+kind+".") {
 			map[string]map[string]string{"consumer": cl.Consumer, "producer": cl.Producer, "admin": cl.Admin}[kind][k] = prop.Value
 		}
 	case slices.Contains(ignoredMM2Keys, key):
 		p.warn(prop.Line, "%s: MirrorMaker 2 key not used by tributary mirror; ignored", prop.Key)
 	default:
-		if p.clientKey(broker.Property{Key: key, Value: prop.Value, Line: prop.Line}, alias+".") {
+		if p.clientKey(properties.Property{Key: key, Value: prop.Value, Line: prop.Line}, alias+".") {
 			cl.Client[key] = prop.Value
 		}
 	}
@@ -208,7 +208,7 @@ func (p *parser) clusterKey(prop broker.Property) {
 
 // clientKey classifies a Kafka client property (prefix is how it was
 // written, for messages). It reports whether the property is honoured.
-func (p *parser) clientKey(prop broker.Property, prefix string) bool {
+func (p *parser) clientKey(prop properties.Property, prefix string) bool {
 	if _, ok := clientProperties[prop.Key]; ok {
 		return true
 	}
@@ -226,7 +226,7 @@ func (p *parser) clientKey(prop broker.Property, prefix string) bool {
 
 // unknownKey handles a top-level key that is neither a flow setting nor a
 // client property.
-func (p *parser) unknownKey(prop broker.Property) {
+func (p *parser) unknownKey(prop properties.Property) {
 	k := prop.Key
 	if slices.Contains(ignoredMM2Keys, k) {
 		p.warn(prop.Line, "%s: MirrorMaker 2 key not used by tributary mirror; ignored", k)

@@ -184,6 +184,19 @@ func TestSyncStoreNeverSkips(t *testing.T) {
 	}
 }
 
+// Syncs read before the topic's end was reached are all kept: a group
+// that lags behind the newest one still translates after a restart.
+func TestSyncStoreKeepsSyncsReadWhileLoading(t *testing.T) {
+	s := NewSyncStore()
+	for _, sync := range []OffsetSync{{"t", 0, 0, 0}, {"t", 0, 100, 60}, {"t", 0, 200, 160}} {
+		s.Add(sync)
+	}
+	s.MarkLoaded()
+	if got, ok := s.Translate("t", 0, 150); !ok || got != 61 {
+		t.Errorf("Translate(150) = %d %v, want 61", got, ok)
+	}
+}
+
 // Past RecentSyncs syncs, lagging groups fall back to MM2's power-of-two
 // spread: still never skipping, coarser the further behind.
 func TestSyncStoreSpreadFallback(t *testing.T) {

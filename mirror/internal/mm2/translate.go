@@ -40,10 +40,11 @@ type partitionKey struct {
 func NewSyncStore() *SyncStore { return &SyncStore{syncs: map[partitionKey]*partitionSyncs{}} }
 
 // MarkLoaded is called once the offset-syncs topic has been read to its
-// end. Until then Translate declines, and each sync replaces the ones
-// before it: syncs written before the current run of the copier may
-// describe a target that was truncated or rewritten since (MM2 does the
-// same).
+// end; until then Translate declines, as MM2's does. (MM2 also keeps only
+// the newest sync per partition while loading when it could not read its
+// earlier checkpoints, to keep checkpoints from moving back; the
+// checkpointer here always reads them first, as MM2 then does, so every
+// sync is kept.)
 func (s *SyncStore) MarkLoaded() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -58,7 +59,7 @@ func (s *SyncStore) Add(sync OffsetSync) {
 	defer s.mu.Unlock()
 	k := partitionKey{sync.Topic, sync.Partition}
 	ps := s.syncs[k]
-	if ps == nil || !s.loaded || ps.spread[0].Upstream > sync.Upstream {
+	if ps == nil || ps.spread[0].Upstream > sync.Upstream {
 		ps = &partitionSyncs{recent: []OffsetSync{sync}}
 		for i := range ps.spread {
 			ps.spread[i] = sync
