@@ -16,10 +16,15 @@ import (
 // sourceRecords are n records per partition with keys, two headers and
 // distinct timestamps from the past, so preservation is visible.
 func sourceRecords(topic string, partitions int32, n int) []*kgo.Record {
+	return sourceRange(topic, partitions, 0, n)
+}
+
+// sourceRange is records from..to-1 of sourceRecords' series.
+func sourceRange(topic string, partitions int32, from, to int) []*kgo.Record {
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	var recs []*kgo.Record
 	for p := int32(0); p < partitions; p++ {
-		for i := 0; i < n; i++ {
+		for i := from; i < to; i++ {
 			recs = append(recs, &kgo.Record{
 				Topic: topic, Partition: p,
 				Key:   []byte(fmt.Sprintf("k-%d-%d", p, i)),
@@ -93,15 +98,7 @@ A->B.topics = orders, pay.*
 	checkCopied(t, eu, consumeN(t, b.Addr, "A.payments-eu", len(eu), 30*time.Second))
 
 	// Records produced while it runs follow, in order.
-	later := sourceRecords("orders", 3, 70)
-	var tail []*kgo.Record
-	for _, r := range later {
-		var i int
-		fmt.Sscanf(string(r.Value), "orders/%d/%d", new(int), &i)
-		if i >= 50 {
-			tail = append(tail, r)
-		}
-	}
+	tail := sourceRange("orders", 3, 50, 70)
 	produce(t, a.Addr, tail...)
 	checkCopied(t, append(orders, tail...), consumeN(t, b.Addr, "A.orders", len(orders)+len(tail), 30*time.Second))
 
