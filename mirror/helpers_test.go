@@ -15,11 +15,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-streams/tributary/internal/cli"
 	"github.com/tributary-streams/tributary/internal/testkit"
 	"github.com/tributary-streams/tributary/mirror"
 )
 
 func TestMain(m *testing.M) {
+	// `tributary mirror run ARGS...` as a child process, for kill tests.
+	testkit.RegisterChild("mirror", func(ctx context.Context, args []string) int {
+		return cli.Execute(ctx, append([]string{"mirror", "run"}, args...), os.Stdin, os.Stdout, os.Stderr)
+	})
 	testkit.RunChildIfRequested()
 	os.Exit(m.Run())
 }
