@@ -14,6 +14,10 @@ type Engine interface {
 	// or "global"), creating it when it is new. A shard is opened at most
 	// once at a time; Close it to open it again.
 	Shard(name string) (*Shard, error)
+	// View opens a read-only view of a shard's committed data, for many
+	// readers at once while its owner writes: tasks read the global
+	// stores through views.
+	View(name string) (*Shard, error)
 	// Checkpoints lists the committed changelog checkpoints of every shard
 	// the engine holds: shard name -> changelog topic -> next offset to
 	// restore. It tells which tasks have local state, and how far.
@@ -88,3 +92,24 @@ func (o *openShards) count() int {
 	defer o.mu.Unlock()
 	return len(o.open)
 }
+
+// ErrReadOnly reports a write through a view.
+var ErrReadOnly = errors.New("state: read-only view")
+
+// view is a kv that reads through to committed data and refuses writes.
+type view struct {
+	get0  func(key []byte) ([]byte, bool, error)
+	iter0 func(lo, hi []byte, reverse bool) (rawIter, error)
+}
+
+func (v view) get(key []byte) ([]byte, bool, error) { return v.get0(key) }
+func (v view) iter(lo, hi []byte, reverse bool) (rawIter, error) {
+	return v.iter0(lo, hi, reverse)
+}
+func (view) set(key, value []byte) error  { return ErrReadOnly }
+func (view) del(key []byte) error         { return ErrReadOnly }
+func (view) delRange(lo, hi []byte) error { return ErrReadOnly }
+func (view) commit() error                { return nil }
+func (view) abort()                       {}
+func (view) staged() int                  { return 0 }
+func (view) close() error                 { return nil }

@@ -54,6 +54,19 @@ func (m *Memory) Shard(name string) (*Shard, error) {
 	return newShard(name, ms, func() { m.release(name) }), nil
 }
 
+// View implements Engine. The memory engine has no snapshot: a view also
+// sees the owner's staged writes.
+func (m *Memory) View(name string) (*Shard, error) {
+	m.mu.Lock()
+	ms := m.shards[name]
+	if ms == nil {
+		ms = &memShard{tree: btreemap.New[string, []byte](16, strings.Compare)}
+		m.shards[name] = ms
+	}
+	m.mu.Unlock()
+	return newShard(name, view{get0: ms.get, iter0: ms.iter}, func() {}), nil
+}
+
 // Checkpoints implements Engine.
 func (m *Memory) Checkpoints() (map[string]map[string]int64, error) {
 	m.mu.Lock()

@@ -68,6 +68,31 @@ func (p *Pebble) Shard(name string) (*Shard, error) {
 	return newShard(name, ps, func() { p.release(name) }), nil
 }
 
+// View implements Engine: it reads what the shard's owner committed.
+func (p *Pebble) View(name string) (*Shard, error) {
+	var buf []byte
+	get := func(key []byte) ([]byte, bool, error) {
+		v, closer, err := p.db.Get(key)
+		if errors.Is(err, pebble.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		buf = append(buf[:0], v...)
+		closer.Close()
+		return buf, true, nil
+	}
+	iter := func(lo, hi []byte, reverse bool) (rawIter, error) {
+		it, err := p.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return nil, err
+		}
+		return &pebbleIter{it: it, reverse: reverse}, nil
+	}
+	return newShard(name, view{get0: get, iter0: iter}, func() {}), nil
+}
+
 // Checkpoints implements Engine.
 func (p *Pebble) Checkpoints() (map[string]map[string]int64, error) {
 	lo := []byte{checkpointSpace}
