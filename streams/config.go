@@ -104,7 +104,9 @@ func WithQueryListen(addr string) Option { return optionFunc(func(c *config) { c
 
 // WithMemoryBudget bounds the memory of the Pebble state engine (block
 // cache and memtables), shared by every task. Default 64 MiB.
-func WithMemoryBudget(bytes int64) Option { return optionFunc(func(c *config) { c.memoryBudget = bytes }) }
+func WithMemoryBudget(bytes int64) Option {
+	return optionFunc(func(c *config) { c.memoryBudget = bytes })
+}
 
 // WithCacheMaxBytes sets statestore.cache.max.bytes: the record cache of
 // key-value aggregations, shared by the tasks of an instance (default 10
@@ -152,7 +154,9 @@ func WithReplicationFactor(n int) Option { return optionFunc(func(c *config) { c
 
 // WithWallClock sets the wall clock of wall-clock punctuators: the test
 // driver's start time, or a clock for tests of an App. Default time.Now.
-func WithWallClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.wallClock = now }) }
+func WithWallClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.wallClock = now })
+}
 
 var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
 

@@ -107,12 +107,16 @@ func WithPartitions(n int) StepOption {
 // WithLogging turns the changelog of a step's store on (the default) or
 // off. A store without a changelog is rebuilt from nothing on another
 // instance.
-func WithLogging(on bool) StepOption { return given(optLogging, func(c *stepConfig) { c.logging = on }) }
+func WithLogging(on bool) StepOption {
+	return given(optLogging, func(c *stepConfig) { c.logging = on })
+}
 
 // WithCaching turns the record cache of a key-value aggregation on (the
 // default) or off. With it, updates to a key between commits reach
 // downstream and the changelog once; without it, every update does.
-func WithCaching(on bool) StepOption { return given(optCaching, func(c *stepConfig) { c.caching = on }) }
+func WithCaching(on bool) StepOption {
+	return given(optCaching, func(c *stepConfig) { c.caching = on })
+}
 
 // WithRetention keeps the windows of a windowed store for d behind stream
 // time (default: window size plus grace period).

@@ -195,7 +195,9 @@ type timeWindowedSerde[K any] struct {
 	size int64
 }
 
-func (s timeWindowedSerde[K]) Serialize(w Windowed[K]) ([]byte, error) { return s.AppendSerialized(nil, w) }
+func (s timeWindowedSerde[K]) Serialize(w Windowed[K]) ([]byte, error) {
+	return s.AppendSerialized(nil, w)
+}
 
 func (s timeWindowedSerde[K]) AppendSerialized(dst []byte, w Windowed[K]) ([]byte, error) {
 	b, err := s.keys.enc(dst, w.Key)
