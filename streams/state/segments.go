@@ -44,10 +44,13 @@ func (s *segments) resume(top int64) {
 
 func (s *segments) of(ts int64) int64 { return ts / s.interval }
 
-// expired reports whether a timestamp is already out of retention.
-func (s *segments) expired(ts int64) bool {
-	return s.observed >= 0 && ts < s.observed-s.retention
-}
+// expired reports whether a timestamp falls in a segment already dropped.
+// Like Kafka Streams, retention is kept by the segment: data lives until
+// its whole segment is out of retention.
+func (s *segments) expired(ts int64) bool { return s.of(ts) < s.live }
+
+// earliest is the first timestamp that may still be stored.
+func (s *segments) earliest() int64 { return s.live * s.interval }
 
 // observe moves the store's time to ts and returns the range of segments
 // [from, to) that fell out of retention and must be dropped.

@@ -127,7 +127,7 @@ func (s *session) Restore(ckey, value []byte) error {
 }
 
 func (s *session) Find(key []byte, earliestEnd, latestStart int64) (SessionIterator, error) {
-	earliestEnd = max(earliestEnd, 0, s.seg.observed-s.seg.retention)
+	earliestEnd = max(earliestEnd, s.seg.earliest())
 	first, last := s.seg.span(earliestEnd, maxTime)
 	return &sessionIter{s: s, key: append([]byte(nil), key...), earliestEnd: earliestEnd, latestStart: latestStart,
 		seg: first, lastSeg: last}, nil

@@ -180,7 +180,7 @@ func (w *window) Restore(ckey, value []byte) error {
 }
 
 func (w *window) Fetch(key []byte, from, to int64) (WindowIterator, error) {
-	from = max(from, 0, w.seg.observed-w.seg.retention)
+	from = max(from, w.seg.earliest())
 	if to < from {
 		return emptyWindowIter{}, nil
 	}
@@ -189,7 +189,7 @@ func (w *window) Fetch(key []byte, from, to int64) (WindowIterator, error) {
 }
 
 func (w *window) FetchAll(from, to int64) (WindowIterator, error) {
-	from = max(from, 0, w.seg.observed-w.seg.retention)
+	from = max(from, w.seg.earliest())
 	if to < from {
 		return emptyWindowIter{}, nil
 	}
