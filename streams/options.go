@@ -149,6 +149,9 @@ func (b *Builder) configure(step string, opts []StepOption, takes ...optionKind)
 		}
 		o.applyStep(&c)
 	}
+	if c.name != "" {
+		step = c.name
+	}
 	for _, k := range c.given {
 		if k == optName {
 			continue

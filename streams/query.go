@@ -76,3 +76,20 @@ func windowQuery[K, V any](keys Serde[K], values Serde[V], w windowInfo) *topolo
 	q.WindowSize = w.size
 	return q
 }
+
+// plainQuery reads a store of values kept as they are.
+func plainQuery[K, V any](keys Serde[K], values Serde[V]) *topology.QueryCodec {
+	q := kvQuery(keys, values)
+	if q == nil {
+		return nil
+	}
+	q.Decode = func(kb, vb []byte) (any, any, error) {
+		k, err := keys.Deserialize(kb)
+		if err != nil {
+			return nil, nil, err
+		}
+		v, err := values.Deserialize(vb)
+		return k, v, err
+	}
+	return q
+}

@@ -12,6 +12,7 @@ package streamstest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tributary-streams/tributary/streams"
@@ -252,4 +253,14 @@ func (d *Driver) store(name string) (any, *topology.Store, error) {
 		}
 	}
 	return nil, nil, fmt.Errorf("streamstest: store %s is in no task", name)
+}
+
+// Topics lists every topic written so far.
+func (d *Driver) Topics() []string {
+	var out []string
+	for t := range d.output {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
 }
