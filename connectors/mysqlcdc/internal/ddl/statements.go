@@ -75,7 +75,7 @@ func (c createDatabase) apply(s *Schemas, _ string) ([]Change, error) {
 		cs = s.ServerCharset
 	}
 	s.charsets[c.name] = cs
-	return nil, nil
+	return []Change{{Type: Database, ID: TableID{Database: c.name}, Charset: cs}}, nil
 }
 
 // alterDatabase is ALTER DATABASE [name] options.
@@ -86,10 +86,11 @@ func (a alterDatabase) apply(s *Schemas, defaultDB string) ([]Change, error) {
 	if name == "" {
 		name = defaultDB
 	}
-	if a.charset != "" && name != "" {
-		s.charsets[name] = a.charset
+	if a.charset == "" || name == "" {
+		return nil, nil
 	}
-	return nil, nil
+	s.charsets[name] = a.charset
+	return []Change{{Type: Database, ID: TableID{Database: name}, Charset: a.charset}}, nil
 }
 
 // dropDatabase is DROP DATABASE name: its tables go too.
@@ -104,5 +105,5 @@ func (d dropDatabase) apply(s *Schemas, _ string) ([]Change, error) {
 		}
 	}
 	delete(s.charsets, d.name)
-	return out, nil
+	return append(out, Change{Type: DropDatabase, ID: TableID{Database: d.name}}), nil
 }

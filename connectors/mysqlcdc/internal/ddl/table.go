@@ -12,6 +12,7 @@ package ddl
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -100,23 +101,48 @@ func (t *Table) Clone() *Table {
 	return &c
 }
 
-// Change is what one statement did to one table.
+// Change is what one statement did to one table or database.
 type Change struct {
-	// Type is CREATE, ALTER, DROP or TRUNCATE (Debezium's tableChanges
-	// types, plus TRUNCATE, which keeps the columns).
+	// Type is CREATE, ALTER, DROP or TRUNCATE for a table (Debezium's
+	// tableChanges types, plus TRUNCATE, which keeps the columns), or
+	// DATABASE / DROP DATABASE for a database's default charset.
 	Type string  `json:"type"`
 	ID   TableID `json:"id"`
 	// Table is the definition after the change (nil for DROP).
 	Table *Table `json:"table,omitempty"`
+	// Charset is a database's default character set (DATABASE).
+	Charset string `json:"charset,omitempty"`
 }
 
 // Change types.
 const (
-	Create   = "CREATE"
-	Alter    = "ALTER"
-	Drop     = "DROP"
-	Truncate = "TRUNCATE"
+	Create       = "CREATE"
+	Alter        = "ALTER"
+	Drop         = "DROP"
+	Truncate     = "TRUNCATE"
+	Database     = "DATABASE"
+	DropDatabase = "DROP DATABASE"
 )
+
+// Replay applies a recorded change (from a schema history) without parsing
+// the statement again.
+func (s *Schemas) Replay(c Change) {
+	switch c.Type {
+	case Create, Alter, Truncate:
+		if c.Table != nil {
+			s.tables[c.ID] = c.Table.Clone()
+		}
+	case Drop:
+		delete(s.tables, c.ID)
+	case Database:
+		s.charsets[c.ID.Database] = c.Charset
+	case DropDatabase:
+		delete(s.charsets, c.ID.Database)
+	}
+}
+
+// DatabaseCharsets returns every database's recorded default charset.
+func (s *Schemas) DatabaseCharsets() map[string]string { return maps.Clone(s.charsets) }
 
 // Schemas is the set of known tables and database default charsets. The
 // zero value is not ready: use NewSchemas.
