@@ -9,8 +9,8 @@ import (
 	"errors"
 	"path/filepath"
 
-	"github.com/tributary-streams/tributary/broker/group"
-	"github.com/tributary-streams/tributary/broker/txn"
+	"github.com/tributary-streams/tributary/broker/internal/group"
+	"github.com/tributary-streams/tributary/broker/internal/txn"
 )
 
 type coordinators struct {

@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 

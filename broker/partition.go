@@ -9,8 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tributary-streams/tributary/broker/log"
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/log"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 type partition struct {

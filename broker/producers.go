@@ -26,7 +26,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/tributary-streams/tributary/broker/record"
+	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 const producerBatchCache = 5

@@ -1,0 +1,490 @@
+// Segments: one .log file of whole batches plus its sparse offset index and
+// time index, both also held in memory so reads never touch the index files.
+//
+// Index files (Kafka's layout, big-endian):
+//
+//	.index      8-byte entries: offset relative to the segment base (u32),
+//	            file position (u32). The offset is the BASE offset of the
+//	            batch at that position, so a lookup finds a batch starting at
+//	            or before the wanted offset.
+//	.timeindex  12-byte entries: largest timestamp so far (i64), relative
+//	            base offset of the first batch that reached it (u32).
+//
+// An offset entry is added when more than IndexIntervalBytes were appended
+// since the previous one; a time entry is added alongside it when the
+// largest timestamp grew, and once more when the segment stops being active.
+
+package log
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/tributary-streams/tributary/broker/internal/record"
+)
+
+const (
+	logSuffix       = ".log"
+	indexSuffix     = ".index"
+	timeIndexSuffix = ".timeindex"
+	cleanedSuffix   = ".cleaned"
+
+	indexEntrySize = 8
+	timeEntrySize  = 12
+)
+
+type indexEntry struct {
+	rel uint32 // batch base offset - segment base
+	pos uint32
+}
+
+type timeEntry struct {
+	ts  int64
+	rel uint32
+}
+
+func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
+
+// parseSegmentName returns the base offset of a "<20 digits>.log" name.
+func parseSegmentName(name string) (int64, bool) {
+	stem, ok := strings.CutSuffix(name, logSuffix)
+	if !ok || len(stem) != 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(stem, 10, 64)
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+// segment is one .log file and its indexes.
+//
+// Lifetime: refs starts at 1, the reference held by the Log's segment list.
+// Readers acquire a reference under Log.mu.RLock (so the segment is still
+// listed) and release it when done; removal from the list drops the list's
+// reference. Whoever drops the last reference closes the files. Files are
+// unlinked by whoever removes the segment, possibly while readers still hold
+// the descriptor, which Linux (and every Unix) allows.
+type segment struct {
+	base int64
+	path string // .log path; index paths derive from it
+	f    *os.File
+	refs atomic.Int32
+
+	// idx and tidx are open while the segment can still gain index
+	// entries: while active, and after rolling until the background sync
+	// has fsynced them. Touched by the appender, then by the syncer
+	// (Log.syncMu), never concurrently.
+	idx, tidx *os.File
+	synced    atomic.Bool // .log and indexes fsynced since the segment was closed
+
+	// Written under Log.mu.Lock (by the appender, or single-threaded in
+	// Open); readers copy them under Log.mu.RLock. Index slices only grow,
+	// so a copied slice header stays valid.
+	size     int64
+	index    []indexEntry
+	tindex   []timeEntry
+	maxTs    int64 // largest batch MaxTimestamp, -1 if none
+	maxTsOff int64 // base offset of the first batch reaching maxTs, -1 if none
+
+	// Appender-only state (Log.appendMu, or Open).
+	sinceIndex int64 // bytes appended since the last offset index entry
+	rollAtMs   int64 // wall-clock ms used for segment.ms; 0 when empty
+	idxOnDisk  int   // index entries already written to the .index file
+	tidxOnDisk int   // time index entries already written
+	pending    []byte
+}
+
+func (s *segment) indexPath() string { return strings.TrimSuffix(s.path, logSuffix) + indexSuffix }
+func (s *segment) timeIndexPath() string {
+	return strings.TrimSuffix(s.path, logSuffix) + timeIndexSuffix
+}
+
+func newSegment(dir string, base int64, f *os.File) *segment {
+	s := &segment{
+		base:     base,
+		path:     filepath.Join(dir, segmentName(base)+logSuffix),
+		f:        f,
+		maxTs:    -1,
+		maxTsOff: -1,
+	}
+	s.refs.Store(1)
+	return s
+}
+
+// createSegment makes a new empty segment with open index files.
+func createSegment(dir string, base int64) (*segment, error) {
+	path := filepath.Join(dir, segmentName(base)+logSuffix)
+	// O_EXCL: a segment file with this base already existing means the
+	// log's bookkeeping is wrong; refuse rather than clobber data.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	s := newSegment(dir, base, f)
+	if err := s.openIndexFiles(true); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSegment opens an existing .log file.
+func openSegment(dir string, base int64) (*segment, error) {
+	path := filepath.Join(dir, segmentName(base)+logSuffix)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open segment: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open segment: %w", err)
+	}
+	s := newSegment(dir, base, f)
+	s.size = st.Size()
+	return s, nil
+}
+
+// openIndexFiles opens the index files for appending entries; truncate
+// empties them (new segment, or about to be rewritten).
+func (s *segment) openIndexFiles(truncate bool) error {
+	flags := os.O_RDWR | os.O_CREATE
+	if truncate {
+		flags |= os.O_TRUNC
+	}
+	idx, err := os.OpenFile(s.indexPath(), flags, 0o644)
+	if err != nil {
+		return fmt.Errorf("open index: %w", err)
+	}
+	tidx, err := os.OpenFile(s.timeIndexPath(), flags, 0o644)
+	if err != nil {
+		idx.Close()
+		return fmt.Errorf("open time index: %w", err)
+	}
+	s.idx, s.tidx = idx, tidx
+	return nil
+}
+
+func (s *segment) acquire() { s.refs.Add(1) }
+
+func (s *segment) release() {
+	if s.refs.Add(-1) == 0 {
+		s.f.Close()
+		s.closeIndexFiles()
+	}
+}
+
+func (s *segment) closeIndexFiles() {
+	if s.idx != nil {
+		s.idx.Close()
+		s.tidx.Close()
+		s.idx, s.tidx = nil, nil
+	}
+}
+
+// removeFiles unlinks the segment's files. Open descriptors stay readable.
+func (s *segment) removeFiles() error {
+	var errs []error
+	for _, p := range []string{s.path, s.indexPath(), s.timeIndexPath()} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// observe records a batch appended at pos in the in-memory indexes.
+// Caller holds Log.mu.Lock or is single-threaded.
+func (s *segment) observe(h record.Header, pos int64, interval int32) {
+	if h.MaxTimestamp > s.maxTs {
+		s.maxTs = h.MaxTimestamp
+		s.maxTsOff = h.BaseOffset
+	}
+	// Kafka's rule: index the batch that starts after more than interval
+	// bytes went by unindexed. The first batch is found from position 0.
+	if s.sinceIndex > int64(interval) {
+		s.index = append(s.index, indexEntry{rel: uint32(h.BaseOffset - s.base), pos: uint32(pos)})
+		s.sinceIndex = 0
+		s.addTimeEntry()
+	}
+	s.sinceIndex += int64(h.Size())
+	s.size = pos + int64(h.Size())
+}
+
+// addTimeEntry appends (maxTs, maxTsOff) to the time index if it grew.
+func (s *segment) addTimeEntry() bool {
+	if s.maxTsOff < 0 {
+		return false
+	}
+	if n := len(s.tindex); n > 0 && s.tindex[n-1].ts >= s.maxTs {
+		return false
+	}
+	s.tindex = append(s.tindex, timeEntry{ts: s.maxTs, rel: uint32(s.maxTsOff - s.base)})
+	return true
+}
+
+// writePendingIndex writes the in-memory index entries not yet in the
+// files, in one write per file. Entries are written in bulk rather than per
+// append: the active segment's index is rebuilt by recovery after a crash
+// anyway, and roll and Close write the rest before anyone trusts the files.
+// Appender only (the slices only grow under the appender).
+func (s *segment) writePendingIndex() error {
+	if s.idx == nil {
+		return errors.New("index files are closed")
+	}
+	if n := len(s.index); n > s.idxOnDisk {
+		buf := s.pending[:0]
+		for _, e := range s.index[s.idxOnDisk:] {
+			buf = binary.BigEndian.AppendUint32(buf, e.rel)
+			buf = binary.BigEndian.AppendUint32(buf, e.pos)
+		}
+		s.pending = buf
+		if _, err := s.idx.WriteAt(buf, int64(s.idxOnDisk)*indexEntrySize); err != nil {
+			return fmt.Errorf("write index %s: %w", s.indexPath(), err)
+		}
+		s.idxOnDisk = n
+	}
+	if n := len(s.tindex); n > s.tidxOnDisk {
+		buf := s.pending[:0]
+		for _, e := range s.tindex[s.tidxOnDisk:] {
+			buf = binary.BigEndian.AppendUint64(buf, uint64(e.ts))
+			buf = binary.BigEndian.AppendUint32(buf, e.rel)
+		}
+		s.pending = buf
+		if _, err := s.tidx.WriteAt(buf, int64(s.tidxOnDisk)*timeEntrySize); err != nil {
+			return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
+		}
+		s.tidxOnDisk = n
+	}
+	return nil
+}
+
+// encodeIndexes serialises the in-memory indexes.
+func (s *segment) encodeIndexes() (idx, tidx []byte) {
+	idx = make([]byte, 0, len(s.index)*indexEntrySize)
+	for _, e := range s.index {
+		idx = binary.BigEndian.AppendUint32(idx, e.rel)
+		idx = binary.BigEndian.AppendUint32(idx, e.pos)
+	}
+	tidx = make([]byte, 0, len(s.tindex)*timeEntrySize)
+	for _, e := range s.tindex {
+		tidx = binary.BigEndian.AppendUint64(tidx, uint64(e.ts))
+		tidx = binary.BigEndian.AppendUint32(tidx, e.rel)
+	}
+	return idx, tidx
+}
+
+// rewriteIndexFiles replaces the index files with the in-memory indexes,
+// leaving them open for further entries if keepOpen.
+func (s *segment) rewriteIndexFiles(keepOpen bool) error {
+	s.closeIndexFiles()
+	if err := s.openIndexFiles(true); err != nil {
+		return err
+	}
+	idx, tidx := s.encodeIndexes()
+	if _, err := s.idx.WriteAt(idx, 0); err != nil {
+		return fmt.Errorf("write index %s: %w", s.indexPath(), err)
+	}
+	if _, err := s.tidx.WriteAt(tidx, 0); err != nil {
+		return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
+	}
+	s.idxOnDisk, s.tidxOnDisk = len(s.index), len(s.tindex)
+	if !keepOpen {
+		if err := s.syncIndexFiles(); err != nil {
+			return err
+		}
+		s.closeIndexFiles()
+	}
+	return nil
+}
+
+func (s *segment) syncIndexFiles() error {
+	if s.idx == nil {
+		return nil
+	}
+	if err := fsync(s.idx); err != nil {
+		return fmt.Errorf("fsync %s: %w", s.indexPath(), err)
+	}
+	if err := fsync(s.tidx); err != nil {
+		return fmt.Errorf("fsync %s: %w", s.timeIndexPath(), err)
+	}
+	return nil
+}
+
+// loadIndexes reads the index files into memory and checks that they are
+// plausible for a .log of s.size bytes. An error means "rebuild by scanning".
+func (s *segment) loadIndexes() error {
+	ib, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		return err
+	}
+	tb, err := os.ReadFile(s.timeIndexPath())
+	if err != nil {
+		return err
+	}
+	if len(ib)%indexEntrySize != 0 || len(tb)%timeEntrySize != 0 {
+		return fmt.Errorf("index sizes %d and %d are not whole entries", len(ib), len(tb))
+	}
+	index := make([]indexEntry, len(ib)/indexEntrySize)
+	for i := range index {
+		e := indexEntry{
+			rel: binary.BigEndian.Uint32(ib[i*indexEntrySize:]),
+			pos: binary.BigEndian.Uint32(ib[i*indexEntrySize+4:]),
+		}
+		if int64(e.pos) >= s.size || (i > 0 && (e.rel <= index[i-1].rel || e.pos <= index[i-1].pos)) {
+			return fmt.Errorf("offset index entry %d (%d, %d) is out of order or past the end", i, e.rel, e.pos)
+		}
+		index[i] = e
+	}
+	tindex := make([]timeEntry, len(tb)/timeEntrySize)
+	for i := range tindex {
+		e := timeEntry{
+			ts:  int64(binary.BigEndian.Uint64(tb[i*timeEntrySize:])),
+			rel: binary.BigEndian.Uint32(tb[i*timeEntrySize+8:]),
+		}
+		if i > 0 && (e.ts <= tindex[i-1].ts || e.rel < tindex[i-1].rel) {
+			return fmt.Errorf("time index entry %d is out of order", i)
+		}
+		tindex[i] = e
+	}
+	s.index, s.tindex = index, tindex
+	s.idxOnDisk, s.tidxOnDisk = len(index), len(tindex)
+	if n := len(tindex); n > 0 {
+		s.maxTs = tindex[n-1].ts
+		s.maxTsOff = s.base + int64(tindex[n-1].rel)
+	}
+	return nil
+}
+
+// view is a reader's snapshot of a segment: the committed size and index at
+// the time it was taken. The reader holds a reference until release.
+type view struct {
+	s      *segment
+	size   int64
+	index  []indexEntry
+	tindex []timeEntry
+	maxTs  int64
+}
+
+// takeView must be called under Log.mu (read or write).
+func takeView(s *segment) view {
+	s.acquire()
+	return view{s: s, size: s.size, index: s.index, tindex: s.tindex, maxTs: s.maxTs}
+}
+
+func (v *view) release() { v.s.release() }
+
+// indexPos returns the position of the last indexed batch whose base
+// offset is <= off, or 0.
+func (v *view) indexPos(off int64) int64 {
+	if off < v.s.base {
+		return 0
+	}
+	rel := off - v.s.base
+	i := sort.Search(len(v.index), func(i int) bool { return int64(v.index[i].rel) > rel })
+	if i == 0 {
+		return 0
+	}
+	return int64(v.index[i-1].pos)
+}
+
+// boundBefore returns a file position at or before which every batch has a
+// base offset < off: the position of the first indexed batch with base >=
+// off, else the committed size.
+func (v *view) boundBefore(off int64) int64 {
+	rel := off - v.s.base
+	i := sort.Search(len(v.index), func(i int) bool { return int64(v.index[i].rel) >= rel })
+	if i < len(v.index) {
+		return int64(v.index[i].pos)
+	}
+	return v.size
+}
+
+// timePos returns the position from which to scan for the first batch
+// whose MaxTimestamp is >= ts: the batch of the last time entry with
+// timestamp <= ts (every earlier batch is below it), else 0.
+func (v *view) timePos(ts int64) int64 {
+	i := sort.Search(len(v.tindex), func(i int) bool { return v.tindex[i].ts > ts })
+	if i == 0 {
+		return 0
+	}
+	return v.indexPos(v.s.base + int64(v.tindex[i-1].rel))
+}
+
+// batchReader walks whole batches in [pos, lim) of a file, reading in
+// chunks so small batches cost one read per chunk, not one per batch.
+type batchReader struct {
+	r      io.ReaderAt
+	pos    int64
+	lim    int64
+	chunk  int
+	buf    []byte
+	bufPos int64
+}
+
+var errPartial = fmt.Errorf("%w: partial batch", record.ErrCorrupt)
+
+// fill makes [pos, pos+n) available and returns it. The caller has checked
+// pos+n <= lim.
+func (br *batchReader) fill(n int) ([]byte, error) {
+	if br.pos >= br.bufPos && br.pos+int64(n) <= br.bufPos+int64(len(br.buf)) {
+		off := br.pos - br.bufPos
+		return br.buf[off : off+int64(n)], nil
+	}
+	want := int(min(int64(max(n, br.chunk)), br.lim-br.pos))
+	if cap(br.buf) < want {
+		br.buf = make([]byte, want)
+	}
+	br.buf = br.buf[:want]
+	got, err := br.r.ReadAt(br.buf, br.pos)
+	if got < want {
+		br.buf = br.buf[:0]
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("read at %d: %w", br.pos, err)
+	}
+	br.bufPos = br.pos
+	return br.buf[:n], nil
+}
+
+// header parses the header of the batch at pos. It returns io.EOF at lim,
+// and an error wrapping record.ErrCorrupt if the bytes there cannot be the
+// start of a batch that fits before lim.
+func (br *batchReader) header() (record.Header, error) {
+	if br.pos >= br.lim {
+		return record.Header{}, io.EOF
+	}
+	if left := br.lim - br.pos; left < record.HeaderSize {
+		return record.Header{}, fmt.Errorf("%w: %d bytes left, less than a batch header", errPartial, left)
+	}
+	b, err := br.fill(record.HeaderSize)
+	if err != nil {
+		return record.Header{}, err
+	}
+	h, err := record.ParseHeader(b)
+	if err != nil {
+		return h, err
+	}
+	if left := br.lim - br.pos; int64(h.Size()) > left {
+		return h, fmt.Errorf("%w: batch of %d bytes, %d bytes left", errPartial, h.Size(), left)
+	}
+	return h, nil
+}
+
+// batch returns the whole batch whose header was just read; it is valid
+// until the next call.
+func (br *batchReader) batch(h record.Header) ([]byte, error) { return br.fill(h.Size()) }
+
+func (br *batchReader) skip(h record.Header) { br.pos += int64(h.Size()) }
