@@ -94,6 +94,8 @@ func openKafkaHistory(bootstrap []string, topic, server string, log *slog.Logger
 		kgo.ProducerLinger(0),
 		kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		// Topics the connector creates must show in metadata at once.
+		kgo.MetadataMinAge(100*time.Millisecond),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: client for %v: %v", ErrHistory, bootstrap, err)

@@ -140,6 +140,8 @@ type capturedTable struct {
 	key []int
 	// topic is <topic.prefix>.<db>.<table>.
 	topic string
+	// schemas are the record schemas, built by the task on first use.
+	schemas *tableSchemas
 }
 
 // tableSet holds the schemas of every table and the decoders of captured

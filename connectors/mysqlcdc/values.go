@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tributary-streams/tributary/connect/data"
 	"github.com/tributary-streams/tributary/connectors/mysqlcdc/internal/ddl"
 )
 
@@ -56,35 +57,6 @@ type typeOptions struct {
 	flavorMySQL bool   // the server is MySQL, not MariaDB
 }
 
-// decimal is an exact DECIMAL value: unscaled × 10^-scale.
-type decimal struct {
-	unscaled *big.Int
-	scale    int32
-}
-
-func (d decimal) String() string {
-	s := new(big.Int).Abs(d.unscaled).String()
-	sign := ""
-	if d.unscaled.Sign() < 0 {
-		sign = "-"
-	}
-	if d.scale <= 0 {
-		return sign + s
-	}
-	for len(s) <= int(d.scale) {
-		s = "0" + s
-	}
-	return sign + s[:len(s)-int(d.scale)] + "." + s[len(s)-int(d.scale):]
-}
-
-// geometry is a spatial value: WKB plus the SRID MySQL stores in front of
-// it. x and y are set for points.
-type geometry struct {
-	wkb  []byte
-	srid int32
-	x, y float64
-}
-
 // column is a table column with what it takes to decode its values.
 type column struct {
 	ddl.Column
@@ -99,6 +71,8 @@ type column struct {
 	bits int
 	// scale is DECIMAL's scale.
 	scale int32
+	// schema is the column's field schema in row structs.
+	schema *data.Schema
 	// compactJSON: the server is MySQL, whose JSON text has spaces after
 	// ':' and ',' while the binlog's binary JSON renders compact.
 	compactJSON bool
@@ -186,6 +160,7 @@ func newColumn(c ddl.Column, o typeOptions) (*column, error) {
 	default:
 		return nil, fmt.Errorf("%w: column %s has type %s; leave it out with column.exclude.list", errUnsupportedType, c.Name, c.Type)
 	}
+	col.schema = fieldSchema(col)
 	return col, nil
 }
 
@@ -341,7 +316,7 @@ func (c *column) fromSnapshot(v any) (any, error) {
 				return int32(n), nil
 			}
 			if c.kind == kindDecimal {
-				return decimal{unscaled: big.NewInt(n)}, nil
+				return data.Decimal{Unscaled: big.NewInt(n)}, nil
 			}
 			return c.integer(n)
 		case []byte:
@@ -351,7 +326,7 @@ func (c *column) fromSnapshot(v any) (any, error) {
 				return nil, fmt.Errorf("column %s: %q is not an unsigned integer", c.Name, n)
 			}
 			if c.kind == kindDecimal {
-				return decimal{unscaled: new(big.Int).SetUint64(u)}, nil
+				return data.Decimal{Unscaled: new(big.Int).SetUint64(u)}, nil
 			}
 			return int64(u), nil
 		}
@@ -416,8 +391,7 @@ func (c *column) fromText(s string) (any, error) {
 		}
 		switch c.kind {
 		case kindDecimalDouble:
-			f, _ := new(big.Rat).SetFrac(d.unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.scale)), nil)).Float64()
-			return f, nil
+			return d.Float64(), nil
 		case kindDecimalString:
 			return d.String(), nil
 		}
@@ -475,7 +449,7 @@ func (c *column) integer(n int64) (any, error) {
 		return int32(n), nil
 	case kindDecimal:
 		// BIGINT UNSIGNED, precise: n holds the bits of a uint64.
-		return decimal{unscaled: new(big.Int).SetUint64(uint64(n))}, nil
+		return data.Decimal{Unscaled: new(big.Int).SetUint64(uint64(n))}, nil
 	}
 	return n, nil
 }
@@ -556,14 +530,21 @@ func (c *column) spatial(b []byte) (any, error) {
 	if len(b) < 4+5 {
 		return nil, fmt.Errorf("column %s: geometry of %d bytes is too short for SRID and WKB", c.Name, len(b))
 	}
-	g := geometry{srid: int32(binary.LittleEndian.Uint32(b)), wkb: b[4:]}
+	srid, wkb := int32(binary.LittleEndian.Uint32(b)), b[4:]
+	g := data.NewStruct(c.schema)
 	if c.kind == kindPoint {
-		x, y, err := wkbPoint(g.wkb)
+		x, y, err := wkbPoint(wkb)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.Name, err)
 		}
-		g.x, g.y = x, y
+		g.PutAt(0, x)
+		g.PutAt(1, y)
+		g.PutAt(2, wkb)
+		g.PutAt(3, srid)
+		return g, nil
 	}
+	g.PutAt(0, wkb)
+	g.PutAt(1, srid)
 	return g, nil
 }
 
@@ -594,7 +575,7 @@ func formatZoned(t time.Time, fsp int) string {
 
 // parseDecimal reads [-]digits[.digits] exactly and returns it at scale
 // (more fractional digits than the scale is an error: it would round).
-func parseDecimal(s string, scale int32) (decimal, error) {
+func parseDecimal(s string, scale int32) (data.Decimal, error) {
 	t := s
 	neg := false
 	if t != "" && (t[0] == '-' || t[0] == '+') {
@@ -606,17 +587,17 @@ func parseDecimal(s string, scale int32) (decimal, error) {
 		intPart, frac = t[:i], t[i+1:]
 	}
 	if intPart == "" && frac == "" || !allDigits(intPart) || !allDigits(frac) {
-		return decimal{}, fmt.Errorf("%q is not a decimal number", s)
+		return data.Decimal{}, fmt.Errorf("%q is not a decimal number", s)
 	}
 	if len(frac) > int(scale) {
 		if strings.Trim(frac[scale:], "0") != "" {
-			return decimal{}, fmt.Errorf("%q has more than %d digits after the point", s, scale)
+			return data.Decimal{}, fmt.Errorf("%q has more than %d digits after the point", s, scale)
 		}
 		frac = frac[:scale]
 	}
 	digits := intPart + frac + strings.Repeat("0", int(scale)-len(frac))
 	if len(digits) > 80 {
-		return decimal{}, fmt.Errorf("%q has too many digits", s)
+		return data.Decimal{}, fmt.Errorf("%q has too many digits", s)
 	}
 	u := new(big.Int)
 	if digits != "" {
@@ -630,7 +611,7 @@ func parseDecimal(s string, scale int32) (decimal, error) {
 	if neg {
 		u.Neg(u)
 	}
-	return decimal{unscaled: u, scale: scale}, nil
+	return data.Decimal{Unscaled: u, Scale: scale}, nil
 }
 
 func allDigits(s string) bool {

@@ -94,7 +94,7 @@ func FuzzTextValues(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if d, err := parseDecimal(s, 3); err == nil {
 			back, err := parseDecimal(d.String(), 3)
-			if err != nil || back.unscaled.Cmp(d.unscaled) != 0 {
+			if err != nil || back.Unscaled.Cmp(d.Unscaled) != 0 {
 				t.Fatalf("decimal %q -> %s -> %v, %v", s, d, back, err)
 			}
 		}
@@ -105,13 +105,18 @@ func FuzzTextValues(f *testing.F) {
 			t.Fatalf("datetime %q -> %v", s, tm)
 		}
 		parseDate(s)
-		for _, c := range []*column{
-			{Column: ddl.Column{Name: "x", Type: "DATETIME", FSP: 6}, kind: kindMicroTimestamp, optional: true},
-			{Column: ddl.Column{Name: "x", Type: "TIMESTAMP", FSP: 3}, kind: kindZonedTimestamp},
-			{Column: ddl.Column{Name: "x", Type: "DECIMAL", Scale: 2}, kind: kindDecimalDouble, scale: 2},
-			{Column: ddl.Column{Name: "x", Type: "POINT"}, kind: kindPoint},
-			{Column: ddl.Column{Name: "x", Type: "BIT", Length: 12}, kind: kindBits, bits: 12},
+		for _, def := range []ddl.Column{
+			{Name: "x", Type: "DATETIME", FSP: 6, Nullable: true},
+			{Name: "x", Type: "TIMESTAMP", FSP: 3},
+			{Name: "x", Type: "DECIMAL", Length: 10, Scale: 2},
+			{Name: "x", Type: "POINT"},
+			{Name: "x", Type: "BIT", Length: 12},
+			{Name: "x", Type: "TIME", FSP: 2},
 		} {
+			c, err := newColumn(def, typeOptions{decimalMode: "double"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			c.fromSnapshot([]byte(s))
 		}
 	})
