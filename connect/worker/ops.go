@@ -29,7 +29,9 @@ func newAPIError(code int, format string, args ...any) error {
 	return &apiError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-func notFound(name string) error { return newAPIError(http.StatusNotFound, "Connector %s not found", name) }
+func notFound(name string) error {
+	return newAPIError(http.StatusNotFound, "Connector %s not found", name)
+}
 
 // ConnectorInfo is a connector's config and tasks (GET /connectors/{name}).
 type ConnectorInfo struct {
@@ -447,4 +449,3 @@ func (h *herder) resetTopics(ctx context.Context, name string) error {
 	}
 	return h.rt.statuses.resetTopics(ctx, name)
 }
-

@@ -38,7 +38,9 @@ func (c *SourceConnector) Config() *connect.ConfigDef {
 }
 
 // Validate checks the config.
-func (c *SourceConnector) Validate(config map[string]string) error { return c.Config().Validate(config) }
+func (c *SourceConnector) Validate(config map[string]string) error {
+	return c.Config().Validate(config)
+}
 
 // Start keeps the config.
 func (c *SourceConnector) Start(_ connect.ConnectorContext, config map[string]string) error {
