@@ -216,7 +216,11 @@ func (v *validation) Err() error {
 func (w *Config) validateConnector(raw map[string]string) *validation {
 	v := &validation{}
 	errs := map[string][]string{}
-	addErr := func(key, msg string) { errs[key] = append(errs[key], msg) }
+	addErr := func(key, msg string) {
+		if !slices.Contains(errs[key], msg) {
+			errs[key] = append(errs[key], msg)
+		}
+	}
 
 	class := strings.TrimSpace(raw[keyConnectorClass])
 	v.Class = class
