@@ -90,6 +90,18 @@ func (r *sinkRunner) execute() error {
 	}
 	defer r.chain.Close()
 	r.tol = newTolerance(r.cc.Errors, r.id, r.log, r.m)
+	// The task starts before the consumer: the group may assign partitions
+	// (and call Open) as soon as the client exists.
+	r.task = r.cc.Plugin.New().(connect.SinkConnector).NewTask()
+	startErr := r.task.Start(sinkTaskContext{r}, r.config)
+	defer func() {
+		if err := r.task.Stop(); err != nil {
+			r.log.Warn("sink task Stop failed", "err", err)
+		}
+	}()
+	if startErr != nil {
+		return fmt.Errorf("start task: %w", startErr)
+	}
 	reset := kgo.NewOffset().AtStart()
 	if r.rt.cfg.ConsumerAutoOffsetReset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -120,16 +132,6 @@ func (r *sinkRunner) execute() error {
 		if r.tol.dlq, err = openDeadLetterQueue(r.ctx, r.cl, r.cc.Errors, r.id); err != nil {
 			return err
 		}
-	}
-	r.task = r.cc.Plugin.New().(connect.SinkConnector).NewTask()
-	startErr := r.task.Start(sinkTaskContext{r}, r.config)
-	defer func() {
-		if err := r.task.Stop(); err != nil {
-			r.log.Warn("sink task Stop failed", "err", err)
-		}
-	}()
-	if startErr != nil {
-		return fmt.Errorf("start task: %w", startErr)
 	}
 	loopErr := r.loop()
 	return errors.Join(loopErr, r.finish(loopErr))
