@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tributary-streams/tributary/broker/internal/log"
 	"github.com/tributary-streams/tributary/internal/properties"
 )
 
@@ -87,6 +88,15 @@ type Config struct {
 	DisableLogCleaner bool
 	// LogCleanerBackoffMs is log.cleaner.backoff.ms. Default 15000.
 	LogCleanerBackoffMs int64
+	// LogCleanerDedupeBufferSize is log.cleaner.dedupe.buffer.size: the
+	// memory of compaction's key map (24 bytes a key), shared by all
+	// partitions. A log with more distinct dirty keys than it holds is
+	// cleaned in several passes. Default 134217728; at least 1024 (Kafka
+	// asks for 1 MiB).
+	LogCleanerDedupeBufferSize int64
+	// LogCleanerIOBufferLoadFactor is log.cleaner.io.buffer.load.factor:
+	// how full the key map may get. Default 0.9.
+	LogCleanerIOBufferLoadFactor float64
 	// FetchMaxBytes is fetch.max.bytes: the cap on a whole fetch response.
 	// Default 57671680.
 	FetchMaxBytes int32
@@ -132,6 +142,8 @@ func (c *Config) Defaults() {
 	setDefault(&c.ConnectionsMaxIdleMs, 600000)
 	setDefault(&c.RetentionCheckIntervalMs, 300000)
 	setDefault(&c.LogCleanerBackoffMs, 15000)
+	setDefault(&c.LogCleanerDedupeBufferSize, log.DefaultDedupeBufferBytes)
+	setDefault(&c.LogCleanerIOBufferLoadFactor, log.DefaultLoadFactor)
 	setDefault(&c.FetchMaxBytes, 57671680)
 	setDefault(&c.MaxIncrementalFetchSessionCacheSlots, 1000)
 	setDefault(&c.GroupMinSessionTimeoutMs, 6000)
@@ -264,6 +276,17 @@ var brokerKeys = map[string]brokerKey{
 	"log.cleaner.backoff.ms": intKey("an integer >= 1", 1, math.MaxInt64, func(c *Config, v int64) {
 		c.LogCleanerBackoffMs = v
 	}),
+	"log.cleaner.dedupe.buffer.size": intKey(fmt.Sprintf("an integer >= %d (bytes)", log.MinDedupeBufferBytes), log.MinDedupeBufferBytes, math.MaxInt64, func(c *Config, v int64) {
+		c.LogCleanerDedupeBufferSize = v
+	}),
+	"log.cleaner.io.buffer.load.factor": {set: func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			return errors.New("accepted: a number above 0 and at most 1")
+		}
+		c.LogCleanerIOBufferLoadFactor = f
+		return nil
+	}},
 	"fetch.max.bytes": intKey("an integer >= 1024", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.FetchMaxBytes = int32(v)
 	}),
@@ -436,6 +459,10 @@ func (c Config) Validate() error {
 	positiveOrNone("connections.max.idle.ms", c.ConnectionsMaxIdleMs)
 	atLeast("log.retention.check.interval.ms", c.RetentionCheckIntervalMs, 1)
 	atLeast("log.cleaner.backoff.ms", c.LogCleanerBackoffMs, 1)
+	atLeast("log.cleaner.dedupe.buffer.size", c.LogCleanerDedupeBufferSize, log.MinDedupeBufferBytes)
+	if !(c.LogCleanerIOBufferLoadFactor > 0 && c.LogCleanerIOBufferLoadFactor <= 1) {
+		bad("log.cleaner.io.buffer.load.factor", c.LogCleanerIOBufferLoadFactor, "must be above 0 and at most 1")
+	}
 	atLeast("fetch.max.bytes", int64(c.FetchMaxBytes), 1024)
 	positiveOrNone("max.incremental.fetch.session.cache.slots", int64(c.MaxIncrementalFetchSessionCacheSlots))
 	atLeast("group.min.session.timeout.ms", int64(c.GroupMinSessionTimeoutMs), 1)

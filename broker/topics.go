@@ -70,10 +70,13 @@ func (t *topic) numPartitions() int32 { return int32(len(*t.partitions.Load())) 
 // topics is the registry. mu guards the maps and the topics.json file; the
 // hot path (produce/fetch) takes only the read lock for a map lookup.
 type topics struct {
-	b      *Broker
-	mu     sync.RWMutex
-	byName map[string]*topic
-	byID   map[[16]byte]*topic
+	b *Broker
+	// cleaner is the compaction memory every partition's cleaning shares,
+	// one pass at a time (Kafka's log.cleaner.threads=1).
+	cleaner *log.Cleaner
+	mu      sync.RWMutex
+	byName  map[string]*topic
+	byID    map[[16]byte]*topic
 }
 
 type topicRecord struct {
@@ -90,7 +93,8 @@ func partitionDir(dataDir, topic string, p int32) string {
 }
 
 func (b *Broker) loadTopics() error {
-	b.topics = &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{}}
+	b.topics = &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{},
+		cleaner: &log.Cleaner{DedupeBufferBytes: b.cfg.LogCleanerDedupeBufferSize, LoadFactor: b.cfg.LogCleanerIOBufferLoadFactor}}
 	raw, err := os.ReadFile(b.topicsFile())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -439,7 +443,7 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 				ts.b.logger.Info("retention deleted segments", "topic", t.name, "partition", p.index, "segments", n)
 			}
 			if compact && t.settings.Load().compacted {
-				if st, err := p.log.Compact(now); err != nil && !errors.Is(err, log.ErrClosed) {
+				if st, err := p.log.Compact(now, ts.cleaner); err != nil && !errors.Is(err, log.ErrClosed) {
 					ts.b.logger.Warn("compaction", "topic", t.name, "partition", p.index, "err", err)
 				} else if st.SegmentsCleaned > 0 {
 					ts.b.logger.Info("compacted", "topic", t.name, "partition", p.index,
