@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 
 	"github.com/xitongsys/parquet-go-source/writerfile"
+	"github.com/xitongsys/parquet-go/layout"
 	pq "github.com/xitongsys/parquet-go/parquet"
+	"github.com/xitongsys/parquet-go/schema"
 	"github.com/xitongsys/parquet-go/writer"
 
 	"github.com/tributary-streams/tributary/connect/data"
@@ -34,6 +36,7 @@ type file struct {
 	buf        *bufio.Writer
 	pw         *writer.ParquetWriter
 	schema     *fileSchema
+	cols       columns // rows shredded since the last flush
 	rows       int64
 }
 
@@ -48,25 +51,39 @@ func createFile(tmp, final string, fs *fileSchema, codec pq.CompressionCodec) (*
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
 	buf := bufio.NewWriterSize(f, 1<<20)
-	sh := fs.handler()
 	pw, err := writer.NewParquetWriter(writerfile.NewWriterFile(buf), nil, 1)
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("parquet: start %s: %w", tmp, err)
 	}
-	pw.SchemaHandler = sh
-	pw.Footer.Schema = append(pw.Footer.Schema[:0], sh.SchemaElements...)
-	pw.MarshalFunc = fs.marshal
+	w := &file{tmp: tmp, final: final, f: f, buf: buf, pw: pw, schema: fs, cols: fs.newColumns(rowsPerFlush)}
+	pw.SchemaHandler = fs.handler
+	pw.Footer.Schema = append(pw.Footer.Schema[:0], fs.handler.SchemaElements...)
+	// Rows are shredded as they arrive (so a bad value fails its own
+	// record); the writer's marshal step just takes the tables.
+	pw.MarshalFunc = func([]any, *schema.SchemaHandler) (*map[string]*layout.Table, error) {
+		tables := make(map[string]*layout.Table, len(w.cols))
+		for i, c := range fs.leaves {
+			tables[c.path] = w.cols[i]
+		}
+		w.cols = fs.newColumns(rowsPerFlush)
+		return &tables, nil
+	}
 	pw.CompressionType = codec
 	pw.PageSize = 256 << 10
 	pw.RowGroupSize = 64 << 20
-	return &file{tmp: tmp, final: final, f: f, buf: buf, pw: pw, schema: fs}, nil
+	return w, nil
 }
 
-// write appends one row.
+// write appends one row; an error (a value the schema cannot hold) leaves
+// the file as it was.
 func (w *file) write(row *data.Struct) error {
-	w.pw.Objs = append(w.pw.Objs, row)
+	if err := w.schema.shred(w.cols, row); err != nil {
+		return err
+	}
+	// The writer counts rows by its object list.
+	w.pw.Objs = append(w.pw.Objs, nil)
 	w.rows++
 	if len(w.pw.Objs) >= rowsPerFlush {
 		if err := w.pw.Flush(false); err != nil {

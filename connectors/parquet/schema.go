@@ -55,19 +55,24 @@ type node struct {
 	leaves []*column
 }
 
-// column is one leaf column and the values of the batch being shredded.
+// column is one leaf column.
 type column struct {
 	element *pq.SchemaElement
 	index   int32 // element index in the schema
+	leaf    int   // position among the leaves
 	conv    func(v any) (any, error)
 	path    string
-	table   *layout.Table
 }
 
-func (c *column) add(v any, rep, def int32) {
-	c.table.Values = append(c.table.Values, v)
-	c.table.RepetitionLevels = append(c.table.RepetitionLevels, rep)
-	c.table.DefinitionLevels = append(c.table.DefinitionLevels, def)
+// columns are the column tables a file is shredding rows into, one per
+// leaf.
+type columns []*layout.Table
+
+func (cs columns) add(c *column, v any, rep, def int32) {
+	t := cs[c.leaf]
+	t.Values = append(t.Values, v)
+	t.RepetitionLevels = append(t.RepetitionLevels, rep)
+	t.DefinitionLevels = append(t.DefinitionLevels, def)
 }
 
 // fileSchema is a compiled schema.
@@ -80,6 +85,8 @@ type fileSchema struct {
 	// safe unique names (f0, f1, ...) so no two fields can collide in
 	// xitongsys's Go-identifier paths, then renamed back.
 	names []string
+	// handler is xitongsys's view of the schema, shared by the files.
+	handler *schema.SchemaHandler
 }
 
 // ErrSchema marks a record schema that cannot be written as Parquet.
@@ -104,6 +111,7 @@ func compileSchema(s *data.Schema) (*fileSchema, error) {
 		fs.root.children = append(fs.root.children, child)
 		fs.root.leaves = append(fs.root.leaves, child.leaves...)
 	}
+	fs.handler = fs.newHandler()
 	return fs, nil
 }
 
@@ -202,7 +210,7 @@ func (fs *fileSchema) compile(name string, s *data.Schema, parentDef, parentRep 
 			return nil, err
 		}
 		n.kind = leafNode
-		col := &column{element: e, conv: conv}
+		col := &column{element: e, conv: conv, leaf: len(fs.leaves)}
 		col.index = fs.add(e, name)
 		n.leaf = col
 		n.leaves = []*column{col}
@@ -374,9 +382,9 @@ func timeUnit(micros bool) *pq.TimeUnit {
 	return u
 }
 
-// handler builds xitongsys's schema handler: unique safe internal names,
-// the real names as external ones.
-func (fs *fileSchema) handler() *schema.SchemaHandler {
+// newHandler builds xitongsys's schema handler: unique safe internal
+// names, the real names as external ones.
+func (fs *fileSchema) newHandler() *schema.SchemaHandler {
 	for i, e := range fs.elements {
 		e.Name = "f" + strconv.Itoa(i)
 	}
@@ -392,47 +400,55 @@ func (fs *fileSchema) handler() *schema.SchemaHandler {
 	return sh
 }
 
-// marshal shreds a batch of rows (*data.Struct values of fs.connect) into
-// column tables. It is xitongsys's MarshalFunc.
-func (fs *fileSchema) marshal(rows []any, sh *schema.SchemaHandler) (*map[string]*layout.Table, error) {
-	tables := make(map[string]*layout.Table, len(fs.leaves))
-	for _, c := range fs.leaves {
+// newColumns returns empty column tables for n rows.
+func (fs *fileSchema) newColumns(n int) columns {
+	cs := make(columns, len(fs.leaves))
+	for i, c := range fs.leaves {
 		t := layout.NewEmptyTable()
 		t.Path = common.StrToPath(c.path)
-		t.MaxDefinitionLevel, _ = sh.MaxDefinitionLevel(t.Path)
-		t.MaxRepetitionLevel, _ = sh.MaxRepetitionLevel(t.Path)
+		t.MaxDefinitionLevel, _ = fs.handler.MaxDefinitionLevel(t.Path)
+		t.MaxRepetitionLevel, _ = fs.handler.MaxRepetitionLevel(t.Path)
 		t.RepetitionType = c.element.GetRepetitionType()
 		t.Schema = c.element
-		t.Info = sh.Infos[c.index]
-		t.Values = make([]any, 0, len(rows))
-		t.DefinitionLevels = make([]int32, 0, len(rows))
-		t.RepetitionLevels = make([]int32, 0, len(rows))
-		c.table = t
-		tables[c.path] = t
+		t.Info = fs.handler.Infos[c.index]
+		t.Values = make([]any, 0, n)
+		t.DefinitionLevels = make([]int32, 0, n)
+		t.RepetitionLevels = make([]int32, 0, n)
+		cs[i] = t
 	}
-	for _, r := range rows {
-		st, ok := r.(*data.Struct)
-		if !ok {
-			return nil, fmt.Errorf("parquet: row is %T, not a struct", r)
-		}
-		for i, child := range fs.root.children {
-			if err := child.write(st.At(i), 0, 0); err != nil {
-				return nil, err
+	return cs
+}
+
+// shred appends one row to the column tables. On an error the tables are
+// left as they were before the row.
+func (fs *fileSchema) shred(cs columns, row *data.Struct) error {
+	if len(row.Schema().Fields) != len(fs.root.children) {
+		return fmt.Errorf("parquet: row has %d fields, the file's schema %d", len(row.Schema().Fields), len(fs.root.children))
+	}
+	marks := make([]int, len(cs))
+	for i, t := range cs {
+		marks[i] = len(t.Values)
+	}
+	for i, child := range fs.root.children {
+		if err := child.write(cs, row.At(i), 0, 0); err != nil {
+			for j, t := range cs {
+				t.Values, t.DefinitionLevels, t.RepetitionLevels = t.Values[:marks[j]], t.DefinitionLevels[:marks[j]], t.RepetitionLevels[:marks[j]]
 			}
+			return err
 		}
 	}
-	return &tables, nil
+	return nil
 }
 
 // write shreds one value of node n; rep is the repetition level of its
 // first column value, parentDef the definition level of its parent.
-func (n *node) write(v any, rep, parentDef int32) error {
+func (n *node) write(cs columns, v any, rep, parentDef int32) error {
 	if v == nil {
 		if !n.optional {
 			return fmt.Errorf("field %s is required but null", n.name)
 		}
 		for _, c := range n.leaves {
-			c.add(nil, rep, parentDef)
+			cs.add(c, nil, rep, parentDef)
 		}
 		return nil
 	}
@@ -442,7 +458,7 @@ func (n *node) write(v any, rep, parentDef int32) error {
 		if err != nil {
 			return err
 		}
-		n.leaf.add(pv, rep, n.def)
+		cs.add(n.leaf, pv, rep, n.def)
 	case groupNode:
 		st, ok := v.(*data.Struct)
 		if !ok {
@@ -452,7 +468,7 @@ func (n *node) write(v any, rep, parentDef int32) error {
 			return fmt.Errorf("field %s: struct has %d fields, the schema %d", n.name, len(st.Schema().Fields), len(n.children))
 		}
 		for i, c := range n.children {
-			if err := c.write(st.At(i), rep, n.def); err != nil {
+			if err := c.write(cs, st.At(i), rep, n.def); err != nil {
 				return err
 			}
 		}
@@ -463,7 +479,7 @@ func (n *node) write(v any, rep, parentDef int32) error {
 		}
 		if len(arr) == 0 {
 			for _, c := range n.leaves {
-				c.add(nil, rep, n.def)
+				cs.add(c, nil, rep, n.def)
 			}
 			return nil
 		}
@@ -472,7 +488,7 @@ func (n *node) write(v any, rep, parentDef int32) error {
 			if i > 0 {
 				r = n.rep
 			}
-			if err := n.children[0].write(e, r, n.def+1); err != nil {
+			if err := n.children[0].write(cs, e, r, n.def+1); err != nil {
 				return err
 			}
 		}
@@ -483,7 +499,7 @@ func (n *node) write(v any, rep, parentDef int32) error {
 		}
 		if len(m) == 0 {
 			for _, c := range n.leaves {
-				c.add(nil, rep, n.def)
+				cs.add(c, nil, rep, n.def)
 			}
 			return nil
 		}
@@ -498,10 +514,10 @@ func (n *node) write(v any, rep, parentDef int32) error {
 			if i > 0 {
 				r = n.rep
 			}
-			if err := n.children[0].write(k, r, n.def+1); err != nil {
+			if err := n.children[0].write(cs, k, r, n.def+1); err != nil {
 				return err
 			}
-			if err := n.children[1].write(m[k], r, n.def+1); err != nil {
+			if err := n.children[1].write(cs, m[k], r, n.def+1); err != nil {
 				return err
 			}
 		}
