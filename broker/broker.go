@@ -62,6 +62,9 @@ type Broker struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// dirLock holds <data-dir>/.lock until Close.
+	dirLock *os.File
 }
 
 // Start opens the data dir, recovers every partition log, and starts serving
@@ -89,18 +92,23 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	b.metrics.broker = b
-
-	if cfg.MetricsListen != "" {
-		if err := b.startHTTP(); err != nil {
-			return nil, err
-		}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
+	b.dirLock = lock
 	started := false
 	defer func() {
 		if !started {
 			b.Close()
 		}
 	}()
+
+	if cfg.MetricsListen != "" {
+		if err := b.startHTTP(); err != nil {
+			return nil, err
+		}
+	}
 	if err := b.loadIdentity(); err != nil {
 		return nil, err
 	}
@@ -318,6 +326,9 @@ func (b *Broker) Close() error {
 		}
 		if b.httpSrv != nil {
 			b.httpSrv.Close()
+		}
+		if b.dirLock != nil {
+			b.dirLock.Close() // releases the flock
 		}
 		b.closeErr = errors.Join(errs...)
 		b.logger.Info("broker stopped")

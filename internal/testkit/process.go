@@ -90,6 +90,9 @@ func (p *Process) Stop() {
 	<-p.done
 }
 
+// Pid is the child's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Logs returns what the process wrote to stderr.
 func (p *Process) Logs() string { return p.stderr.String() }
 
