@@ -9,8 +9,9 @@ package broker
 // lock except per partition, so one slow client cannot stall another.
 //
 // Bad input never panics: an impossible frame length, a frame over
-// socket.request.max.bytes, an unknown API key or an unsupported version
-// (other than ApiVersions, which answers UNSUPPORTED_VERSION in v0 form)
+// socket.request.max.bytes, an unknown API key, an unsupported version
+// (other than ApiVersions, which answers UNSUPPORTED_VERSION in v0 form) or
+// a body whose counts claim more than it holds (broker/internal/prescan)
 // closes only that connection, and the reason is logged at debug level.
 
 import (
@@ -28,6 +29,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/internal/prescan"
 )
 
 type clientConn struct {
@@ -262,6 +265,13 @@ func (b *Broker) decodeRequest(frame []byte) (req *request, err error) {
 		}
 	}
 	body := r.Src
+	// kmsg trusts the counts it reads (a 22-byte request can claim 2^32
+	// tagged fields and keep its decoder busy for minutes), so the body is
+	// first walked against the request's schema, bounding every count by
+	// the bytes left; what passes decodes in time linear in its size.
+	if err := prescan.Check(req.key, req.version, kreq.IsFlexible(), body); err != nil {
+		return req, fmt.Errorf("%w: %s v%d: %v", errCloseConn, kmsg.NameForKey(req.key), req.version, err)
+	}
 	// The frame buffer belongs to this request alone, so decoders may alias
 	// it: Produce keeps record batches as slices of the frame, no copy.
 	if u, ok := kreq.(kmsg.UnsafeReadFrom); ok {
