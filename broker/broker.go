@@ -59,6 +59,8 @@ type Broker struct {
 
 	connMu sync.Mutex
 	conns  map[*clientConn]struct{}
+	// requestMemory bounds the request frames held in memory.
+	requestMemory *requestMemory
 
 	closeOnce sync.Once
 	closeErr  error
@@ -89,6 +91,8 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		logger:  cfg.Logger,
 		conns:   map[*clientConn]struct{}{},
 		metrics: newMetrics(),
+
+		requestMemory: newRequestMemory(cfg.QueuedMaxRequestBytes),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	b.metrics.broker = b

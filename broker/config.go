@@ -59,6 +59,13 @@ type Config struct {
 	// SocketRequestMaxBytes is socket.request.max.bytes: the largest request
 	// frame accepted. Default 104857600.
 	SocketRequestMaxBytes int32
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the bytes of
+	// request frames held in memory (read, not yet answered) across all
+	// connections before the broker stops reading sockets. Default
+	// 536870912 (512 MiB); -1 is unbounded, which is Kafka's default, but
+	// an unbounded broker can be made to hold any amount of memory by
+	// clients that send large requests and read responses slowly.
+	QueuedMaxRequestBytes int64
 	// ConnectionsMaxIdleMs is connections.max.idle.ms. Default 600000.
 	ConnectionsMaxIdleMs int64
 	// RetentionCheckIntervalMs is log.retention.check.interval.ms. Default 300000.
@@ -106,6 +113,7 @@ func Defaults() Config {
 		AutoCreateTopics:                     true,
 		DeleteTopicEnable:                    true,
 		SocketRequestMaxBytes:                104857600,
+		QueuedMaxRequestBytes:                512 << 20,
 		ConnectionsMaxIdleMs:                 600000,
 		RetentionCheckIntervalMs:             300000,
 		LogCleanerEnable:                     true,
@@ -210,6 +218,9 @@ var brokerKeys = map[string]brokerKey{
 	"delete.topic.enable":                      boolKey(func(c *Config, v bool) { c.DeleteTopicEnable = v }),
 	"socket.request.max.bytes": intKey("an integer 1024..2147483647", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.SocketRequestMaxBytes = int32(v)
+	}),
+	"queued.max.request.bytes": intKey("-1 (unbounded) or an integer >= 1024", -1, math.MaxInt64, func(c *Config, v int64) {
+		c.QueuedMaxRequestBytes = v
 	}),
 	"connections.max.idle.ms": intKey("an integer >= -1", -1, math.MaxInt64, func(c *Config, v int64) {
 		c.ConnectionsMaxIdleMs = v
@@ -418,6 +429,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data dir is empty: set --data-dir or log.dirs"))
+	}
+	if q := c.QueuedMaxRequestBytes; q == 0 || (q > 0 && q < int64(c.SocketRequestMaxBytes)) {
+		errs = append(errs, fmt.Errorf("queued.max.request.bytes (%d) must be -1 (unbounded) or at least socket.request.max.bytes (%d)", q, c.SocketRequestMaxBytes))
 	}
 	if c.GroupMinSessionTimeoutMs > c.GroupMaxSessionTimeoutMs {
 		errs = append(errs, fmt.Errorf("group.min.session.timeout.ms (%d) exceeds group.max.session.timeout.ms (%d)",

@@ -58,6 +58,14 @@ func newMetrics() *metrics {
 	m.recordsOut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_topic_records_out_total", Help: "Records fetched, by topic."}, []string{"topic"})
 	m.reg.MustRegister(m.connections, m.requests, m.requestErrors, m.latency, m.bytesIn, m.recordsIn, m.bytesOut, m.recordsOut,
 		partitionCollector{m},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_request_bytes_in_flight",
+			Help: "Bytes of request frames read and not yet answered (bounded by queued.max.request.bytes)."},
+			func() float64 {
+				if m.broker == nil || m.broker.requestMemory == nil {
+					return 0
+				}
+				return float64(m.broker.requestMemory.inFlight())
+			}),
 		// The standard go_* and process_* series every Go service exports.
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
