@@ -33,7 +33,6 @@ func (b *Broker) handleAlterConfigs(c *clientConn, req *kmsg.AlterConfigsRequest
 		}
 		if err != nil {
 			res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
-			b.countError(33, res.ErrorCode)
 		}
 		resp.Resources = append(resp.Resources, res)
 	}

@@ -15,7 +15,7 @@ import (
 func (b *Broker) apiVersionKeys() []kmsg.ApiVersionsResponseApiKey {
 	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(b.apis))
 	for _, a := range b.apis {
-		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: a.key, MinVersion: a.min, MaxVersion: a.max})
+		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: int16(a.key), MinVersion: a.min, MaxVersion: a.max})
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].ApiKey < keys[j].ApiKey })
 	return keys
@@ -27,7 +27,6 @@ func (b *Broker) handleApiVersions(c *clientConn, req *kmsg.ApiVersionsRequest) 
 	if req.Version >= 3 && (req.ClientSoftwareName == "" || req.ClientSoftwareVersion == "") {
 		// Kafka requires both names on v3+ and answers INVALID_REQUEST.
 		resp.ErrorCode = kerr.InvalidRequest.Code
-		b.countError(18, resp.ErrorCode)
 	}
 	return resp
 }
@@ -37,6 +36,5 @@ func (b *Broker) apiVersionsUnsupported() kmsg.Response {
 	resp.Version = 0
 	resp.ErrorCode = kerr.UnsupportedVersion.Code
 	resp.ApiKeys = b.apiVersionKeys()
-	b.countError(18, resp.ErrorCode)
 	return resp
 }

@@ -13,12 +13,12 @@ import (
 )
 
 type api struct {
-	key      int16
+	key      kmsg.Key
 	min, max int16
 	handle   func(c *clientConn, req *request) kmsg.Response
 }
 
-const apiKeyApiVersions = 18
+const apiKeyApiVersions = int16(kmsg.ApiVersions)
 
 // handler adapts a typed handler method to the table's signature.
 func handler[R kmsg.Request](fn func(*Broker, *clientConn, R) kmsg.Response) func(*clientConn, *request) kmsg.Response {
@@ -27,34 +27,34 @@ func handler[R kmsg.Request](fn func(*Broker, *clientConn, R) kmsg.Response) fun
 
 func (b *Broker) apiTable() map[int16]api {
 	list := []api{
-		{0, 3, 13, handler((*Broker).handleProduce)},
-		{1, 4, 18, handler((*Broker).handleFetch)},
-		{2, 0, 11, handler((*Broker).handleListOffsets)},
-		{3, 0, 13, handler((*Broker).handleMetadata)},
-		{10, 0, 6, handler((*Broker).handleFindCoordinator)},
-		{18, 0, 4, handler((*Broker).handleApiVersions)},
-		{19, 0, 7, handler((*Broker).handleCreateTopics)},
-		{20, 0, 6, handler((*Broker).handleDeleteTopics)},
-		{21, 0, 2, handler((*Broker).handleDeleteRecords)},
-		{23, 0, 4, handler((*Broker).handleOffsetForLeaderEpoch)},
-		{32, 0, 4, handler((*Broker).handleDescribeConfigs)},
-		{33, 0, 2, handler((*Broker).handleAlterConfigs)},
-		{35, 0, 4, handler((*Broker).handleDescribeLogDirs)},
-		{37, 0, 3, handler((*Broker).handleCreatePartitions)},
-		{44, 0, 1, handler((*Broker).handleIncrementalAlterConfigs)},
-		{60, 0, 1, handler((*Broker).handleDescribeCluster)},
-		{75, 0, 0, handler((*Broker).handleDescribeTopicPartitions)},
+		{kmsg.Produce, 3, 13, handler((*Broker).handleProduce)},
+		{kmsg.Fetch, 4, 18, handler((*Broker).handleFetch)},
+		{kmsg.ListOffsets, 0, 11, handler((*Broker).handleListOffsets)},
+		{kmsg.Metadata, 0, 13, handler((*Broker).handleMetadata)},
+		{kmsg.FindCoordinator, 0, 6, handler((*Broker).handleFindCoordinator)},
+		{kmsg.ApiVersions, 0, 4, handler((*Broker).handleApiVersions)},
+		{kmsg.CreateTopics, 0, 7, handler((*Broker).handleCreateTopics)},
+		{kmsg.DeleteTopics, 0, 6, handler((*Broker).handleDeleteTopics)},
+		{kmsg.DeleteRecords, 0, 2, handler((*Broker).handleDeleteRecords)},
+		{kmsg.OffsetForLeaderEpoch, 0, 4, handler((*Broker).handleOffsetForLeaderEpoch)},
+		{kmsg.DescribeConfigs, 0, 4, handler((*Broker).handleDescribeConfigs)},
+		{kmsg.AlterConfigs, 0, 2, handler((*Broker).handleAlterConfigs)},
+		{kmsg.DescribeLogDirs, 0, 4, handler((*Broker).handleDescribeLogDirs)},
+		{kmsg.CreatePartitions, 0, 3, handler((*Broker).handleCreatePartitions)},
+		{kmsg.IncrementalAlterConfigs, 0, 1, handler((*Broker).handleIncrementalAlterConfigs)},
+		{kmsg.DescribeCluster, 0, 1, handler((*Broker).handleDescribeCluster)},
+		{kmsg.DescribeTopicPartitions, 0, 0, handler((*Broker).handleDescribeTopicPartitions)},
 	}
 	list = append(list, b.groupAPIs()...)
 	list = append(list, b.txnAPIs()...)
 	m := make(map[int16]api, len(list))
 	b.apiMetrics = make(map[int16]*apiMetrics, len(list))
 	for _, a := range list {
-		if a.max > kmsg.RequestForKey(a.key).MaxVersion() {
-			panic("api table: version beyond kmsg for " + kmsg.NameForKey(a.key))
+		if a.max > a.key.Request().MaxVersion() {
+			panic("api table: version beyond kmsg for " + a.key.Name())
 		}
-		m[a.key] = a
-		b.apiMetrics[a.key] = b.metrics.forAPI(kmsg.NameForKey(a.key))
+		m[int16(a.key)] = a
+		b.apiMetrics[int16(a.key)] = b.metrics.forAPI(a.key.Name())
 	}
 	return m
 }

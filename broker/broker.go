@@ -1,6 +1,14 @@
 // Package broker is Tributary's Kafka-wire-protocol broker: a single node
-// that any Kafka client can use unchanged. Start it with Start; it serves
-// until the context is cancelled or Close is called.
+// that any Kafka client can use unchanged. Embed it with Start (or Run), on
+// nothing but an address and a directory:
+//
+//	b, err := broker.Start(ctx, broker.Config{Listen: "127.0.0.1:0", DataDir: dir})
+//	if err != nil { ... }
+//	defer b.Close()
+//	client, _ := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+//
+// It serves until the context is cancelled, Close is called, or it fails;
+// Done and Err tell a program when and why it stopped.
 //
 // Each protocol API lives in its own file named after it (produce.go,
 // fetch.go, ...). apis.go holds the table mapping API keys to handlers and
@@ -22,7 +30,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // Broker is a running broker.
@@ -63,26 +74,24 @@ type Broker struct {
 	requestMemory *requestMemory
 
 	closeOnce sync.Once
-	closeErr  error
+	done      chan struct{} // closed once Close has finished
+	stopErr   error         // why the broker stopped; set before done is closed
+	failErr   atomic.Pointer[error]
 
 	// dirLock holds <data-dir>/.lock until Close.
 	dirLock *os.File
 }
 
 // Start opens the data dir, recovers every partition log, and starts serving
-// the Kafka protocol on cfg.Listen. It returns once the broker accepts
-// connections.
+// the Kafka protocol on cfg.Listen. Zero fields of cfg take their defaults
+// (see Config); an invalid cfg is an error naming every bad field. Start
+// returns once the broker accepts connections. Cancelling ctx stops the
+// broker as Close does.
 func Start(ctx context.Context, cfg Config) (*Broker, error) {
-	if cfg.TopicDefaults == nil {
-		d := Defaults()
-		cfg.TopicDefaults = d.TopicDefaults
-	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("broker config: %w", err)
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Defaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -91,6 +100,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		logger:  cfg.Logger,
 		conns:   map[*clientConn]struct{}{},
 		metrics: newMetrics(),
+		done:    make(chan struct{}),
 
 		requestMemory: newRequestMemory(cfg.QueuedMaxRequestBytes),
 	}
@@ -155,6 +165,43 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	return b, nil
 }
 
+// Run starts a broker with cfg and serves until ctx is cancelled or the
+// broker fails. It returns nil after a clean stop on cancellation, and
+// otherwise why the broker could not start or why it stopped.
+func Run(ctx context.Context, cfg Config) error {
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-b.Done()
+	return b.Err()
+}
+
+// Done is closed once the broker has stopped and released its data dir:
+// after Close, after ctx given to Start is cancelled, or after a failure.
+func (b *Broker) Done() <-chan struct{} { return b.done }
+
+// Err is why the broker stopped: nil while it runs and after a stop that
+// was asked for and went cleanly; otherwise the failure that stopped it
+// and any error closing its logs and coordinators.
+func (b *Broker) Err() error {
+	select {
+	case <-b.done:
+		return b.stopErr
+	default:
+		return nil
+	}
+}
+
+// fail stops the broker because of err, which Err then reports. Only the
+// first failure is kept.
+func (b *Broker) fail(err error) {
+	if b.failErr.CompareAndSwap(nil, &err) {
+		b.logger.Error("broker failed, stopping", "err", err)
+	}
+	go b.Close()
+}
+
 // Addr is the advertised host:port clients use.
 func (b *Broker) Addr() string {
 	return net.JoinHostPort(b.advHost, strconv.Itoa(int(b.advPort)))
@@ -217,7 +264,7 @@ func (b *Broker) loadIdentity() error {
 		}
 		meta.NodeID = b.cfg.NodeID
 		raw, _ := json.Marshal(meta)
-		if err := writeFileAtomic(path, raw); err != nil {
+		if err := fsutil.WriteFileAtomic(path, raw); err != nil {
 			return err
 		}
 	default:
@@ -235,12 +282,19 @@ func (b *Broker) acceptLoop() {
 	for {
 		nc, err := b.ln.Accept()
 		if err != nil {
-			if b.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
+			if b.ctx.Err() != nil {
+				return // Close closed the listener
 			}
-			b.logger.Warn("accept", "err", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
+				// Out of descriptors or a connection reset before
+				// accept: keep serving the connections we have.
+				b.logger.Warn("accept", "err", err)
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			b.fail(fmt.Errorf("accept on %s: %w", b.ln.Addr(), err))
+			return
 		}
 		c := b.newClientConn(nc)
 		b.connMu.Lock()
@@ -267,7 +321,7 @@ func (b *Broker) maintenanceLoop() {
 	defer b.wg.Done()
 	retention := time.Duration(b.cfg.RetentionCheckIntervalMs) * time.Millisecond
 	tick := min(retention, time.Second)
-	if b.cfg.LogCleanerEnable {
+	if !b.cfg.DisableLogCleaner {
 		tick = min(tick, time.Duration(b.cfg.LogCleanerBackoffMs)*time.Millisecond)
 	}
 	t := time.NewTicker(tick)
@@ -279,7 +333,7 @@ func (b *Broker) maintenanceLoop() {
 			return
 		case now := <-t.C:
 			runRetention := now.Sub(lastRetention) >= retention
-			runClean := b.cfg.LogCleanerEnable && now.Sub(lastClean) >= time.Duration(b.cfg.LogCleanerBackoffMs)*time.Millisecond
+			runClean := !b.cfg.DisableLogCleaner && now.Sub(lastClean) >= time.Duration(b.cfg.LogCleanerBackoffMs)*time.Millisecond
 			if runRetention {
 				lastRetention = now
 			}
@@ -298,9 +352,12 @@ func (b *Broker) RunMaintenance() {
 }
 
 // Close stops accepting, closes every connection, writes clean-shutdown
-// markers for every log and stops the coordinators.
-func (b *Broker) Close() error {
+// markers for every log and stops the coordinators. The first call does the
+// work and returns its error; later calls wait for it and return nil.
+func (b *Broker) Close() (err error) {
+	first := false
 	b.closeOnce.Do(func() {
+		first = true
 		b.ready.Store(false)
 		b.cancel()
 		if b.ln != nil {
@@ -319,7 +376,7 @@ func (b *Broker) Close() error {
 		if b.topics != nil {
 			for _, t := range b.topics.list() {
 				for _, p := range *t.partitions.Load() {
-					if err := p.saveProducerState(true); err != nil {
+					if err := p.saveProducerState(); err != nil {
 						b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
 					}
 					if err := p.log.Close(); err != nil {
@@ -334,8 +391,29 @@ func (b *Broker) Close() error {
 		if b.dirLock != nil {
 			b.dirLock.Close() // releases the flock
 		}
-		b.closeErr = errors.Join(errs...)
-		b.logger.Info("broker stopped")
+		closeErr := errors.Join(errs...)
+		b.stopErr = closeErr
+		if f := b.failErr.Load(); f != nil {
+			b.stopErr = errors.Join(*f, closeErr)
+		}
+		if closeErr != nil {
+			b.logger.Error("broker stopped with errors", "err", closeErr)
+		} else {
+			b.logger.Info("broker stopped")
+		}
+		close(b.done)
+		err = closeErr
 	})
-	return b.closeErr
+	if !first {
+		<-b.done
+	}
+	return err
+}
+
+// isTemporaryAccept reports accept errors that leave the listener usable:
+// the process is out of descriptors, or a connection was aborted before it
+// was accepted.
+func isTemporaryAccept(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }

@@ -502,8 +502,8 @@ func keyedBatch(t *testing.T, pid int64, seq int32, key string, value []byte) []
 // retry of that last batch is still recognised.
 func TestCompactionKeepsProducerStateAcrossKill9(t *testing.T) {
 	dir := t.TempDir()
-	cleaner := []string{"--set", "log.cleaner.backoff.ms=50"}
-	proc := testkit.StartBrokerProcess(t, dir, "", cleaner...)
+	cleaner := testkit.WithConfig("log.cleaner.backoff.ms", "50")
+	proc := testkit.StartBrokerProcess(t, dir, "", cleaner)
 	const topic = "compact-idem"
 	createTopic(t, proc.Addr, topic, 1, compactTopicConfig("compact"))
 	pid, _ := initProducer(t, proc.Addr, "")
@@ -522,7 +522,7 @@ func TestCompactionKeepsProducerStateAcrossKill9(t *testing.T) {
 	})
 
 	proc.Kill()
-	proc = testkit.StartBrokerProcess(t, dir, proc.Addr, cleaner...)
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr, cleaner)
 	cl := testkit.Client(t, proc.Addr)
 	if ap, ok := activeProducer(t, proc.Addr, topic, 0, pid); !ok || ap.LastSequence != 9 {
 		t.Fatalf("DescribeProducers after compaction and kill -9: %+v (found %v), want last sequence 9", ap, ok)

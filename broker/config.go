@@ -5,7 +5,6 @@ package broker
 // rejected with an error naming them rather than silently ignored.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -16,29 +15,47 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tributary-streams/tributary/internal/properties"
 )
 
-// Config is the broker's configuration. The zero value is not usable: start
-// from Defaults() and override. Every field names its Kafka key and default.
+// Config is the broker's configuration. The zero value plus a DataDir is a
+// working broker: every zero field takes the default its comment names (as
+// pebble's Options do), so an embedding program sets only what it cares
+// about:
+//
+//	b, err := broker.Start(ctx, broker.Config{Listen: "127.0.0.1:0", DataDir: dir})
+//
+// Fields follow Kafka's broker config keys. Where Kafka's value 0 or false
+// is meaningful but is not the default, the field is named or signed so
+// that its zero value is the default: DisableAutoCreateTopics for
+// auto.create.topics.enable=false, and -1 for "none" where Kafka would say
+// 0. Set applies Kafka's key=value form and does that translation.
 type Config struct {
 	// Listen is the TCP address the Kafka listener binds. Default
-	// "127.0.0.1:9092". Port 0 picks an ephemeral port.
+	// "127.0.0.1:9092". Port 0 picks an ephemeral port (see Broker.Addr).
 	Listen string
 	// Advertise is the host:port clients are told to connect to in Metadata
 	// and FindCoordinator responses. Default: the bound listen address (with
 	// an unspecified host replaced by 127.0.0.1).
 	Advertise string
 	// DataDir holds the partition logs, topic metadata and coordinator
-	// state (Kafka: log.dirs). Default "./data".
+	// state (Kafka: log.dirs). Required: there is no default directory, so
+	// that an embedded broker never writes somewhere it was not told to.
 	DataDir string
-	// MetricsListen serves /metrics (Prometheus) and /healthz. Default
-	// "127.0.0.1:9644"; "" disables the HTTP endpoint.
+	// MetricsListen serves /metrics (Prometheus) and /healthz. Default ""
+	// (off); `tributary broker` serves it on 127.0.0.1:9644 unless told
+	// otherwise. Port 0 picks an ephemeral port (see Broker.MetricsAddr).
 	MetricsListen string
 	// FsyncAlways fsyncs every append before it is acknowledged
 	// (--fsync=always). Default false: like Kafka, rely on the OS and on
 	// flush.messages / flush.ms.
 	FsyncAlways bool
-	// Logger receives structured logs. Default slog.Default().
+	// Faults, for tests only, injects errors, delays and dropped
+	// connections into request handling (see Faults). Default nil: none.
+	Faults *Faults
+	// Logger receives structured logs; the coordinators log through it
+	// with a "component" attribute. Default slog.Default().
 	Logger *slog.Logger
 
 	// NodeID is node.id / broker.id. Default 0.
@@ -52,39 +69,45 @@ type Config struct {
 	// DefaultReplicationFactor is default.replication.factor. Default 1;
 	// a single node accepts only 1.
 	DefaultReplicationFactor int16
-	// AutoCreateTopics is auto.create.topics.enable. Default true.
-	AutoCreateTopics bool
-	// DeleteTopicEnable is delete.topic.enable. Default true.
-	DeleteTopicEnable bool
+	// DisableAutoCreateTopics is auto.create.topics.enable=false. Default
+	// false: topics are created on first use, as in Kafka.
+	DisableAutoCreateTopics bool
+	// DisableTopicDeletion is delete.topic.enable=false. Default false.
+	DisableTopicDeletion bool
 	// SocketRequestMaxBytes is socket.request.max.bytes: the largest request
 	// frame accepted. Default 104857600.
 	SocketRequestMaxBytes int32
 	// QueuedMaxRequestBytes is queued.max.request.bytes: the bytes of
 	// request frames held in memory (read, not yet answered) across all
 	// connections before the broker stops reading sockets. Default
-	// 536870912 (512 MiB); -1 is unbounded, which is Kafka's default, but
-	// an unbounded broker can be made to hold any amount of memory by
-	// clients that send large requests and read responses slowly.
+	// 536870912 (512 MiB); -1 is unbounded (Kafka's 0 or -1, Kafka's
+	// default), but an unbounded broker can be made to hold any amount of
+	// memory by clients that send large requests and read slowly.
 	QueuedMaxRequestBytes int64
-	// ConnectionsMaxIdleMs is connections.max.idle.ms. Default 600000.
+	// ConnectionsMaxIdleMs is connections.max.idle.ms. Default 600000; -1
+	// keeps idle connections open forever.
 	ConnectionsMaxIdleMs int64
 	// RetentionCheckIntervalMs is log.retention.check.interval.ms. Default 300000.
 	RetentionCheckIntervalMs int64
-	// LogCleanerEnable is log.cleaner.enable. Default true.
-	LogCleanerEnable bool
+	// DisableLogCleaner is log.cleaner.enable=false: compacted topics are
+	// then never cleaned. Default false.
+	DisableLogCleaner bool
 	// LogCleanerBackoffMs is log.cleaner.backoff.ms. Default 15000.
 	LogCleanerBackoffMs int64
 	// FetchMaxBytes is fetch.max.bytes: the cap on a whole fetch response.
 	// Default 57671680.
 	FetchMaxBytes int32
 	// MaxIncrementalFetchSessionCacheSlots is
-	// max.incremental.fetch.session.cache.slots. Default 1000.
+	// max.incremental.fetch.session.cache.slots. Default 1000; -1 (Kafka's
+	// 0) serves no incremental fetch sessions.
 	MaxIncrementalFetchSessionCacheSlots int
 
 	// Group coordinator settings.
-	GroupMinSessionTimeoutMs     int32 // group.min.session.timeout.ms, default 6000
-	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms, default 1800000
-	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms, default 3000
+	GroupMinSessionTimeoutMs int32 // group.min.session.timeout.ms, default 6000
+	GroupMaxSessionTimeoutMs int32 // group.max.session.timeout.ms, default 1800000
+	// GroupInitialRebalanceDelayMs is group.initial.rebalance.delay.ms,
+	// default 3000; -1 (Kafka's 0) starts the first rebalance at once.
+	GroupInitialRebalanceDelayMs int32
 	OffsetsRetentionMinutes      int64 // offsets.retention.minutes, default 10080
 	ConsumerHeartbeatIntervalMs  int32 // group.consumer.heartbeat.interval.ms, default 5000
 	ConsumerSessionTimeoutMs     int32 // group.consumer.session.timeout.ms, default 45000
@@ -97,46 +120,66 @@ type Config struct {
 
 	// TopicDefaults are the broker-level defaults for topic configs, keyed
 	// by the topic config name (retention.ms, segment.bytes, ...). They are
-	// set through the broker names (log.retention.ms, log.segment.bytes, ...).
+	// set through the broker names (log.retention.ms, log.segment.bytes,
+	// ...). Default: Kafka's default for every key; a key left out of the
+	// map takes its Kafka default.
 	TopicDefaults map[string]string
 }
 
-// Defaults returns the configuration `tributary broker` starts with when
-// given no flags.
-func Defaults() Config {
-	c := Config{
-		Listen:                               "127.0.0.1:9092",
-		DataDir:                              "./data",
-		MetricsListen:                        "127.0.0.1:9644",
-		NumPartitions:                        1,
-		DefaultReplicationFactor:             1,
-		AutoCreateTopics:                     true,
-		DeleteTopicEnable:                    true,
-		SocketRequestMaxBytes:                104857600,
-		QueuedMaxRequestBytes:                512 << 20,
-		ConnectionsMaxIdleMs:                 600000,
-		RetentionCheckIntervalMs:             300000,
-		LogCleanerEnable:                     true,
-		LogCleanerBackoffMs:                  15000,
-		FetchMaxBytes:                        57671680,
-		MaxIncrementalFetchSessionCacheSlots: 1000,
-		GroupMinSessionTimeoutMs:             6000,
-		GroupMaxSessionTimeoutMs:             1800000,
-		GroupInitialRebalanceDelayMs:         3000,
-		OffsetsRetentionMinutes:              10080,
-		ConsumerHeartbeatIntervalMs:          5000,
-		ConsumerSessionTimeoutMs:             45000,
-		TransactionMaxTimeoutMs:              900000,
-		TransactionalIDExpirationMs:          604800000,
-		ProducerIDExpirationMs:               86400000,
-		TransactionAbortCheckInterval:        10000,
-		TopicDefaults:                        map[string]string{},
+// Defaults fills every zero field with its default (see each field). It
+// leaves set fields alone, so it can run on a Config that Set has filled.
+func (c *Config) Defaults() {
+	setDefault(&c.Listen, "127.0.0.1:9092")
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
+	setDefault(&c.NumPartitions, 1)
+	setDefault(&c.DefaultReplicationFactor, 1)
+	setDefault(&c.SocketRequestMaxBytes, 104857600)
+	setDefault(&c.QueuedMaxRequestBytes, 512<<20)
+	setDefault(&c.ConnectionsMaxIdleMs, 600000)
+	setDefault(&c.RetentionCheckIntervalMs, 300000)
+	setDefault(&c.LogCleanerBackoffMs, 15000)
+	setDefault(&c.FetchMaxBytes, 57671680)
+	setDefault(&c.MaxIncrementalFetchSessionCacheSlots, 1000)
+	setDefault(&c.GroupMinSessionTimeoutMs, 6000)
+	setDefault(&c.GroupMaxSessionTimeoutMs, 1800000)
+	setDefault(&c.GroupInitialRebalanceDelayMs, 3000)
+	setDefault(&c.OffsetsRetentionMinutes, 10080)
+	setDefault(&c.ConsumerHeartbeatIntervalMs, 5000)
+	setDefault(&c.ConsumerSessionTimeoutMs, 45000)
+	setDefault(&c.TransactionMaxTimeoutMs, 900000)
+	setDefault(&c.TransactionalIDExpirationMs, 604800000)
+	setDefault(&c.ProducerIDExpirationMs, 86400000)
+	setDefault(&c.TransactionAbortCheckInterval, 10000)
+	defaults := make(map[string]string, len(topicConfigDefs))
 	for _, d := range topicConfigDefs {
-		c.TopicDefaults[d.name] = d.def
+		defaults[d.name] = d.def
 	}
-	return c
+	for k, v := range c.TopicDefaults {
+		defaults[k] = v
+	}
+	c.TopicDefaults = defaults
 }
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// noneIfZero stores Kafka's 0 ("none") as -1, since a zero field takes its
+// default; orNone turns it back.
+func noneIfZero(v int64) int64 {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
+// orNone turns the -1 that stands for Kafka's 0 back into 0.
+func orNone[T int | int32 | int64](v T) T { return max(v, 0) }
 
 // brokerKey describes one broker-level key: how to set it on a Config.
 type brokerKey struct {
@@ -214,21 +257,21 @@ var brokerKeys = map[string]brokerKey{
 	"offsets.topic.replication.factor":         intKey("1 (a single node holds one replica)", 1, 1, func(*Config, int64) {}),
 	"transaction.state.log.replication.factor": intKey("1 (a single node holds one replica)", 1, 1, func(*Config, int64) {}),
 	"transaction.state.log.min.isr":            intKey("1 (a single node holds one replica)", 1, 1, func(*Config, int64) {}),
-	"auto.create.topics.enable":                boolKey(func(c *Config, v bool) { c.AutoCreateTopics = v }),
-	"delete.topic.enable":                      boolKey(func(c *Config, v bool) { c.DeleteTopicEnable = v }),
+	"auto.create.topics.enable":                boolKey(func(c *Config, v bool) { c.DisableAutoCreateTopics = !v }),
+	"delete.topic.enable":                      boolKey(func(c *Config, v bool) { c.DisableTopicDeletion = !v }),
 	"socket.request.max.bytes": intKey("an integer 1024..2147483647", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.SocketRequestMaxBytes = int32(v)
 	}),
-	"queued.max.request.bytes": intKey("-1 (unbounded) or an integer >= 1024", -1, math.MaxInt64, func(c *Config, v int64) {
-		c.QueuedMaxRequestBytes = v
+	"queued.max.request.bytes": intKey("-1 or 0 (unbounded), or an integer >= socket.request.max.bytes", -1, math.MaxInt64, func(c *Config, v int64) {
+		c.QueuedMaxRequestBytes = noneIfZero(v)
 	}),
-	"connections.max.idle.ms": intKey("an integer >= -1", -1, math.MaxInt64, func(c *Config, v int64) {
-		c.ConnectionsMaxIdleMs = v
+	"connections.max.idle.ms": intKey("an integer >= 1, or -1 for never", -1, math.MaxInt64, func(c *Config, v int64) {
+		c.ConnectionsMaxIdleMs = noneIfZero(v)
 	}),
 	"log.retention.check.interval.ms": intKey("an integer >= 1", 1, math.MaxInt64, func(c *Config, v int64) {
 		c.RetentionCheckIntervalMs = v
 	}),
-	"log.cleaner.enable": boolKey(func(c *Config, v bool) { c.LogCleanerEnable = v }),
+	"log.cleaner.enable": boolKey(func(c *Config, v bool) { c.DisableLogCleaner = !v }),
 	"log.cleaner.backoff.ms": intKey("an integer >= 1", 1, math.MaxInt64, func(c *Config, v int64) {
 		c.LogCleanerBackoffMs = v
 	}),
@@ -236,16 +279,16 @@ var brokerKeys = map[string]brokerKey{
 		c.FetchMaxBytes = int32(v)
 	}),
 	"max.incremental.fetch.session.cache.slots": intKey("an integer >= 0", 0, math.MaxInt32, func(c *Config, v int64) {
-		c.MaxIncrementalFetchSessionCacheSlots = int(v)
+		c.MaxIncrementalFetchSessionCacheSlots = int(noneIfZero(v))
 	}),
-	"group.min.session.timeout.ms": intKey("an integer >= 0", 0, math.MaxInt32, func(c *Config, v int64) {
+	"group.min.session.timeout.ms": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
 		c.GroupMinSessionTimeoutMs = int32(v)
 	}),
-	"group.max.session.timeout.ms": intKey("an integer >= 0", 0, math.MaxInt32, func(c *Config, v int64) {
+	"group.max.session.timeout.ms": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
 		c.GroupMaxSessionTimeoutMs = int32(v)
 	}),
 	"group.initial.rebalance.delay.ms": intKey("an integer >= 0", 0, math.MaxInt32, func(c *Config, v int64) {
-		c.GroupInitialRebalanceDelayMs = int32(v)
+		c.GroupInitialRebalanceDelayMs = int32(noneIfZero(v))
 	}),
 	"offsets.retention.minutes": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
 		c.OffsetsRetentionMinutes = v
@@ -329,8 +372,8 @@ func knownBrokerKeys() []string {
 	return keys
 }
 
-// LoadProperties applies a Java-properties file (key=value or key: value
-// lines, # and ! comments) with Set, reporting every bad line at once.
+// LoadProperties applies a Java-properties file (Kafka's server.properties
+// format) with Set, reporting every bad line at once as file:line.
 func (c *Config) LoadProperties(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -341,11 +384,10 @@ func (c *Config) LoadProperties(path string) error {
 }
 
 func (c *Config) loadProperties(name string, r io.Reader) error {
-	props, err := ParseProperties(r)
-	var le *propertyLineError
+	props, err := properties.Parse(r)
+	var le *properties.LineError
 	if errors.As(err, &le) {
-		// file:line, as for a bad key or value below.
-		return fmt.Errorf("%s:%d: %q is not key=value", name, le.line, le.text)
+		return fmt.Errorf("%s:%d: %s", name, le.Line, le.Reason)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -359,85 +401,81 @@ func (c *Config) loadProperties(name string, r io.Reader) error {
 	return errors.Join(errs...)
 }
 
-// Property is one key=value line of a properties file.
-type Property struct {
-	Key, Value string
-	Line       int
-}
-
-// propertyLineError is a properties line that is not key=value.
-type propertyLineError struct {
-	line int
-	text string
-}
-
-func (e *propertyLineError) Error() string {
-	return fmt.Sprintf("line %d: %q is not key=value", e.line, e.text)
-}
-
-// ParseProperties reads Java-properties syntax: key=value, key:value or
-// "key value"; lines starting with # or ! are comments; a trailing backslash
-// continues a line.
-func ParseProperties(r io.Reader) ([]Property, error) {
-	var out []Property
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	line, start := 0, 0
-	var pending strings.Builder
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if pending.Len() == 0 {
-			start = line
-			if text == "" || text[0] == '#' || text[0] == '!' {
-				continue
-			}
-		}
-		if strings.HasSuffix(text, `\`) && !strings.HasSuffix(text, `\\`) {
-			pending.WriteString(strings.TrimSuffix(text, `\`))
-			continue
-		}
-		pending.WriteString(text)
-		full := pending.String()
-		pending.Reset()
-		i := strings.IndexAny(full, "=: \t")
-		if i <= 0 {
-			return nil, &propertyLineError{line: start, text: full}
-		}
-		out = append(out, Property{
-			Key:   strings.TrimSpace(full[:i]),
-			Value: strings.TrimSpace(strings.TrimLeft(full[i:], "=: \t")),
-			Line:  start,
-		})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// Validate reports every problem at once.
-func (c *Config) Validate() error {
+// Validate reports every problem at once, each naming the Kafka key, the
+// value and what would be accepted. Zero fields are checked as the defaults
+// they stand for.
+func (c Config) Validate() error {
+	c.Defaults()
 	var errs []error
+	bad := func(key string, v any, want string) {
+		errs = append(errs, fmt.Errorf("%s=%v: %s", key, v, want))
+	}
+	atLeast := func(key string, v, min int64) {
+		if v < min {
+			bad(key, v, fmt.Sprintf("must be at least %d", min))
+		}
+	}
+	positiveOrNone := func(key string, v int64) {
+		if v < 1 && v != -1 {
+			bad(key, v, "must be at least 1, or -1 for none")
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("listen %q: want host:port (e.g. 127.0.0.1:9092): %v", c.Listen, err))
+		errs = append(errs, fmt.Errorf("listen address %q (listeners): want host:port (e.g. 127.0.0.1:9092)", c.Listen))
 	}
 	if c.Advertise != "" {
 		if _, port, err := net.SplitHostPort(c.Advertise); err != nil || port == "0" {
-			errs = append(errs, fmt.Errorf("advertise %q: want a reachable host:port with a non-zero port", c.Advertise))
+			errs = append(errs, fmt.Errorf("advertise address %q (advertised.listeners): want a reachable host:port with a non-zero port", c.Advertise))
 		}
 	}
 	if c.DataDir == "" {
-		errs = append(errs, errors.New("data dir is empty: set --data-dir or log.dirs"))
+		errs = append(errs, errors.New("data dir is empty: set DataDir (--data-dir, log.dirs)"))
 	}
-	if q := c.QueuedMaxRequestBytes; q == 0 || (q > 0 && q < int64(c.SocketRequestMaxBytes)) {
-		errs = append(errs, fmt.Errorf("queued.max.request.bytes (%d) must be -1 (unbounded) or at least socket.request.max.bytes (%d)", q, c.SocketRequestMaxBytes))
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics listen address %q: want host:port, or empty for none", c.MetricsListen))
+		}
 	}
+	if c.NodeID < 0 {
+		bad("node.id", c.NodeID, "must be at least 0")
+	}
+	atLeast("num.partitions", int64(c.NumPartitions), 1)
+	if c.DefaultReplicationFactor != 1 {
+		bad("default.replication.factor", c.DefaultReplicationFactor, "must be 1 (a single node holds one replica)")
+	}
+	atLeast("socket.request.max.bytes", int64(c.SocketRequestMaxBytes), 1024)
+	if q := c.QueuedMaxRequestBytes; q != -1 && q < int64(c.SocketRequestMaxBytes) {
+		bad("queued.max.request.bytes", q, fmt.Sprintf("must be -1 (unbounded) or at least socket.request.max.bytes (%d)", c.SocketRequestMaxBytes))
+	}
+	positiveOrNone("connections.max.idle.ms", c.ConnectionsMaxIdleMs)
+	atLeast("log.retention.check.interval.ms", c.RetentionCheckIntervalMs, 1)
+	atLeast("log.cleaner.backoff.ms", c.LogCleanerBackoffMs, 1)
+	atLeast("fetch.max.bytes", int64(c.FetchMaxBytes), 1024)
+	positiveOrNone("max.incremental.fetch.session.cache.slots", int64(c.MaxIncrementalFetchSessionCacheSlots))
+	atLeast("group.min.session.timeout.ms", int64(c.GroupMinSessionTimeoutMs), 1)
+	atLeast("group.max.session.timeout.ms", int64(c.GroupMaxSessionTimeoutMs), 1)
 	if c.GroupMinSessionTimeoutMs > c.GroupMaxSessionTimeoutMs {
-		errs = append(errs, fmt.Errorf("group.min.session.timeout.ms (%d) exceeds group.max.session.timeout.ms (%d)",
-			c.GroupMinSessionTimeoutMs, c.GroupMaxSessionTimeoutMs))
+		bad("group.min.session.timeout.ms", c.GroupMinSessionTimeoutMs,
+			fmt.Sprintf("must not exceed group.max.session.timeout.ms (%d)", c.GroupMaxSessionTimeoutMs))
 	}
-	for k, v := range c.TopicDefaults {
+	positiveOrNone("group.initial.rebalance.delay.ms", int64(c.GroupInitialRebalanceDelayMs))
+	atLeast("offsets.retention.minutes", c.OffsetsRetentionMinutes, 1)
+	atLeast("group.consumer.heartbeat.interval.ms", int64(c.ConsumerHeartbeatIntervalMs), 1)
+	if c.ConsumerSessionTimeoutMs <= c.ConsumerHeartbeatIntervalMs {
+		bad("group.consumer.session.timeout.ms", c.ConsumerSessionTimeoutMs,
+			fmt.Sprintf("must exceed group.consumer.heartbeat.interval.ms (%d)", c.ConsumerHeartbeatIntervalMs))
+	}
+	atLeast("transaction.max.timeout.ms", int64(c.TransactionMaxTimeoutMs), 1)
+	atLeast("transactional.id.expiration.ms", c.TransactionalIDExpirationMs, 1)
+	atLeast("producer.id.expiration.ms", c.ProducerIDExpirationMs, 1)
+	atLeast("transaction.abort.timed.out.transaction.cleanup.interval.ms", c.TransactionAbortCheckInterval, 1)
+	keys := make([]string, 0, len(c.TopicDefaults))
+	for k := range c.TopicDefaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := c.TopicDefaults[k]
 		d, ok := topicConfigByName[k]
 		if !ok {
 			errs = append(errs, fmt.Errorf("unknown topic config default %q", k))

@@ -33,7 +33,6 @@ func (b *Broker) handleCreatePartitions(c *clientConn, req *kmsg.CreatePartition
 		if err != nil {
 			st.ErrorCode = errorCode(err)
 			st.ErrorMessage = errorMessage(err)
-			b.countError(37, st.ErrorCode)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}

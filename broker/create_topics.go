@@ -25,7 +25,6 @@ func (b *Broker) handleCreateTopics(c *clientConn, req *kmsg.CreateTopicsRequest
 		if err != nil {
 			st.ErrorCode = errorCode(err)
 			st.ErrorMessage = errorMessage(err)
-			b.countError(19, st.ErrorCode)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}

@@ -37,7 +37,6 @@ func (b *Broker) handleDeleteRecords(c *clientConn, req *kmsg.DeleteRecordsReque
 					p.appendMu.Unlock()
 				}
 			}
-			b.countError(21, sp.ErrorCode)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)

@@ -29,7 +29,7 @@ func (b *Broker) handleDeleteTopics(c *clientConn, req *kmsg.DeleteTopicsRequest
 			t = b.topics.getByID(rt.TopicID)
 		}
 		switch {
-		case !b.cfg.DeleteTopicEnable:
+		case b.cfg.DisableTopicDeletion:
 			st.ErrorCode = kerr.TopicDeletionDisabled.Code
 		case t == nil && rt.Topic == nil:
 			st.ErrorCode = kerr.UnknownTopicID.Code
@@ -43,7 +43,6 @@ func (b *Broker) handleDeleteTopics(c *clientConn, req *kmsg.DeleteTopicsRequest
 				st.ErrorMessage = errorMessage(err)
 			}
 		}
-		b.countError(20, st.ErrorCode)
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp

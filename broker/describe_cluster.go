@@ -14,7 +14,6 @@ func (b *Broker) handleDescribeCluster(c *clientConn, req *kmsg.DescribeClusterR
 	resp.EndpointType = req.EndpointType
 	if req.Version >= 1 && req.EndpointType != 1 && req.EndpointType != 2 {
 		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
-		b.countError(60, resp.ErrorCode)
 		return resp
 	}
 	resp.ClusterID = b.clusterID

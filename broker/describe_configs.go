@@ -70,7 +70,6 @@ func (b *Broker) handleDescribeConfigs(c *clientConn, req *kmsg.DescribeConfigsR
 			err := errResourceType(rr.ResourceType)
 			res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
 		}
-		b.countError(32, res.ErrorCode)
 		resp.Resources = append(resp.Resources, res)
 	}
 	return resp
@@ -144,13 +143,13 @@ func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest) []kmsg.
 	add("log.dirs", b.cfg.DataDir, true, static, kmsg.ConfigTypeString)
 	add("num.partitions", i(int64(b.cfg.NumPartitions)), true, static, kmsg.ConfigTypeInt)
 	add("default.replication.factor", i(int64(b.cfg.DefaultReplicationFactor)), true, static, kmsg.ConfigTypeInt)
-	add("auto.create.topics.enable", bo(b.cfg.AutoCreateTopics), true, static, kmsg.ConfigTypeBoolean)
-	add("delete.topic.enable", bo(b.cfg.DeleteTopicEnable), true, static, kmsg.ConfigTypeBoolean)
+	add("auto.create.topics.enable", bo(!b.cfg.DisableAutoCreateTopics), true, static, kmsg.ConfigTypeBoolean)
+	add("delete.topic.enable", bo(!b.cfg.DisableTopicDeletion), true, static, kmsg.ConfigTypeBoolean)
 	add("socket.request.max.bytes", i(int64(b.cfg.SocketRequestMaxBytes)), true, static, kmsg.ConfigTypeInt)
 	add("fetch.max.bytes", i(int64(b.cfg.FetchMaxBytes)), true, static, kmsg.ConfigTypeInt)
-	add("log.cleaner.enable", bo(b.cfg.LogCleanerEnable), true, static, kmsg.ConfigTypeBoolean)
+	add("log.cleaner.enable", bo(!b.cfg.DisableLogCleaner), true, static, kmsg.ConfigTypeBoolean)
 	add("log.retention.check.interval.ms", i(b.cfg.RetentionCheckIntervalMs), true, static, kmsg.ConfigTypeLong)
-	add("group.initial.rebalance.delay.ms", i(int64(b.cfg.GroupInitialRebalanceDelayMs)), true, static, kmsg.ConfigTypeInt)
+	add("group.initial.rebalance.delay.ms", i(int64(orNone(b.cfg.GroupInitialRebalanceDelayMs))), true, static, kmsg.ConfigTypeInt)
 	add("group.min.session.timeout.ms", i(int64(b.cfg.GroupMinSessionTimeoutMs)), true, static, kmsg.ConfigTypeInt)
 	add("group.max.session.timeout.ms", i(int64(b.cfg.GroupMaxSessionTimeoutMs)), true, static, kmsg.ConfigTypeInt)
 	add("offsets.retention.minutes", i(b.cfg.OffsetsRetentionMinutes), true, static, kmsg.ConfigTypeInt)

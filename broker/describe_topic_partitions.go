@@ -41,7 +41,6 @@ func (b *Broker) handleDescribeTopicPartitions(c *clientConn, req *kmsg.Describe
 				resp.Topics = append(resp.Topics, kmsg.DescribeTopicPartitionsResponseTopic{Topic: &n,
 					ErrorCode: kerr.InvalidRequest.Code, AuthorizedOperations: -2147483648})
 			}
-			b.countError(75, kerr.InvalidRequest.Code)
 			return resp
 		}
 		i := sort.SearchStrings(names, req.Cursor.Topic)

@@ -17,6 +17,8 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // dynamicBrokerKeys maps each updatable broker key to its topic config.
@@ -124,7 +126,7 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(b.dynamicConfigFile(), raw); err != nil {
+	if err := fsutil.WriteFileAtomic(b.dynamicConfigFile(), raw); err != nil {
 		return err
 	}
 	b.dynamicConfigs = next

@@ -44,7 +44,6 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 		sess = b.fetchSessions.get(req.SessionID)
 		if sess == nil {
 			resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
-			b.countError(1, resp.ErrorCode)
 			return resp
 		}
 		incremental = true
@@ -55,7 +54,6 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 		defer sess.mu.Unlock()
 		if incremental && req.SessionEpoch != sess.epoch {
 			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
-			b.countError(1, resp.ErrorCode)
 			return resp
 		}
 		for _, rt := range req.Topics {
@@ -184,7 +182,6 @@ func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*p
 		}
 		if fp.ErrorCode != 0 {
 			hasErr = true
-			b.countError(1, fp.ErrorCode)
 		}
 		if incremental && fp.ErrorCode == 0 && len(fp.RecordBatches) == 0 && sp.sentOnce &&
 			fp.HighWatermark == sp.sentHWM && fp.LastStableOffset == sp.sentLSO && fp.LogStartOffset == sp.sentLogStart {

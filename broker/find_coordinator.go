@@ -29,7 +29,6 @@ func (b *Broker) handleFindCoordinator(c *clientConn, req *kmsg.FindCoordinatorR
 		if resp.ErrorCode != 0 {
 			resp.NodeID, resp.Host, resp.Port = -1, "", -1
 		}
-		b.countError(10, resp.ErrorCode)
 		return resp
 	}
 	for _, key := range req.CoordinatorKeys {
@@ -38,7 +37,6 @@ func (b *Broker) handleFindCoordinator(c *clientConn, req *kmsg.FindCoordinatorR
 		if co.ErrorCode != 0 {
 			co.NodeID, co.Host, co.Port = -1, "", -1
 		}
-		b.countError(10, co.ErrorCode)
 		resp.Coordinators = append(resp.Coordinators, co)
 	}
 	return resp

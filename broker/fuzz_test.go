@@ -28,10 +28,7 @@ func threadCPU() time.Duration {
 }
 
 func FuzzRequest(f *testing.F) {
-	cfg := Defaults()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = f.TempDir()
-	cfg.MetricsListen = ""
+	cfg := Config{Listen: "127.0.0.1:0", DataDir: f.TempDir()}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := Start(context.Background(), cfg)
 	if err != nil {

@@ -25,7 +25,7 @@ func groupConfig(cfg Config) group.Config {
 	gc.Dir = filepath.Join(cfg.DataDir, "__groups")
 	gc.MinSessionTimeoutMs = cfg.GroupMinSessionTimeoutMs
 	gc.MaxSessionTimeoutMs = cfg.GroupMaxSessionTimeoutMs
-	gc.InitialRebalanceDelayMs = cfg.GroupInitialRebalanceDelayMs
+	gc.InitialRebalanceDelayMs = orNone(cfg.GroupInitialRebalanceDelayMs)
 	gc.OffsetsRetentionMs = cfg.OffsetsRetentionMinutes * 60000
 	gc.ConsumerHeartbeatIntervalMs = cfg.ConsumerHeartbeatIntervalMs
 	gc.ConsumerSessionTimeoutMs = cfg.ConsumerSessionTimeoutMs
@@ -36,24 +36,24 @@ func groupConfig(cfg Config) group.Config {
 // groupAPITable is the API table of the group coordinator gc; the version
 // ranges are group.Versions.
 func groupAPITable(gc *group.Coordinator) []api {
-	entry := func(key int16, h func(*clientConn, *request) kmsg.Response) api {
-		v := group.Versions[key]
+	entry := func(key kmsg.Key, h func(*clientConn, *request) kmsg.Response) api {
+		v := group.Versions[int16(key)]
 		return api{key, v[0], v[1], h}
 	}
 	return []api{
-		entry(8, groupHandler(gc.OffsetCommit)),
-		entry(9, groupHandler(gc.OffsetFetch)),
-		entry(11, groupHandler(gc.JoinGroup)),
-		entry(12, groupHandler(gc.Heartbeat)),
-		entry(13, groupHandler(gc.LeaveGroup)),
-		entry(14, groupHandler(gc.SyncGroup)),
-		entry(15, groupHandler(gc.DescribeGroups)),
-		entry(16, groupHandler(gc.ListGroups)),
-		entry(28, groupHandler(gc.TxnOffsetCommit)),
-		entry(42, groupHandler(gc.DeleteGroups)),
-		entry(47, groupHandler(gc.OffsetDelete)),
-		entry(68, groupHandler(gc.ConsumerGroupHeartbeat)),
-		entry(69, groupHandler(gc.ConsumerGroupDescribe)),
+		entry(kmsg.OffsetCommit, groupHandler(gc.OffsetCommit)),
+		entry(kmsg.OffsetFetch, groupHandler(gc.OffsetFetch)),
+		entry(kmsg.JoinGroup, groupHandler(gc.JoinGroup)),
+		entry(kmsg.Heartbeat, groupHandler(gc.Heartbeat)),
+		entry(kmsg.LeaveGroup, groupHandler(gc.LeaveGroup)),
+		entry(kmsg.SyncGroup, groupHandler(gc.SyncGroup)),
+		entry(kmsg.DescribeGroups, groupHandler(gc.DescribeGroups)),
+		entry(kmsg.ListGroups, groupHandler(gc.ListGroups)),
+		entry(kmsg.TxnOffsetCommit, groupHandler(gc.TxnOffsetCommit)),
+		entry(kmsg.DeleteGroups, groupHandler(gc.DeleteGroups)),
+		entry(kmsg.OffsetDelete, groupHandler(gc.OffsetDelete)),
+		entry(kmsg.ConsumerGroupHeartbeat, groupHandler(gc.ConsumerGroupHeartbeat)),
+		entry(kmsg.ConsumerGroupDescribe, groupHandler(gc.ConsumerGroupDescribe)),
 	}
 }
 

@@ -59,7 +59,6 @@ func (b *Broker) handleListOffsets(c *clientConn, req *kmsg.ListOffsetsRequest) 
 					sp.OldStyleOffsets = []int64{}
 				}
 			}
-			b.countError(2, sp.ErrorCode)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)

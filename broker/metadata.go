@@ -29,7 +29,7 @@ func (b *Broker) handleMetadata(c *clientConn, req *kmsg.MetadataRequest) kmsg.R
 		}
 		return resp
 	}
-	autoCreate := b.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	autoCreate := !b.cfg.DisableAutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
 		var t *topic
 		var name string
@@ -45,7 +45,6 @@ func (b *Broker) handleMetadata(c *clientConn, req *kmsg.MetadataRequest) kmsg.R
 			if err != nil {
 				n := name
 				code := errorCode(err)
-				b.countError(3, code)
 				resp.Topics = append(resp.Topics, kmsg.MetadataResponseTopic{Topic: &n, ErrorCode: code, AuthorizedOperations: -2147483648})
 				continue
 			}
@@ -61,7 +60,6 @@ func (b *Broker) handleMetadata(c *clientConn, req *kmsg.MetadataRequest) kmsg.R
 			} else {
 				mt.ErrorCode = kerr.UnknownTopicID.Code
 			}
-			b.countError(3, mt.ErrorCode)
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}

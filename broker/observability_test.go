@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
@@ -236,5 +238,55 @@ func TestHealthzAndMetrics(t *testing.T) {
 		if _, ok := value(m, name, "topic", "obs"); ok {
 			t.Fatalf("%s{topic=obs} still reported after the topic was deleted", name)
 		}
+	}
+}
+
+// Error codes are counted for every API, group and transaction APIs
+// included, from the responses themselves (error_counts.go).
+func TestErrorCountsForGroupAndTransactionAPIs(t *testing.T) {
+	b := testkit.StartBroker(t, testkit.WithMetrics())
+	cl := testkit.Client(t, b.Addr)
+	ctx := ctxT(t)
+
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.Generation = "no-such-group", "nobody", 1
+	if _, err := hb.RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "no-such-txn", 12345, 0, true
+	endResp, err := end.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if endResp.ErrorCode == 0 {
+		t.Fatal("EndTxn for an unknown transactional id succeeded")
+	}
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Group, oc.MemberID, oc.Generation = "no-such-group", "nobody", 7
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic = "t"
+	rt.Partitions = append(rt.Partitions, kmsg.NewOffsetCommitRequestTopicPartition())
+	oc.Topics = append(oc.Topics, rt)
+	ocResp, err := oc.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m := scrape(t, b.MetricsAddr())
+	if v := mustValue(t, m, "tributary_request_errors_total", "api", "Heartbeat"); v != 1 {
+		t.Fatalf("Heartbeat errors %v, want 1", v)
+	}
+	endName := kerr.ErrorForCode(endResp.ErrorCode).(*kerr.Error).Message
+	if v := mustValue(t, m, "tributary_request_errors_total", "api", "EndTxn", "error", endName); v != 1 {
+		t.Fatalf("EndTxn %s errors %v, want 1", endName, v)
+	}
+	ocCode := ocResp.Topics[0].Partitions[0].ErrorCode
+	if ocCode == 0 {
+		t.Fatal("OffsetCommit from an unknown member succeeded")
+	}
+	ocName := kerr.ErrorForCode(ocCode).(*kerr.Error).Message
+	if v := mustValue(t, m, "tributary_request_errors_total", "api", "OffsetCommit", "error", ocName); v != 1 {
+		t.Fatalf("OffsetCommit %s errors %v, want 1 (the per-partition code)", ocName, v)
 	}
 }

@@ -26,7 +26,6 @@ func (b *Broker) handleOffsetForLeaderEpoch(c *clientConn, req *kmsg.OffsetForLe
 			case rp.LeaderEpoch <= 0:
 				sp.LeaderEpoch, sp.EndOffset = 0, p.highWatermark()
 			}
-			b.countError(23, sp.ErrorCode)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)

@@ -31,7 +31,6 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 			for _, rp := range rt.Partitions {
 				st.Partitions = append(st.Partitions, produceError(rp.Partition, kerr.InvalidRequiredAcks.Code,
 					fmt.Sprintf("acks=%d is not valid; accepted: -1 (all), 0, 1", req.Acks)))
-				b.countError(0, kerr.InvalidRequiredAcks.Code)
 			}
 			resp.Topics = append(resp.Topics, st)
 		}
@@ -84,12 +83,10 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 			run(j)
 		}
 	}
-	for _, st := range resp.Topics {
-		for _, sp := range st.Partitions {
-			b.countError(0, sp.ErrorCode)
-		}
-	}
 	if req.Acks == 0 {
+		// No response goes back, so count its errors here (handle
+		// counts those of every response it sends).
+		b.countResponseErrors(kmsg.Produce.Int16(), resp)
 		return nil
 	}
 	return resp

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 const producerIDBlock = 1000
@@ -48,7 +50,7 @@ func (pi *producerIDs) Allocate() (int64, error) {
 	if pi.next >= pi.limit {
 		limit := pi.next + producerIDBlock
 		raw, _ := json.Marshal(map[string]int64{"limit": limit})
-		if err := writeFileAtomic(pi.path, raw); err != nil {
+		if err := fsutil.WriteFileAtomic(pi.path, raw); err != nil {
 			return 0, fmt.Errorf("reserve producer ids: %w", err)
 		}
 		pi.limit = limit

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tributary-streams/tributary/broker/internal/record"
 	"github.com/tributary-streams/tributary/broker/internal/statefile"
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 const (
@@ -116,9 +117,10 @@ func (p *partition) loadProducerState() error {
 }
 
 // saveProducerState writes a snapshot if the log moved since the last one.
-// sync makes it durable (clean shutdown); periodic snapshots skip the fsync
-// since a torn one fails its checksum and costs only a longer scan.
-func (p *partition) saveProducerState(sync bool) error {
+// Periodic snapshots and the clean-shutdown one are written the same way
+// (fsynced and renamed into place): the fsync costs little at this rate, and
+// a snapshot that is always whole keeps restarts from rescanning the tail.
+func (p *partition) saveProducerState() error {
 	p.appendMu.Lock()
 	end := p.log.EndOffset()
 	if end == p.snapshotEnd {
@@ -128,18 +130,8 @@ func (p *partition) saveProducerState(sync bool) error {
 	raw := p.producers.encodeSnapshot(end)
 	p.appendMu.Unlock()
 	path := p.snapshotPath()
-	if sync {
-		if err := writeFileAtomic(path, raw); err != nil {
-			return err
-		}
-	} else {
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, raw, 0o644); err != nil {
-			return fmt.Errorf("write producer snapshot: %w", err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("write producer snapshot: %w", err)
-		}
+	if err := fsutil.WriteFileAtomic(path, raw); err != nil {
+		return fmt.Errorf("write producer snapshot: %w", err)
 	}
 	p.appendMu.Lock()
 	p.snapshotEnd = end

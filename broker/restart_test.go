@@ -261,7 +261,7 @@ func TestKill9IdempotentRetriesAreDeduplicated(t *testing.T) {
 	brokerAddr := testkit.FreePort(t)
 	proxy := startAckDropper(t, brokerAddr)
 	advertise := proxy.ln.Addr().String()
-	proc := testkit.StartBrokerProcess(t, dir, brokerAddr, "--advertise", advertise)
+	proc := testkit.StartBrokerProcess(t, dir, brokerAddr, testkit.WithAdvertise(advertise))
 	const topic = "idem-lost-ack"
 	createTopic(t, advertise, topic, 1, nil)
 	cl := testkit.Client(t, advertise, kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -305,7 +305,7 @@ func TestKill9IdempotentRetriesAreDeduplicated(t *testing.T) {
 	proc.Kill()
 	proxy.cut()
 	proxy.drop.Store(false)
-	proc = testkit.StartBrokerProcess(t, dir, brokerAddr, "--advertise", advertise)
+	proc = testkit.StartBrokerProcess(t, dir, brokerAddr, testkit.WithAdvertise(advertise))
 
 	res := <-results
 	if err := res.FirstErr(); err != nil {
@@ -337,7 +337,7 @@ func TestKill9IdempotentRetriesAreDeduplicated(t *testing.T) {
 // the log no longer holds.
 func TestKill9ProducerSnapshotCutByRecovery(t *testing.T) {
 	dir := t.TempDir()
-	proc := testkit.StartBrokerProcess(t, dir, "", "--set", "log.retention.check.interval.ms=50")
+	proc := testkit.StartBrokerProcess(t, dir, "", testkit.WithConfig("log.retention.check.interval.ms", "50"))
 	const topic = "idem-cut"
 	createTopic(t, proc.Addr, topic, 1, nil)
 	snapshot := filepath.Join(dir, topic+"-0", "producer-state.snapshot")
@@ -428,7 +428,7 @@ func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 	dir := t.TempDir()
 	// Before the kill the coordinator does not look for timed-out
 	// transactions, so the open one is still open when the process dies.
-	proc := testkit.StartBrokerProcess(t, dir, "", "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=3600000")
+	proc := testkit.StartBrokerProcess(t, dir, "", testkit.WithConfig("transaction.abort.timed.out.transaction.cleanup.interval.ms", "3600000"))
 	const topic, source, group = "txn-kill", "txn-kill-source", "txn-kill-group"
 	createTopic(t, proc.Addr, topic, 1, nil)
 	createTopic(t, proc.Addr, source, 1, nil)
@@ -481,7 +481,7 @@ func TestKill9OpenTransactionAbortedOnTimeout(t *testing.T) {
 
 	proc.Kill()
 	open.Close() // the producer dies with the broker; it never ends its transaction
-	proc = testkit.StartBrokerProcess(t, dir, proc.Addr, "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=100")
+	proc = testkit.StartBrokerProcess(t, dir, proc.Addr, testkit.WithConfig("transaction.abort.timed.out.transaction.cleanup.interval.ms", "100"))
 	adm = kadm.NewClient(testkit.Client(t, proc.Addr))
 	testkit.Eventually(t, 20*time.Second, func() error {
 		desc, err := adm.DescribeTransactions(ctx, "tx-open", "tx-done")

@@ -375,13 +375,49 @@ func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
 	defer c.b.apiMetrics[req.key].observe(req.received)
 	if req.kreq == nil {
 		// An ApiVersions version newer than ours: answer in v0 form.
-		return c.b.apiVersionsUnsupported(), nil
+		resp = c.b.apiVersionsUnsupported()
+		c.b.countResponseErrors(req.key, resp)
+		return resp, nil
+	}
+	if f := c.b.cfg.Faults; f != nil {
+		if fault, ok := f.take(req.key, req.kreq); ok {
+			if resp, injected, err := c.inject(req, fault); injected {
+				return resp, err
+			}
+		}
 	}
 	resp = c.b.apis[req.key].handle(c, req)
 	if resp != nil {
 		resp.SetVersion(req.version)
+		c.b.countResponseErrors(req.key, resp)
 	}
 	return resp, nil
+}
+
+// inject applies a test fault to req. injected is false when the fault
+// only delayed the request, which is then handled as usual.
+func (c *clientConn) inject(req *request, fault Fault) (resp kmsg.Response, injected bool, err error) {
+	if fault.Delay > 0 {
+		t := time.NewTimer(fault.Delay)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			return nil, true, c.ctx.Err()
+		}
+	}
+	switch {
+	case fault.DropConnection:
+		return nil, true, errors.New("fault injection: dropping the connection")
+	case fault.ErrorCode != 0:
+		if pr, ok := req.kreq.(*kmsg.ProduceRequest); ok && pr.Acks == 0 {
+			return nil, true, nil // acks=0 gets no answer, error or not
+		}
+		resp = errorResponse(req.kreq, fault.ErrorCode)
+		c.b.countResponseErrors(req.key, resp)
+		return resp, true, nil
+	}
+	return nil, false, nil
 }
 
 // appendResponse frames a response: length, correlation id, the header's

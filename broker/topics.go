@@ -20,15 +20,16 @@ import (
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/internal/log"
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // Sentinels for topic operations, mapped to Kafka error codes by handlers.
 var (
-	ErrTopicNotFound      = errors.New("topic not found")
-	ErrTopicExists        = errors.New("topic already exists")
-	ErrInvalidTopic       = errors.New("invalid topic name")
-	ErrInvalidPartitions  = errors.New("invalid partition count")
-	ErrInvalidReplication = errors.New("invalid replication factor")
+	errTopicNotFound      = errors.New("topic not found")
+	errTopicExists        = errors.New("topic already exists")
+	errInvalidTopic       = errors.New("invalid topic name")
+	errInvalidPartitions  = errors.New("invalid partition count")
+	errInvalidReplication = errors.New("invalid replication factor")
 )
 
 type topic struct {
@@ -139,36 +140,7 @@ func (ts *topics) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(ts.b.topicsFile(), raw)
-}
-
-// writeFileAtomic writes via a temp file, fsync and rename so a crash leaves
-// either the old or the new content.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return fsutil.WriteFileAtomic(ts.b.topicsFile(), raw)
 }
 
 func (ts *topics) get(name string) *topic {
@@ -200,17 +172,17 @@ func (ts *topics) list() []*topic {
 // validateTopicName follows Kafka: 1..249 chars of [a-zA-Z0-9._-], not "." or "..".
 func validateTopicName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: the name is empty", ErrInvalidTopic)
+		return fmt.Errorf("%w: the name is empty", errInvalidTopic)
 	}
 	if name == "." || name == ".." {
-		return fmt.Errorf("%w: %q is not allowed", ErrInvalidTopic, name)
+		return fmt.Errorf("%w: %q is not allowed", errInvalidTopic, name)
 	}
 	if len(name) > 249 {
-		return fmt.Errorf("%w: %d characters, the limit is 249", ErrInvalidTopic, len(name))
+		return fmt.Errorf("%w: %d characters, the limit is 249", errInvalidTopic, len(name))
 	}
 	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: %q contains %q; accepted characters are ASCII letters, digits, '.', '_' and '-'", ErrInvalidTopic, name, c)
+			return fmt.Errorf("%w: %q contains %q; accepted characters are ASCII letters, digits, '.', '_' and '-'", errInvalidTopic, name, c)
 		}
 	}
 	return nil
@@ -232,10 +204,10 @@ func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs m
 		partitions = ts.b.cfg.NumPartitions
 	}
 	if partitions <= 0 || partitions > 100000 {
-		return createSpec{}, fmt.Errorf("%w: %d; accepted: 1..100000, or -1 for num.partitions", ErrInvalidPartitions, partitions)
+		return createSpec{}, fmt.Errorf("%w: %d; accepted: 1..100000, or -1 for num.partitions", errInvalidPartitions, partitions)
 	}
 	if rf != -1 && rf != 1 {
-		return createSpec{}, fmt.Errorf("%w: %d; this broker is a single node, accepted: 1 or -1", ErrInvalidReplication, rf)
+		return createSpec{}, fmt.Errorf("%w: %d; this broker is a single node, accepted: 1 or -1", errInvalidReplication, rf)
 	}
 	for k, v := range configs {
 		if err := validateTopicConfig(k, v); err != nil {
@@ -243,7 +215,7 @@ func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs m
 		}
 	}
 	if ts.get(name) != nil {
-		return createSpec{}, fmt.Errorf("%w: %q", ErrTopicExists, name)
+		return createSpec{}, fmt.Errorf("%w: %q", errTopicExists, name)
 	}
 	return createSpec{name: name, partitions: partitions, configs: configs}, nil
 }
@@ -253,7 +225,7 @@ func (ts *topics) create(spec createSpec) (*topic, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if _, ok := ts.byName[spec.name]; ok {
-		return nil, fmt.Errorf("%w: %q", ErrTopicExists, spec.name)
+		return nil, fmt.Errorf("%w: %q", errTopicExists, spec.name)
 	}
 	t := &topic{name: spec.name, configs: map[string]string{}, internal: strings.HasPrefix(spec.name, "__")}
 	for k, v := range spec.configs {
@@ -297,14 +269,14 @@ func (ts *topics) create(spec createSpec) (*topic, error) {
 // it tolerates a concurrent creation of the same topic.
 func (ts *topics) autoCreate(name string) (*topic, error) {
 	spec, err := ts.checkCreate(name, -1, -1, nil)
-	if errors.Is(err, ErrTopicExists) {
+	if errors.Is(err, errTopicExists) {
 		return ts.get(name), nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	t, err := ts.create(spec)
-	if errors.Is(err, ErrTopicExists) {
+	if errors.Is(err, errTopicExists) {
 		return ts.get(name), nil
 	}
 	return t, err
@@ -315,7 +287,7 @@ func (ts *topics) delete(name string) error {
 	t, ok := ts.byName[name]
 	if !ok {
 		ts.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrTopicNotFound, name)
+		return fmt.Errorf("%w: %q", errTopicNotFound, name)
 	}
 	delete(ts.byName, name)
 	delete(ts.byID, t.id)
@@ -347,14 +319,14 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	defer ts.mu.Unlock()
 	t, ok := ts.byName[name]
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrTopicNotFound, name)
+		return fmt.Errorf("%w: %q", errTopicNotFound, name)
 	}
 	cur := t.numPartitions()
 	if count <= cur {
-		return fmt.Errorf("%w: topic %q has %d partitions; the new count %d must be larger", ErrInvalidPartitions, name, cur, count)
+		return fmt.Errorf("%w: topic %q has %d partitions; the new count %d must be larger", errInvalidPartitions, name, cur, count)
 	}
 	if count > 100000 {
-		return fmt.Errorf("%w: %d; accepted: up to 100000", ErrInvalidPartitions, count)
+		return fmt.Errorf("%w: %d; accepted: up to 100000", errInvalidPartitions, count)
 	}
 	if validateOnly {
 		return nil
@@ -383,7 +355,7 @@ func (ts *topics) setConfigs(name string, configs map[string]string, validateOnl
 	defer ts.mu.Unlock()
 	t, ok := ts.byName[name]
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrTopicNotFound, name)
+		return fmt.Errorf("%w: %q", errTopicNotFound, name)
 	}
 	if validateOnly {
 		return nil
@@ -453,7 +425,7 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 		for _, p := range *t.partitions.Load() {
 			if retention {
 				p.expireProducers(producerCutoff)
-				if err := p.saveProducerState(false); err != nil {
+				if err := p.saveProducerState(); err != nil {
 					ts.b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
 				}
 			}

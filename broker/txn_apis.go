@@ -17,13 +17,13 @@ import (
 
 func (b *Broker) txnAPIs() []api {
 	return []api{
-		{22, 0, 5, handler((*Broker).handleInitProducerID)},
-		{24, 0, 3, txnHandler(b.txns.AddPartitionsToTxn)},
-		{25, 0, 3, txnHandler(b.txns.AddOffsetsToTxn)},
-		{26, 0, 4, txnHandler(b.txns.EndTxn)},
-		{61, 0, 0, handler((*Broker).handleDescribeProducers)},
-		{65, 0, 0, txnHandler(b.txns.DescribeTransactions)},
-		{66, 0, 1, txnHandler(b.txns.ListTransactions)},
+		{kmsg.InitProducerID, 0, 5, handler((*Broker).handleInitProducerID)},
+		{kmsg.AddPartitionsToTxn, 0, 3, txnHandler(b.txns.AddPartitionsToTxn)},
+		{kmsg.AddOffsetsToTxn, 0, 3, txnHandler(b.txns.AddOffsetsToTxn)},
+		{kmsg.EndTxn, 0, 4, txnHandler(b.txns.EndTxn)},
+		{kmsg.DescribeProducers, 0, 0, handler((*Broker).handleDescribeProducers)},
+		{kmsg.DescribeTransactions, 0, 0, txnHandler(b.txns.DescribeTransactions)},
+		{kmsg.ListTransactions, 0, 1, txnHandler(b.txns.ListTransactions)},
 	}
 }
 
@@ -36,7 +36,6 @@ func txnHandler[Req kmsg.Request, Resp kmsg.Response](fn func(context.Context, R
 func (b *Broker) handleInitProducerID(c *clientConn, req *kmsg.InitProducerIDRequest) kmsg.Response {
 	if req.TransactionalID != nil {
 		resp := b.txns.InitProducerID(c.ctx, req)
-		b.countError(22, resp.ErrorCode)
 		return resp
 	}
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
@@ -45,7 +44,6 @@ func (b *Broker) handleInitProducerID(c *clientConn, req *kmsg.InitProducerIDReq
 	if err != nil {
 		b.logger.Error("allocate producer id", "err", err)
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		b.countError(22, resp.ErrorCode)
 		return resp
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
@@ -66,11 +64,11 @@ func (tp txnPartitions) Exists(topic string, partition int32) bool {
 func (tp txnPartitions) WriteMarker(topic string, partition int32, producerID int64, epoch int16, commit bool) error {
 	t := tp.b.topics.get(topic)
 	if t == nil {
-		return fmt.Errorf("%w: %q", ErrTopicNotFound, topic)
+		return fmt.Errorf("%w: %q", errTopicNotFound, topic)
 	}
 	p := t.partition(partition)
 	if p == nil {
-		return fmt.Errorf("%w: %s-%d", ErrTopicNotFound, topic, partition)
+		return fmt.Errorf("%w: %s-%d", errTopicNotFound, topic, partition)
 	}
 	key := make([]byte, 4)
 	if commit {
@@ -115,7 +113,6 @@ func (b *Broker) handleDescribeProducers(c *clientConn, req *kmsg.DescribeProduc
 			p := t.partition(pi)
 			if p == nil {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				b.countError(61, sp.ErrorCode)
 			} else {
 				p.appendMu.Lock()
 				for id, e := range p.producers.producers {

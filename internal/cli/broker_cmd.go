@@ -30,7 +30,7 @@ server.properties file) and --set key=value, e.g. --set log.retention.ms=3600000
 file. SIGINT or SIGTERM shuts down cleanly.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := broker.Defaults()
+			var cfg broker.Config
 			if configFile != "" {
 				if err := cfg.LoadProperties(configFile); err != nil {
 					return usageErrorf("%v", err)
@@ -56,7 +56,7 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 			if cmd.Flags().Changed("advertise") {
 				cfg.Advertise = advertise
 			}
-			if cmd.Flags().Changed("data-dir") || configFile == "" {
+			if cmd.Flags().Changed("data-dir") || cfg.DataDir == "" {
 				cfg.DataDir = dataDir
 			}
 			cfg.MetricsListen = metricsListen
@@ -80,8 +80,12 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tributary broker listening on %s (data in %s)\n", b.Addr(), cfg.DataDir)
-			<-cmd.Context().Done()
-			return b.Close()
+			select {
+			case <-cmd.Context().Done():
+				return b.Close()
+			case <-b.Done():
+				return fmt.Errorf("broker stopped: %w", b.Err())
+			}
 		},
 	}
 	f := cmd.Flags()

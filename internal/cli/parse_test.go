@@ -240,18 +240,6 @@ func TestParseKeyValuesWithLists(t *testing.T) {
 	}
 }
 
-func TestParsePropertiesText(t *testing.T) {
-	in := "# comment\n! also a comment\n\nclient.id = my-app\nrequest.timeout.ms:5000\nspaced value\nlong=a\\\n  b\n"
-	got, err := parsePropertiesText(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"client.id": "my-app", "request.timeout.ms": "5000", "spaced": "value", "long": "ab"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("want %v, got %v", want, got)
-	}
-}
-
 func TestCommandConfigSettings(t *testing.T) {
 	path := t.TempDir() + "/client.properties"
 	if err := writeFile(path, "client.id=reporting\nrequest.timeout.ms=1500\n"); err != nil {

@@ -1,12 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/tributary-streams/tributary/internal/properties"
 )
 
 // propertyKind says how a --property value is read.
@@ -94,57 +93,14 @@ func unescape(s string) string {
 	return b.String()
 }
 
-// readPropertiesFile reads a Java-style properties file: `key=value`,
-// `key: value` or `key value` lines, `#` and `!` comments, blank lines, and
-// trailing-backslash line continuations.
+// readPropertiesFile reads a Java properties file (Kafka's client
+// properties format; see internal/properties for the rules).
 func readPropertiesFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	props, err := properties.ParseFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	props, err := parsePropertiesText(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return props, nil
-}
-
-func parsePropertiesText(r io.Reader) (map[string]string, error) {
-	props := make(map[string]string)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	var pending strings.Builder
-	lineNo := 0
-	for sc.Scan() {
-		lineNo++
-		line := strings.TrimLeft(sc.Text(), " \t\f")
-		if pending.Len() == 0 && (line == "" || line[0] == '#' || line[0] == '!') {
-			continue
-		}
-		if strings.HasSuffix(line, `\`) && !strings.HasSuffix(line, `\\`) {
-			pending.WriteString(strings.TrimSuffix(line, `\`))
-			continue
-		}
-		pending.WriteString(line)
-		full := pending.String()
-		pending.Reset()
-
-		i := strings.IndexAny(full, "=: \t\f")
-		if i <= 0 {
-			return nil, fmt.Errorf("line %d: expected key=value, got %q", lineNo, full)
-		}
-		key := full[:i]
-		rest := strings.TrimLeft(full[i:], " \t\f")
-		if rest != "" && (rest[0] == '=' || rest[0] == ':') {
-			rest = strings.TrimLeft(rest[1:], " \t\f")
-		}
-		props[key] = unescape(rest)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return props, nil
+	return properties.Map(props), nil
 }
 
 // splitConfigList splits Kafka's `k=v,k2=v2` config lists on commas that are

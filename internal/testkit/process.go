@@ -2,78 +2,116 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/tributary-streams/tributary/internal/cli"
 )
 
-// childEnv carries the command line of a broker child process: the test
-// binary re-executes itself, and TestMain hands over to RunChildIfRequested.
-const childEnv = "TRIBUTARY_TESTKIT_CHILD_ARGS"
+// A child is a program a test runs as a real process, so that it can be
+// killed with SIGKILL: the test binary re-executes itself with the child's
+// name and arguments in childEnv, and TestMain hands over to
+// RunChildIfRequested, which runs the registered main and exits.
+const childEnv = "TRIBUTARY_TESTKIT_CHILD"
 
-// RunChildIfRequested runs the tributary command line and exits when this
-// process is a child started by StartBrokerProcess. Call it first in TestMain.
+type childCall struct {
+	Name string   `json:"name"`
+	Args []string `json:"args"`
+}
+
+var children = map[string]func(ctx context.Context, args []string) int{
+	brokerChild: runBrokerChild,
+}
+
+// RegisterChild makes main runnable as a child process under name. Call it
+// from TestMain (or an init function) before RunChildIfRequested. main's
+// context is cancelled by SIGTERM or SIGINT; its return value is the exit
+// code.
+func RegisterChild(name string, main func(ctx context.Context, args []string) int) {
+	if _, dup := children[name]; dup {
+		panic("testkit: child " + name + " registered twice")
+	}
+	children[name] = main
+}
+
+// RunChildIfRequested runs the requested child and exits when this process
+// is a child started by StartProcess; otherwise it returns at once. Call it
+// first in TestMain, after any RegisterChild.
 func RunChildIfRequested() {
-	args := os.Getenv(childEnv)
-	if args == "" {
+	raw := os.Getenv(childEnv)
+	if raw == "" {
 		return
 	}
-	var argv []string
-	if err := json.Unmarshal([]byte(args), &argv); err != nil {
-		panic("testkit: bad child args: " + err.Error())
+	var call childCall
+	if err := json.Unmarshal([]byte(raw), &call); err != nil {
+		fmt.Fprintf(os.Stderr, "testkit: bad %s: %v\n", childEnv, err)
+		os.Exit(2)
 	}
-	os.Exit(cli.Main(argv, os.Stdin, os.Stdout, os.Stderr))
+	main, ok := children[call.Name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "testkit: no child %q registered in this test binary\n", call.Name)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := main(ctx, call.Args)
+	stop()
+	os.Exit(code)
 }
 
-// Process is a `tributary broker` child process.
+// Process is a child process started by StartProcess or
+// StartBrokerProcess.
 type Process struct {
+	// Addr and DataDir are set for a broker started by StartBrokerProcess.
 	Addr    string
 	DataDir string
-	cmd     *exec.Cmd
-	stderr  *syncBuffer
-	done    chan struct{}
+
+	cmd      *exec.Cmd
+	stdout   *syncBuffer
+	stderr   *syncBuffer
+	done     chan struct{}
+	exitCode int
 }
 
-// StartBrokerProcess starts `tributary broker` as a child process of the
-// test binary (whose TestMain must call RunChildIfRequested), listening on
-// addr ("" picks a free port), and kills it on cleanup.
-func StartBrokerProcess(t testing.TB, dataDir, addr string, extraArgs ...string) *Process {
+// StartProcess runs the child registered under name with args, and kills
+// it on cleanup. The test binary's TestMain must call RunChildIfRequested.
+func StartProcess(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
-	if addr == "" {
-		addr = FreePort(t)
+	raw, err := json.Marshal(childCall{Name: name, Args: args})
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
 	}
-	args := append([]string{"broker", "--listen", addr, "--data-dir", dataDir, "--metrics-listen", "",
-		"--set", "group.initial.rebalance.delay.ms=0"}, extraArgs...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	argv, _ := json.Marshal(args)
-	cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
-	p := &Process{Addr: addr, DataDir: dataDir, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
+	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	p := &Process{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("testkit: start broker process: %v", err)
+		t.Fatalf("testkit: start child %s: %v", name, err)
 	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.Kill)
-	deadline := time.Now().Add(30 * time.Second)
-	for !portOpen(addr) {
-		select {
-		case <-p.done:
-			t.Fatalf("testkit: broker process exited early: %s", p.stderr.String())
+	go func() {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			p.exitCode = ee.ExitCode() // -1 when killed by a signal
 		default:
+			p.exitCode = -1
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testkit: broker process not listening on %s after 30s: %s", addr, p.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		close(p.done)
+	}()
+	t.Cleanup(p.Kill)
 	return p
 }
+
+// Pid is the child's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 // Kill sends SIGKILL and waits for the process to exit: an unclean stop.
 func (p *Process) Kill() {
@@ -90,11 +128,25 @@ func (p *Process) Stop() {
 	<-p.done
 }
 
-// Pid is the child's process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+// Wait waits up to timeout for the process to exit by itself and returns
+// its exit code (-1 if a signal ended it). After timeout it is an error.
+func (p *Process) Wait(timeout time.Duration) (int, error) {
+	select {
+	case <-p.done:
+		return p.exitCode, nil
+	case <-time.After(timeout):
+		return 0, fmt.Errorf("child %d still running after %s", p.Pid(), timeout)
+	}
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Logs returns what the process wrote to stderr.
 func (p *Process) Logs() string { return p.stderr.String() }
+
+// Output returns what the process wrote to stdout.
+func (p *Process) Output() string { return p.stdout.String() }
 
 // syncBuffer is a bytes.Buffer safe for the exec copier and a reader.
 type syncBuffer struct {

@@ -1,16 +1,21 @@
 // Package testkit starts the real parts tests need: an in-process broker on
-// an ephemeral port in a temp dir, or a broker child process that a test can
-// kill -9; plus polling helpers. Every server started here stops on test
-// cleanup.
+// an ephemeral port in a temp dir, a broker or any other program as a child
+// process that a test can kill -9, franz-go clients, and polling helpers.
+// Every server started here stops on test cleanup.
+//
+// Set TRIBUTARY_TEST_BOOTSTRAP=host:port to run the client-level tests
+// (those that call Bootstrap) against another cluster.
 package testkit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,50 +40,99 @@ type Broker struct {
 	opts brokerOptions
 }
 
+// brokerOptions describe a test broker. They are JSON-encoded for a child
+// process, so an in-process broker and a child one are configured by the
+// same code (brokerConfig).
 type brokerOptions struct {
-	dataDir string
-	listen  string
-	sets    map[string]string
-	fsync   bool
-	logger  *slog.Logger
-	metrics bool
+	DataDir   string            `json:"data_dir"`
+	Listen    string            `json:"listen"`
+	Advertise string            `json:"advertise,omitempty"`
+	Sets      map[string]string `json:"sets,omitempty"`
+	Fsync     bool              `json:"fsync,omitempty"`
+	Metrics   bool              `json:"metrics,omitempty"`
+
+	logger *slog.Logger
+	faults *broker.Faults
 }
 
-// BrokerOption adjusts StartBroker.
+// BrokerOption adjusts StartBroker and StartBrokerProcess.
 type BrokerOption func(*brokerOptions)
 
-// WithConfig sets a Kafka broker config key.
+// WithConfig sets a Kafka broker config key (as server.properties would).
 func WithConfig(key, value string) BrokerOption {
-	return func(o *brokerOptions) { o.sets[key] = value }
+	return func(o *brokerOptions) { o.Sets[key] = value }
 }
 
 // WithDataDir uses dir instead of a fresh t.TempDir().
-func WithDataDir(dir string) BrokerOption { return func(o *brokerOptions) { o.dataDir = dir } }
+func WithDataDir(dir string) BrokerOption { return func(o *brokerOptions) { o.DataDir = dir } }
 
 // WithListen binds a specific address (default 127.0.0.1:0).
-func WithListen(addr string) BrokerOption { return func(o *brokerOptions) { o.listen = addr } }
+func WithListen(addr string) BrokerOption { return func(o *brokerOptions) { o.Listen = addr } }
+
+// WithAdvertise sets the address clients are told to connect to.
+func WithAdvertise(addr string) BrokerOption { return func(o *brokerOptions) { o.Advertise = addr } }
 
 // WithFsyncAlways turns on --fsync=always.
-func WithFsyncAlways() BrokerOption { return func(o *brokerOptions) { o.fsync = true } }
+func WithFsyncAlways() BrokerOption { return func(o *brokerOptions) { o.Fsync = true } }
 
-// WithLogger sends broker logs to l (default: discarded unless -v).
+// WithLogger sends broker logs to l (default: discarded unless -v and
+// TRIBUTARY_TEST_LOGS are set). In-process brokers only.
 func WithLogger(l *slog.Logger) BrokerOption { return func(o *brokerOptions) { o.logger = l } }
 
-// WithMetrics serves /metrics and /healthz on an ephemeral port.
-func WithMetrics() BrokerOption { return func(o *brokerOptions) { o.metrics = true } }
+// WithFaults lets the test inject errors, delays and dropped connections
+// through f (see broker.Faults). In-process brokers only.
+func WithFaults(f *broker.Faults) BrokerOption { return func(o *brokerOptions) { o.faults = f } }
 
-// StartBroker starts an in-process broker and stops it on cleanup. Group
-// rebalances start without Kafka's 3 s initial delay, as tests want.
-func StartBroker(t testing.TB, opts ...BrokerOption) *Broker {
-	t.Helper()
-	o := brokerOptions{listen: "127.0.0.1:0", sets: map[string]string{}}
+// WithMetrics serves /metrics and /healthz on an ephemeral port.
+func WithMetrics() BrokerOption { return func(o *brokerOptions) { o.Metrics = true } }
+
+func newBrokerOptions(t testing.TB, opts []BrokerOption) brokerOptions {
+	o := brokerOptions{Listen: "127.0.0.1:0", Sets: map[string]string{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.dataDir == "" {
-		o.dataDir = t.TempDir()
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
 	}
-	b := &Broker{t: t, opts: o, DataDir: o.dataDir}
+	return o
+}
+
+// brokerConfig is the broker configuration the options describe. Group
+// rebalances start without Kafka's 3 s initial delay, as tests want.
+func (o brokerOptions) brokerConfig() (broker.Config, error) {
+	cfg := broker.Config{
+		Listen:                       o.Listen,
+		Advertise:                    o.Advertise,
+		DataDir:                      o.DataDir,
+		FsyncAlways:                  o.Fsync,
+		GroupInitialRebalanceDelayMs: -1,
+		Logger:                       o.logger,
+		Faults:                       o.faults,
+	}
+	if o.Metrics {
+		cfg.MetricsListen = "127.0.0.1:0"
+	}
+	keys := make([]string, 0, len(o.Sets))
+	for k := range o.Sets {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := cfg.Set(k, o.Sets[k]); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// StartBroker starts an in-process broker and stops it on cleanup.
+func StartBroker(t testing.TB, opts ...BrokerOption) *Broker {
+	t.Helper()
+	o := newBrokerOptions(t, opts)
+	if o.logger == nil {
+		o.logger = testLogger()
+	}
+	b := &Broker{t: t, opts: o, DataDir: o.DataDir}
 	b.start()
 	t.Cleanup(func() { b.Broker.Close() })
 	return b
@@ -86,23 +140,9 @@ func StartBroker(t testing.TB, opts ...BrokerOption) *Broker {
 
 func (b *Broker) start() {
 	b.t.Helper()
-	cfg := broker.Defaults()
-	cfg.GroupInitialRebalanceDelayMs = 0
-	for k, v := range b.opts.sets {
-		if err := cfg.Set(k, v); err != nil {
-			b.t.Fatalf("testkit: %v", err)
-		}
-	}
-	cfg.Listen = b.opts.listen
-	cfg.DataDir = b.opts.dataDir
-	cfg.FsyncAlways = b.opts.fsync
-	cfg.MetricsListen = ""
-	if b.opts.metrics {
-		cfg.MetricsListen = "127.0.0.1:0"
-	}
-	cfg.Logger = b.opts.logger
-	if cfg.Logger == nil {
-		cfg.Logger = testLogger()
+	cfg, err := b.opts.brokerConfig()
+	if err != nil {
+		b.t.Fatalf("testkit: %v", err)
 	}
 	br, err := broker.Start(context.Background(), cfg)
 	if err != nil {
@@ -119,7 +159,7 @@ func (b *Broker) Restart() {
 	if err := b.Broker.Close(); err != nil {
 		b.t.Fatalf("testkit: close broker: %v", err)
 	}
-	b.opts.listen = b.Addr
+	b.opts.Listen = b.Addr
 	b.start()
 }
 
@@ -139,15 +179,60 @@ func Bootstrap(t testing.TB, opts ...BrokerOption) string {
 	return StartBroker(t, opts...).Addr
 }
 
-// Client returns a franz-go client for addr, closed on cleanup.
-func Client(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
+// StartBrokerProcess starts a broker as a child process of the test binary
+// (whose TestMain must call RunChildIfRequested), on dataDir, listening on
+// addr ("" picks a free port), and kills it on cleanup. It returns once the
+// broker accepts connections.
+func StartBrokerProcess(t testing.TB, dataDir, addr string, opts ...BrokerOption) *Process {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
-	if err != nil {
-		t.Fatalf("testkit: client: %v", err)
+	if addr == "" {
+		addr = FreePort(t)
 	}
-	t.Cleanup(cl.Close)
-	return cl
+	o := newBrokerOptions(t, append([]BrokerOption{WithDataDir(dataDir), WithListen(addr)}, opts...))
+	if _, err := o.brokerConfig(); err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	raw, err := json.Marshal(o)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	p := StartProcess(t, brokerChild, string(raw))
+	p.Addr, p.DataDir = addr, dataDir
+	deadline := time.Now().Add(30 * time.Second)
+	for !portOpen(addr) {
+		select {
+		case <-p.done:
+			t.Fatalf("testkit: broker process exited early: %s", p.Logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testkit: broker process not listening on %s after 30s: %s", addr, p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// brokerChild is the child that StartBrokerProcess runs: a broker built
+// from JSON-encoded brokerOptions, logging to stderr, stopped by SIGTERM.
+const brokerChild = "testkit-broker"
+
+func runBrokerChild(ctx context.Context, args []string) int {
+	var o brokerOptions
+	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &o) != nil {
+		fmt.Fprintf(os.Stderr, "testkit broker child: want one JSON argument, got %q\n", args)
+		return 2
+	}
+	o.logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := o.brokerConfig()
+	if err == nil {
+		err = broker.Run(ctx, cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testkit broker child: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // Eventually polls fn until it returns nil or timeout passes, then fails
@@ -202,4 +287,15 @@ func portOpen(addr string) bool {
 	}
 	c.Close()
 	return true
+}
+
+// Client returns a franz-go client for addr, closed on cleanup.
+func Client(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
+	if err != nil {
+		t.Fatalf("testkit: client: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 const (
@@ -24,33 +26,14 @@ const (
 	recoveryPointFile = "recovery-point"
 	cleanerOffsetFile = "cleaner-offset"
 	cleanShutdownFile = ".clean-shutdown"
-	tmpSuffix         = ".tmp"
+	tmpSuffix         = fsutil.TempSuffix
 )
 
 // writeCheckpoint atomically replaces dir/name with v. Caller holds
 // Log.ckMu (the temp file name is shared).
 func writeCheckpoint(dir, name string, v int64) error {
-	path := filepath.Join(dir, name)
-	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", name, err)
-	}
-	_, err = f.WriteString(strconv.FormatInt(v, 10) + "\n")
-	if err == nil {
-		err = fsync(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", name, err)
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, name), []byte(strconv.FormatInt(v, 10)+"\n")); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }
@@ -75,17 +58,3 @@ func readCheckpoint(dir, name string) (v int64, ok bool, err error) {
 // fsync is (*os.File).Sync. It is a variable only so that tests checking
 // logic rather than durability (the fuzz target) can skip the disk flush.
 var fsync = (*os.File).Sync
-
-// syncDir fsyncs a directory so renames, creations and removals in it are
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = fsync(d)
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/internal/record"
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // CompactStats describes one Compact call. Byte counts cover the cleanable
@@ -421,10 +422,10 @@ func (l *Log) cleanSegment(v *view, km *keyMap, cfg *Config, nowMs int64) (res c
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
 	idx, tidx := ns.encodeIndexes()
-	if err := writeFileSync(ns.indexPath()+cleanedSuffix, idx); err != nil {
+	if err := fsutil.WriteFileSync(ns.indexPath()+cleanedSuffix, idx); err != nil {
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
-	if err := writeFileSync(ns.timeIndexPath()+cleanedSuffix, tidx); err != nil {
+	if err := fsutil.WriteFileSync(ns.timeIndexPath()+cleanedSuffix, tidx); err != nil {
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
 	res.seg, res.size = ns, ns.size
@@ -498,21 +499,6 @@ func cleanBatch(b []byte, h record.Header, km *keyMap, cfg *Config, nowMs int64)
 	return nb, removed, err
 }
 
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = fsync(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // swapSegment replaces old with its cleaned copy ns: the rename of the .log
 // is the commit point (see cleanupTempFiles for crash handling). The write
 // lock is held across the renames so no reader can take a view of the old
@@ -547,7 +533,7 @@ func (l *Log) swapSegment(old, ns *segment) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := fsutil.SyncDir(l.dir); err != nil {
 		errs = append(errs, err)
 	}
 	old.release()

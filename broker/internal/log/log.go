@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/internal/record"
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // This file holds the Log type, appends, flushing and shutdown. Recovery is
@@ -497,7 +498,7 @@ func (l *Log) closeLocked() error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return syncDir(l.dir)
+	return fsutil.SyncDir(l.dir)
 }
 
 // Delete closes the log and removes its directory.

@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/tributary-streams/tributary/broker/internal/record"
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // recoveryChunk is the read size used when scanning segments.
@@ -146,7 +147,7 @@ func (l *Log) load() error {
 			return fmt.Errorf("remove clean-shutdown marker: %w", err)
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := fsutil.SyncDir(l.dir); err != nil {
 		return err
 	}
 	l.ckMu.Lock()

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // DeleteRecords advances the log start offset to before and deletes the
@@ -166,7 +168,7 @@ func (l *Log) deleteOldest(n int) (int, error) {
 		}
 		s.release()
 	}
-	if err := syncDir(l.dir); err != nil && firstErr == nil {
+	if err := fsutil.SyncDir(l.dir); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	return n, firstErr

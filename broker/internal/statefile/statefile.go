@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/tributary-streams/tributary/internal/fsutil"
 )
 
 // A state file is a fixed header (chosen by the owner, e.g. "TRBGRP01")
@@ -126,7 +128,7 @@ func Open(dir, name, header string, syncWrites bool, warn func(msg string, args 
 		// the data written later is what matters, and it is not lost by
 		// a failure here).
 		if f.Sync() == nil {
-			_ = syncDir(dir)
+			_ = fsutil.SyncDir(dir)
 		}
 		valid = int64(len(s.header))
 	}
@@ -309,7 +311,7 @@ func (s *File) Compact() error {
 	}
 	tmp := s.path + ".tmp"
 	buf := encodeFrames([]byte(s.header), s.liveRecords())
-	if err := writeFileSync(tmp, buf); err != nil {
+	if err := fsutil.WriteFileSync(tmp, buf); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("snapshot state file: %w", err)
 	}
@@ -317,7 +319,7 @@ func (s *File) Compact() error {
 		os.Remove(tmp)
 		return fmt.Errorf("snapshot state file: rename: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsutil.SyncDir(s.dir); err != nil {
 		s.err = fmt.Errorf("snapshot state file: sync dir: %w", err)
 		return s.err
 	}
@@ -346,31 +348,6 @@ func (s *File) Compact() error {
 func liveOrder(m map[string]liveEntry) []Record {
 	s := File{live: m}
 	return s.liveRecords()
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Close closes the file. Later writes return ErrClosed.

@@ -59,15 +59,11 @@ func startTributary(ctx context.Context, _ int) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tributary data dir: %w", err)
 	}
-	cfg := broker.Defaults()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = dir
-	cfg.MetricsListen = ""
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg := broker.Config{Listen: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.DiscardHandler)}
 	// kfake has no initial rebalance delay: a new group's first join
 	// completes at once. Ours would hold it 3 s, which is all a group
 	// benchmark would measure.
-	cfg.GroupInitialRebalanceDelayMs = 0
+	cfg.GroupInitialRebalanceDelayMs = -1
 	b, err := broker.Start(ctx, cfg)
 	if err != nil {
 		os.RemoveAll(dir)
