@@ -33,7 +33,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tributary-streams/tributary/internal/fsutil"
+	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
 // Broker is a running broker.
@@ -249,7 +249,7 @@ func (b *Broker) loadIdentity() error {
 		ClusterID string `json:"cluster_id"`
 		NodeID    int32  `json:"node_id"`
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := metafile.Read(path)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(raw, &meta); err != nil {
@@ -264,11 +264,12 @@ func (b *Broker) loadIdentity() error {
 		}
 		meta.NodeID = b.cfg.NodeID
 		raw, _ := json.Marshal(meta)
-		if err := fsutil.WriteFileAtomic(path, raw); err != nil {
+		if err := metafile.Write(path, raw, true); err != nil {
 			return err
 		}
 	default:
-		return fmt.Errorf("read %s: %w", path, err)
+		// A damaged identity is not guessed at (metafile names the file).
+		return fmt.Errorf("read broker identity: %w", err)
 	}
 	if b.cfg.ClusterID != "" && b.cfg.ClusterID != meta.ClusterID {
 		return fmt.Errorf("cluster.id %q does not match %q stored in %s", b.cfg.ClusterID, meta.ClusterID, path)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/internal/testkit"
@@ -28,21 +27,15 @@ type acked struct {
 	value     string
 }
 
-func createTopic(t testing.TB, addr, topic string, partitions int32, configs map[string]*string) {
-	t.Helper()
-	adm := kadm.NewClient(testkit.Client(t, addr))
-	resp, err := adm.CreateTopic(ctxT(t, 60*time.Second), partitions, 1, configs, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
-	}
-}
-
 // produce sends n records with acks=all to partition 0 of topic and returns
 // the acknowledged ones (all of them, or the test fails).
 func produce(t testing.TB, addr, topic string, n int, prefix string, opts ...kgo.Opt) []acked {
+	t.Helper()
+	return produceTo(t, addr, topic, 0, n, prefix, opts...)
+}
+
+// produceTo is produce to a given partition.
+func produceTo(t testing.TB, addr, topic string, partition int32, n int, prefix string, opts ...kgo.Opt) []acked {
 	t.Helper()
 	cl := testkit.Client(t, addr, append([]kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0)}, opts...)...)
 	var mu sync.Mutex
@@ -50,7 +43,7 @@ func produce(t testing.TB, addr, topic string, n int, prefix string, opts ...kgo
 	var firstErr error
 	ctx := ctxT(t, 60*time.Second)
 	for i := 0; i < n; i++ {
-		r := &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("%s-%d", prefix, i))}
+		r := &kgo.Record{Topic: topic, Partition: partition, Value: []byte(fmt.Sprintf("%s-%d", prefix, i))}
 		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()

@@ -18,7 +18,7 @@ import (
 func TestSecondBrokerOnDataDirExits(t *testing.T) {
 	dir := t.TempDir()
 	first := testkit.StartBrokerProcess(t, dir, "")
-	createTopic(t, first.Addr, "locked", 1, nil)
+	testkit.CreateTopic(t, first.Addr, "locked", 1)
 	acks := produce(t, first.Addr, "locked", 200, "first")
 
 	var stdout, stderr bytes.Buffer

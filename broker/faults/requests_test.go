@@ -65,7 +65,7 @@ func TestTaggedFieldCountBomb(t *testing.T) {
 	if n := len(tagCountBomb()); n != 22 {
 		t.Fatalf("bomb is %d bytes", n)
 	}
-	createTopic(t, b.Addr, "bombed", 1, nil)
+	testkit.CreateTopic(t, b.Addr, "bombed", 1)
 	cpu0 := processCPU()
 	var conns []net.Conn
 	for i := 0; i < 10; i++ {
@@ -171,7 +171,7 @@ func TestClaimedSizeCostsWhatWasSent(t *testing.T) {
 	if grown > 64<<20 {
 		t.Fatalf("heap grew %d MB for %d connections that sent 10 bytes each", grown>>20, conns)
 	}
-	createTopic(t, b.Addr, "others", 1, nil)
+	testkit.CreateTopic(t, b.Addr, "others", 1)
 	acks := produce(t, b.Addr, "others", 100, "v")
 	verifyAcked(t, b.Addr, acks)
 }
@@ -232,7 +232,7 @@ func TestQueuedMaxRequestBytes(t *testing.T) {
 		}
 		return nil
 	})
-	createTopic(t, b.Addr, "after", 1, nil)
+	testkit.CreateTopic(t, b.Addr, "after", 1)
 	acks := produce(t, b.Addr, "after", 300, "v")
 	verifyAcked(t, b.Addr, acks)
 }
