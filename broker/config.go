@@ -78,6 +78,13 @@ type Config struct {
 	// SocketRequestMaxBytes is socket.request.max.bytes: the largest request
 	// frame accepted. Default 104857600.
 	SocketRequestMaxBytes int32
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the bytes of
+	// request frames held in memory (read, not yet answered) across all
+	// connections before the broker stops reading sockets. Default
+	// 536870912 (512 MiB); -1 is unbounded (Kafka's 0 or -1, Kafka's
+	// default), but an unbounded broker can be made to hold any amount of
+	// memory by clients that send large requests and read slowly.
+	QueuedMaxRequestBytes int64
 	// ConnectionsMaxIdleMs is connections.max.idle.ms. Default 600000; -1
 	// keeps idle connections open forever.
 	ConnectionsMaxIdleMs int64
@@ -139,6 +146,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.NumPartitions, 1)
 	setDefault(&c.DefaultReplicationFactor, 1)
 	setDefault(&c.SocketRequestMaxBytes, 104857600)
+	setDefault(&c.QueuedMaxRequestBytes, 512<<20)
 	setDefault(&c.ConnectionsMaxIdleMs, 600000)
 	setDefault(&c.RetentionCheckIntervalMs, 300000)
 	setDefault(&c.LogCleanerBackoffMs, 15000)
@@ -265,6 +273,9 @@ var brokerKeys = map[string]brokerKey{
 	"delete.topic.enable":                      boolKey(func(c *Config, v bool) { c.DisableTopicDeletion = !v }),
 	"socket.request.max.bytes": intKey("an integer 1024..2147483647", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.SocketRequestMaxBytes = int32(v)
+	}),
+	"queued.max.request.bytes": intKey("-1 or 0 (unbounded), or an integer >= socket.request.max.bytes", -1, math.MaxInt64, func(c *Config, v int64) {
+		c.QueuedMaxRequestBytes = noneIfZero(v)
 	}),
 	"connections.max.idle.ms": intKey("an integer >= 1, or -1 for never", -1, math.MaxInt64, func(c *Config, v int64) {
 		c.ConnectionsMaxIdleMs = noneIfZero(v)
@@ -456,6 +467,9 @@ func (c Config) Validate() error {
 		bad("default.replication.factor", c.DefaultReplicationFactor, "must be 1 (a single node holds one replica)")
 	}
 	atLeast("socket.request.max.bytes", int64(c.SocketRequestMaxBytes), 1024)
+	if q := c.QueuedMaxRequestBytes; q != -1 && q < int64(c.SocketRequestMaxBytes) {
+		bad("queued.max.request.bytes", q, fmt.Sprintf("must be -1 (unbounded) or at least socket.request.max.bytes (%d)", c.SocketRequestMaxBytes))
+	}
 	positiveOrNone("connections.max.idle.ms", c.ConnectionsMaxIdleMs)
 	atLeast("log.retention.check.interval.ms", c.RetentionCheckIntervalMs, 1)
 	atLeast("log.cleaner.backoff.ms", c.LogCleanerBackoffMs, 1)
