@@ -705,7 +705,10 @@ func (g *group) sync(p syncParams) (syncResult, chan syncResult) {
 				am.assignment = []byte{}
 			}
 		}
+		// The record says Stable: it is what a restart restores.
+		g.state = stateStable
 		if err := g.persist(); err != nil {
+			g.state = stateCompleting
 			for _, am := range g.members {
 				am.assignment = nil
 				am.finishSync(syncResult{err: kerr.CoordinatorNotAvailable.Code})
@@ -713,7 +716,6 @@ func (g *group) sync(p syncParams) (syncResult, chan syncResult) {
 			g.prepareRebalance()
 			return syncResult{}, ch
 		}
-		g.state = stateStable
 		g.c.log.Debug("group stable", "group", g.id, "generation", g.generation, "members", len(g.members))
 		for _, am := range g.members {
 			am.finishSync(g.syncOK(am))

@@ -93,6 +93,7 @@ func New(cfg Config, topics Topics, logger *slog.Logger) (*Coordinator, error) {
 	}
 	c.file = f
 	c.load(recs)
+	c.startRestoredSessions()
 	go c.sweepLoop()
 	return c, nil
 }
@@ -168,6 +169,7 @@ func (c *Coordinator) loadRecord(r statefile.Record) error {
 		} else {
 			g.protocolType = m.ProtocolType
 			g.generation = m.Generation
+			g.restoreMembers(m)
 		}
 	case kindOffset:
 		k, err := decodeOffsetKey(r.Key)

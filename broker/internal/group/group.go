@@ -196,6 +196,7 @@ func (g *group) meta() groupMeta {
 	m.Protocol = g.protocol
 	m.Generation = g.generation
 	m.Leader = g.leader
+	m.State = g.state
 	for _, mem := range g.sortedMembers() {
 		m.Members = append(m.Members, memberMeta{
 			MemberID:         mem.id,
