@@ -783,10 +783,12 @@ func (g *group) leave(memberID string, instanceID *string) int16 {
 }
 
 // subscribedTopics returns the topics the classic group's members subscribe
-// to, from their consumer-protocol metadata. A member whose metadata does not
-// parse contributes nothing, as in Kafka.
-func (g *group) subscribedTopics() map[string]bool {
-	topics := make(map[string]bool)
+// to, from their consumer-protocol metadata, and whether every member's
+// metadata parsed. A member whose metadata does not parse contributes
+// nothing, as in Kafka.
+func (g *group) subscribedTopics() (topics map[string]bool, complete bool) {
+	topics = make(map[string]bool)
+	complete = true
 	for _, m := range g.members {
 		md := m.metadataFor(g.protocol)
 		if md == nil && len(m.protocols) > 0 {
@@ -794,11 +796,12 @@ func (g *group) subscribedTopics() map[string]bool {
 		}
 		var cm kmsg.ConsumerMemberMetadata
 		if err := cm.ReadFrom(md); err != nil {
+			complete = false
 			continue
 		}
 		for _, t := range cm.Topics {
 			topics[t] = true
 		}
 	}
-	return topics
+	return topics, complete
 }
