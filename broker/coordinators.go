@@ -28,10 +28,12 @@ func (b *Broker) startCoordinators() error {
 		return err
 	}
 	b.txns, err = txn.New(txn.Config{
-		Dir:                  filepath.Join(b.cfg.DataDir, "__transactions"),
-		MaxTimeoutMs:         b.cfg.TransactionMaxTimeoutMs,
-		AbortCheckIntervalMs: b.cfg.TransactionAbortCheckInterval,
-		SyncWrites:           b.cfg.FsyncAlways,
+		Dir:                     filepath.Join(b.cfg.DataDir, "__transactions"),
+		MaxTimeoutMs:            b.cfg.TransactionMaxTimeoutMs,
+		AbortCheckIntervalMs:    b.cfg.TransactionAbortCheckInterval,
+		SyncWrites:              b.cfg.FsyncAlways,
+		IDExpirationMs:          b.cfg.TransactionalIDExpirationMs,
+		RemoveExpiredIntervalMs: b.cfg.TransactionRemoveExpiredInterval,
 	}, txnPartitions{b}, b.groups, b.producerIDs, b.logger.With("component", "transactions"))
 	return err
 }
