@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +82,13 @@ type topicRecord struct {
 	Configs    map[string]string `json:"configs,omitempty"`
 }
 
+// settingsOf derives a topic's settings from its overrides and the broker
+// defaults. Internal topics are never fsynced per append: they are views of
+// coordinator state, which is durable on its own (see internal_topics.go).
+func (b *Broker) settingsOf(t *topic, configs map[string]string) topicSettings {
+	return parseTopicSettings(configs, b.defaults(), b.cfg.FsyncAlways && !t.internal)
+}
+
 func (b *Broker) topicsFile() string { return filepath.Join(b.cfg.DataDir, "topics.json") }
 
 func partitionDir(dataDir, topic string, p int32) string {
@@ -107,12 +113,12 @@ func (b *Broker) loadTopics() error {
 		if err != nil || len(idb) != 16 {
 			return fmt.Errorf("%s: topic %q has a bad id %q", b.topicsFile(), r.Name, r.ID)
 		}
-		t := &topic{name: r.Name, configs: r.Configs, internal: strings.HasPrefix(r.Name, "__")}
+		t := &topic{name: r.Name, configs: r.Configs, internal: isInternalTopic(r.Name)}
 		copy(t.id[:], idb)
 		if t.configs == nil {
 			t.configs = map[string]string{}
 		}
-		s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
+		s := b.settingsOf(t, t.configs)
 		t.settings.Store(&s)
 		ps := make([]*partition, 0, r.Partitions)
 		for i := int32(0); i < r.Partitions; i++ {
@@ -195,10 +201,15 @@ type createSpec struct {
 	configs    map[string]string
 }
 
-// checkCreate validates a topic creation without doing it.
+// checkCreate validates a topic creation (by CreateTopics or auto
+// creation) without doing it. Internal topics are created by
+// internalTopics.ensure only.
 func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs map[string]string) (createSpec, error) {
 	if err := validateTopicName(name); err != nil {
 		return createSpec{}, err
+	}
+	if isInternalTopic(name) {
+		return createSpec{}, errInternalTopicChange(name, "create")
 	}
 	if partitions == -1 {
 		partitions = ts.b.cfg.NumPartitions
@@ -227,14 +238,14 @@ func (ts *topics) create(spec createSpec) (*topic, error) {
 	if _, ok := ts.byName[spec.name]; ok {
 		return nil, fmt.Errorf("%w: %q", ErrTopicExists, spec.name)
 	}
-	t := &topic{name: spec.name, configs: map[string]string{}, internal: strings.HasPrefix(spec.name, "__")}
+	t := &topic{name: spec.name, configs: map[string]string{}, internal: isInternalTopic(spec.name)}
 	for k, v := range spec.configs {
 		t.configs[k] = v
 	}
 	if _, err := rand.Read(t.id[:]); err != nil {
 		return nil, err
 	}
-	s := parseTopicSettings(t.configs, ts.b.defaults(), ts.b.cfg.FsyncAlways)
+	s := ts.b.settingsOf(t, t.configs)
 	t.settings.Store(&s)
 	ps := make([]*partition, 0, spec.partitions)
 	for i := int32(0); i < spec.partitions; i++ {
@@ -283,6 +294,9 @@ func (ts *topics) autoCreate(name string) (*topic, error) {
 }
 
 func (ts *topics) delete(name string) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "delete")
+	}
 	ts.mu.Lock()
 	t, ok := ts.byName[name]
 	if !ok {
@@ -315,6 +329,9 @@ func (ts *topics) delete(name string) error {
 }
 
 func (ts *topics) addPartitions(name string, count int32, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "add partitions to")
+	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t, ok := ts.byName[name]
@@ -344,8 +361,17 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	return ts.saveLocked()
 }
 
-// setConfigs replaces a topic's overrides after validating every entry.
+// setConfigs replaces a topic's overrides after validating every entry,
+// for AlterConfigs and IncrementalAlterConfigs: internal topics refuse.
 func (ts *topics) setConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "alter the configs of")
+	}
+	return ts.replaceConfigs(name, configs, validateOnly)
+}
+
+// replaceConfigs replaces a topic's overrides after validating every entry.
+func (ts *topics) replaceConfigs(name string, configs map[string]string, validateOnly bool) error {
 	for k, v := range configs {
 		if err := validateTopicConfig(k, v); err != nil {
 			return err
@@ -361,7 +387,7 @@ func (ts *topics) setConfigs(name string, configs map[string]string, validateOnl
 		return nil
 	}
 	t.configs = configs
-	s := parseTopicSettings(configs, ts.b.defaults(), ts.b.cfg.FsyncAlways)
+	s := ts.b.settingsOf(t, configs)
 	t.settings.Store(&s)
 	for _, p := range *t.partitions.Load() {
 		if err := p.log.SetConfig(s.log); err != nil {
