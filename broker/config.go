@@ -121,12 +121,26 @@ type Config struct {
 	OffsetsRetentionMinutes      int64 // offsets.retention.minutes, default 10080
 	ConsumerHeartbeatIntervalMs  int32 // group.consumer.heartbeat.interval.ms, default 5000
 	ConsumerSessionTimeoutMs     int32 // group.consumer.session.timeout.ms, default 45000
+	// OffsetsTopicNumPartitions is offsets.topic.num.partitions: the
+	// partitions of __consumer_offsets, which a group's records go to by
+	// the hash of its id. Default 50. Once the topic exists its partition
+	// count is used instead, as in Kafka.
+	OffsetsTopicNumPartitions int32
 
 	// Transaction and producer settings.
 	TransactionMaxTimeoutMs       int32 // transaction.max.timeout.ms, default 900000
 	TransactionalIDExpirationMs   int64 // transactional.id.expiration.ms, default 604800000
 	ProducerIDExpirationMs        int64 // producer.id.expiration.ms, default 86400000
 	TransactionAbortCheckInterval int64 // transaction.abort.timed.out.transaction.cleanup.interval.ms, default 10000
+	// TransactionRemoveExpiredInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms: how often
+	// transactional ids idle past transactional.id.expiration.ms are
+	// removed. Default 3600000.
+	TransactionRemoveExpiredInterval int64
+	// TransactionStateLogNumPartitions is
+	// transaction.state.log.num.partitions: the partitions of
+	// __transaction_state. Default 50.
+	TransactionStateLogNumPartitions int32
 
 	// TopicDefaults are the broker-level defaults for topic configs, keyed
 	// by the topic config name (retention.ms, segment.bytes, ...). They are
@@ -164,6 +178,9 @@ func (c *Config) Defaults() {
 	setDefault(&c.TransactionalIDExpirationMs, 604800000)
 	setDefault(&c.ProducerIDExpirationMs, 86400000)
 	setDefault(&c.TransactionAbortCheckInterval, 10000)
+	setDefault(&c.TransactionRemoveExpiredInterval, 3600000)
+	setDefault(&c.OffsetsTopicNumPartitions, 50)
+	setDefault(&c.TransactionStateLogNumPartitions, 50)
 	defaults := make(map[string]string, len(topicConfigDefs))
 	for _, d := range topicConfigDefs {
 		defaults[d.name] = d.def
@@ -334,6 +351,15 @@ var brokerKeys = map[string]brokerKey{
 	"transaction.abort.timed.out.transaction.cleanup.interval.ms": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
 		c.TransactionAbortCheckInterval = v
 	}),
+	"transaction.remove.expired.transaction.cleanup.interval.ms": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
+		c.TransactionRemoveExpiredInterval = v
+	}),
+	"offsets.topic.num.partitions": intKey("an integer 1..100000", 1, 100000, func(c *Config, v int64) {
+		c.OffsetsTopicNumPartitions = int32(v)
+	}),
+	"transaction.state.log.num.partitions": intKey("an integer 1..100000", 1, 100000, func(c *Config, v int64) {
+		c.TransactionStateLogNumPartitions = int32(v)
+	}),
 
 	// Broker names for topic defaults.
 	"log.cleanup.policy":                  topicDefaultKey("cleanup.policy", 1),
@@ -496,6 +522,13 @@ func (c Config) Validate() error {
 	atLeast("transactional.id.expiration.ms", c.TransactionalIDExpirationMs, 1)
 	atLeast("producer.id.expiration.ms", c.ProducerIDExpirationMs, 1)
 	atLeast("transaction.abort.timed.out.transaction.cleanup.interval.ms", c.TransactionAbortCheckInterval, 1)
+	atLeast("transaction.remove.expired.transaction.cleanup.interval.ms", c.TransactionRemoveExpiredInterval, 1)
+	if c.OffsetsTopicNumPartitions < 1 || c.OffsetsTopicNumPartitions > 100000 {
+		bad("offsets.topic.num.partitions", c.OffsetsTopicNumPartitions, "must be 1..100000")
+	}
+	if c.TransactionStateLogNumPartitions < 1 || c.TransactionStateLogNumPartitions > 100000 {
+		bad("transaction.state.log.num.partitions", c.TransactionStateLogNumPartitions, "must be 1..100000")
+	}
 	keys := make([]string, 0, len(c.TopicDefaults))
 	for k := range c.TopicDefaults {
 		keys = append(keys, k)

@@ -133,7 +133,7 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	b.topicDefaults.Store(b.mergeDefaults(next))
 	// Every topic without its own override follows the new default.
 	for _, t := range b.topics.byName {
-		s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
+		s := b.settingsOf(t, t.configs)
 		t.settings.Store(&s)
 		for _, p := range *t.partitions.Load() {
 			if err := p.log.SetConfig(s.log); err != nil {

@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +102,13 @@ type deletingTopic struct {
 	partitions int32
 }
 
+// settingsOf derives a topic's settings from its overrides and the broker
+// defaults. Internal topics are never fsynced per append: they are views of
+// coordinator state, which is durable on its own (see internal_topics.go).
+func (b *Broker) settingsOf(t *topic, configs map[string]string) topicSettings {
+	return parseTopicSettings(configs, b.defaults(), b.cfg.FsyncAlways && !t.internal)
+}
+
 func (b *Broker) topicsFile() string { return filepath.Join(b.cfg.DataDir, "topics.json") }
 
 func partitionDir(dataDir, topic string, p int32) string {
@@ -162,11 +168,11 @@ func (b *Broker) loadTopics() error {
 
 // newTopic is a topic with no partitions yet.
 func (b *Broker) newTopic(name string, configs map[string]string) *topic {
-	t := &topic{name: name, configs: map[string]string{}, internal: strings.HasPrefix(name, "__")}
+	t := &topic{name: name, configs: map[string]string{}, internal: isInternalTopic(name)}
 	for k, v := range configs {
 		t.configs[k] = v
 	}
-	s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
+	s := b.settingsOf(t, t.configs)
 	t.settings.Store(&s)
 	t.partitions.Store(&[]*partition{})
 	return t
@@ -224,10 +230,15 @@ type createSpec struct {
 	configs    map[string]string
 }
 
-// checkCreate validates a topic creation without doing it.
+// checkCreate validates a topic creation (by CreateTopics or auto
+// creation) without doing it. Internal topics are created by
+// internalTopics.ensure only.
 func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs map[string]string) (createSpec, error) {
 	if err := validateTopicName(name); err != nil {
 		return createSpec{}, err
+	}
+	if isInternalTopic(name) {
+		return createSpec{}, errInternalTopicChange(name, "create")
 	}
 	if partitions == -1 {
 		partitions = ts.b.cfg.NumPartitions
@@ -349,6 +360,9 @@ func (ts *topics) autoCreate(name string) (*topic, error) {
 // without another write and its directory renamed aside, then removed in
 // the background.
 func (ts *topics) delete(name string) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "delete")
+	}
 	ts.mu.Lock()
 	t, ok := ts.byName[name]
 	if !ok {
@@ -411,6 +425,9 @@ func (ts *topics) finishDeleting(ids [][16]byte) {
 }
 
 func (ts *topics) addPartitions(name string, count int32, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "add partitions to")
+	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t, ok := ts.byName[name]
@@ -445,8 +462,17 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	return nil
 }
 
-// setConfigs replaces a topic's overrides after validating every entry.
+// setConfigs replaces a topic's overrides after validating every entry,
+// for AlterConfigs and IncrementalAlterConfigs: internal topics refuse.
 func (ts *topics) setConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "alter the configs of")
+	}
+	return ts.replaceConfigs(name, configs, validateOnly)
+}
+
+// replaceConfigs replaces a topic's overrides after validating every entry.
+func (ts *topics) replaceConfigs(name string, configs map[string]string, validateOnly bool) error {
 	for k, v := range configs {
 		if err := validateTopicConfig(k, v); err != nil {
 			return err
@@ -462,7 +488,7 @@ func (ts *topics) setConfigs(name string, configs map[string]string, validateOnl
 		return nil
 	}
 	t.configs = configs
-	s := parseTopicSettings(configs, ts.b.defaults(), ts.b.cfg.FsyncAlways)
+	s := ts.b.settingsOf(t, configs)
 	t.settings.Store(&s)
 	for _, p := range *t.partitions.Load() {
 		if err := p.log.SetConfig(s.log); err != nil {
