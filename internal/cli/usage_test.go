@@ -13,7 +13,11 @@ import (
 func TestUsageErrors(t *testing.T) {
 	const bs = "127.0.0.1:1"
 	unsupported := filepath.Join(t.TempDir(), "client.properties")
-	if err := os.WriteFile(unsupported, []byte("# comment\nclient.id=x\nsecurity.protocol=SSL\n"), 0o644); err != nil {
+	if err := os.WriteFile(unsupported, []byte("# comment\nclient.id=x\nsasl.mechanisms=PLAIN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secured := filepath.Join(t.TempDir(), "ssl.properties")
+	if err := os.WriteFile(secured, []byte("security.protocol=SSL\nssl.truststore.location=/etc/ts.jks\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	badTimeout := filepath.Join(t.TempDir(), "timeout.properties")
@@ -34,7 +38,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bootstrap without port", []string{"topics", "list", "--bootstrap-server", "localhost"}, `--bootstrap-server entry "localhost" must be host:port`},
 		{"bootstrap bad port", []string{"topics", "list", "--bootstrap-server", "localhost:99999"}, `invalid port`},
 		{"timeout not a duration", []string{"topics", "list", "--bootstrap-server", bs, "--timeout", "5"}, `--timeout must be a positive duration such as 30s or 2m, got "5"`},
-		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `unsupported client property "security.protocol": supported client.id, request.timeout.ms`},
+		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `client.properties:3: unsupported client property "sasl.mechanisms"; supported: acks, auto.commit.interval.ms,`},
+		{"security not live yet", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", secured}, `security.protocol=SSL (--command-config ` + secured + `:1) is not supported yet`},
 		{"bad command-config value", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", badTimeout}, `request.timeout.ms must be a positive number of milliseconds, got "soon"`},
 		{"missing command-config file", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", "/nonexistent/x.properties"}, `--command-config: open /nonexistent/x.properties`},
 		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, json`},
