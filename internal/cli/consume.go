@@ -216,7 +216,10 @@ Properties (--property key=value, Kafka's names; \t and \n are unescaped):
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
-	output := addOutputFlag(cmd)
+	var outputFormat string
+	output := &outputFormat
+	enumVar(cmd.Flags(), output, "output", outputText, []string{outputText, outputJSON},
+		"output format: text (as kafka-console-consumer.sh prints records, or --format) or json (one object per line)")
 	fs := cmd.Flags()
 	fs.StringVar(&o.topic, "topic", "", "topic to read (required)")
 	fs.BoolVar(&o.fromBeginning, "from-beginning", false, "start at the earliest record rather than the end (for a group: when it has no committed offset)")

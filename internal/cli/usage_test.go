@@ -42,7 +42,7 @@ func TestUsageErrors(t *testing.T) {
 		{"security not live yet", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", secured}, `security.protocol=SSL (--command-config ` + secured + `:1) is not supported yet`},
 		{"bad command-config value", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", badTimeout}, `request.timeout.ms must be a positive number of milliseconds, got "soon"`},
 		{"missing command-config file", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", "/nonexistent/x.properties"}, `--command-config: open /nonexistent/x.properties`},
-		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, json`},
+		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, table, json`},
 
 		{"create without topic", []string{"topics", "create", "--bootstrap-server", bs}, `--topic is required`},
 		{"partitions not a number", []string{"topics", "create", "--bootstrap-server", bs, "--topic", "t", "--partitions", "x"}, `--partitions must be a positive integer, got "x"`},
