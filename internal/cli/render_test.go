@@ -107,7 +107,7 @@ func TestGroupDescribeGolden(t *testing.T) {
 		},
 	}
 	var b bytes.Buffer
-	if err := writeGroupDescription(&b, describeGroupLag(gl)); err != nil {
+	if err := writeGroupOffsets(&b, describeGroupLag(gl), false); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "groups_describe.golden", b.String())

@@ -85,7 +85,7 @@ func TestUsageErrors(t *testing.T) {
 
 		{"groups describe without group", []string{"groups", "describe", "--bootstrap-server", bs}, `--group is required`},
 		{"groups delete without group", []string{"groups", "delete", "--bootstrap-server", bs}, `--group is required`},
-		{"reset without scenario", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t"}, `give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by, --by-duration`},
+		{"reset without scenario", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t"}, `give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, --to-datetime, --shift-by, --by-duration, --from-file`},
 		{"reset two scenarios", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t", "--to-earliest", "--to-latest"}, `got --to-earliest and --to-latest`},
 		{"reset without topics", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--to-earliest"}, `--topic T[:P,...] (may be repeated) or --all-topics`},
 		{"reset topics and all-topics", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t", "--all-topics", "--to-earliest"}, `give either --topic or --all-topics, not both`},
