@@ -79,6 +79,39 @@ func rewriteKafkaActions(args []string) ([]string, actionRewrite, error) {
 	return append([]string{tool, action}, rest...), actionRewrite{tool: tool, action: action}, nil
 }
 
+// optionalValueFlags are flags whose value is optional in Kafka's tools
+// (kafka-consumer-groups.sh --list --state [stable,empty]). pflag only
+// takes an optional value written --state=v, so `--state v` is joined
+// into that form first.
+var optionalValueFlags = map[string][]string{
+	"groups list":     {"--state", "--type"},
+	"groups describe": {"--state"},
+}
+
+func joinOptionalValues(args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	flags := optionalValueFlags[args[0]+" "+args[1]]
+	if flags == nil {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if contains(flags, a) && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // explainForAction rewords cobra's "unknown flag: --x" for a rewritten line:
 // the flag exists, just not with this action, which is what Kafka's tools
 // say ("Option [partitions] can't be used with option [list]").

@@ -68,7 +68,7 @@ func TestUsageErrors(t *testing.T) {
 		{"produce bad codec", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--compression-codec", "foo"}, `unknown --compression-codec "foo": accepted none, gzip, snappy, lz4, zstd`},
 		{"produce bad acks", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--acks", "2"}, `unknown --acks "2": accepted all, -1, 1, 0`},
 		{"produce negative partition", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--partition", "-2"}, `--partition must be a non-negative integer, got "-2"`},
-		{"produce unknown property", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "print.key=true"}, `unknown --property "print.key": accepted headers.delimiter, headers.key.separator, headers.separator, ignore.error, key.separator, parse.headers, parse.key`},
+		{"produce unknown property", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "print.key=true"}, `unknown --property "print.key": accepted headers.delimiter, headers.key.separator, headers.separator, ignore.error, key.separator, null.marker, parse.headers, parse.key`},
 		{"produce property not key=value", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "parse.key"}, `--property must be key=value, got "parse.key"`},
 		{"produce property not bool", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "parse.key=yes"}, `--property parse.key must be true or false, got "yes"`},
 		{"produce empty separator", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "key.separator="}, `--property key.separator must not be empty`},
