@@ -75,7 +75,7 @@ func TestUsageErrors(t *testing.T) {
 
 		{"consume without topic", []string{"consume", "--bootstrap-server", bs}, `--topic is required`},
 		{"consume offset without partition", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--offset", "3"}, `--offset needs --partition`},
-		{"consume bad offset", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "first"}, `--offset must be earliest, latest or a non-negative offset, got "first"`},
+		{"consume bad offset", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "first"}, `--offset "first": not an offset; accepted earliest, latest, N, start, end, +N, -N, N:M`},
 		{"consume offset and from-beginning", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "3", "--from-beginning"}, `give either --from-beginning or --offset, not both`},
 		{"consume group and partition", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--group", "g"}, `--group and --partition cannot be used together`},
 		{"consume max-messages zero", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--max-messages", "0"}, `--max-messages must be a positive integer, got "0"`},
