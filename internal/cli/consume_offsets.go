@@ -32,13 +32,13 @@ import (
 type boundKind int
 
 const (
-	boundOpen      boundKind = iota // no bound
-	boundLogStart                   // the partition's start
-	boundLogEnd                     // the partition's end when consuming starts
-	boundExact                      // an offset
-	boundAfterStart                 // n after the start
-	boundBeforeEnd                  // n before the end
-	boundTime                       // the first offset at or after a time
+	boundOpen       boundKind = iota // no bound
+	boundLogStart                    // the partition's start
+	boundLogEnd                      // the partition's end when consuming starts
+	boundExact                       // an offset
+	boundAfterStart                  // n after the start
+	boundBeforeEnd                   // n before the end
+	boundTime                        // the first offset at or after a time
 )
 
 type offsetBound struct {

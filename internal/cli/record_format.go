@@ -212,11 +212,17 @@ func verbPart(verb byte, mod string, inHeader bool) (formatPart, error) {
 	case 'i':
 		return numberPart(mod, func(c *formatContext) int64 { return c.calls })
 	case '[':
-		return numberPart(mod, func(c *formatContext) int64 { return partitionOffset(c, func(p *kgo.FetchPartition) int64 { return p.LogStartOffset }) })
+		return numberPart(mod, func(c *formatContext) int64 {
+			return partitionOffset(c, func(p *kgo.FetchPartition) int64 { return p.LogStartOffset })
+		})
 	case '|':
-		return numberPart(mod, func(c *formatContext) int64 { return partitionOffset(c, func(p *kgo.FetchPartition) int64 { return p.LastStableOffset }) })
+		return numberPart(mod, func(c *formatContext) int64 {
+			return partitionOffset(c, func(p *kgo.FetchPartition) int64 { return p.LastStableOffset })
+		})
 	case ']':
-		return numberPart(mod, func(c *formatContext) int64 { return partitionOffset(c, func(p *kgo.FetchPartition) int64 { return p.HighWatermark }) })
+		return numberPart(mod, func(c *formatContext) int64 {
+			return partitionOffset(c, func(p *kgo.FetchPartition) int64 { return p.HighWatermark })
+		})
 	case 'd':
 		return timestampPart(mod)
 	case 'a':
@@ -260,7 +266,10 @@ func textPart(mod string, get func(*formatContext) ([]byte, bool)) (formatPart, 
 	case "base64":
 		return func(b []byte, c *formatContext) []byte { v, _ := get(c); return base64.StdEncoding.AppendEncode(b, v) }, nil
 	case "base64raw":
-		return func(b []byte, c *formatContext) []byte { v, _ := get(c); return base64.RawStdEncoding.AppendEncode(b, v) }, nil
+		return func(b []byte, c *formatContext) []byte {
+			v, _ := get(c)
+			return base64.RawStdEncoding.AppendEncode(b, v)
+		}, nil
 	case "json":
 		return func(b []byte, c *formatContext) []byte {
 			v, ok := get(c)
