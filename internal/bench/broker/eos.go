@@ -51,11 +51,10 @@ type eosResult struct {
 
 // measureEOS runs the exactly-once loop over n records on a fresh instance
 // of t, committing a transaction at most every pollMax records. With a
-// cpuProfile path, the loop (only: not the fill, not the check) is
-// profiled to it.
+// cpuProfile path, the broker process's whole life (fill and check
+// included) is profiled to it.
 func measureEOS(ctx context.Context, t target, n int64, pollMax int, cpuProfile string) (res eosResult, err error) {
-	settleHeap()
-	inst, err := t.start(ctx, eosRecordBytes)
+	inst, err := t.start(ctx, eosRecordBytes, cpuProfile)
 	if err != nil {
 		return res, err
 	}
@@ -69,17 +68,10 @@ func measureEOS(ctx context.Context, t target, n int64, pollMax int, cpuProfile 
 			return res, err
 		}
 	}
-	if _, err := produce(ctx, inst.addr, eosInput, eosRecordBytes, n, true); err != nil {
+	if _, err := produce(ctx, inst, eosInput, eosRecordBytes, n, true); err != nil {
 		return res, fmt.Errorf("fill %s with %d records: %w", eosInput, n, err)
 	}
-	loop := func() (err error) {
-		res, err = transformInTransactions(ctx, inst.addr, n, pollMax)
-		return err
-	}
-	if cpuProfile != "" {
-		loop = profiled(cpuProfile, loop)
-	}
-	if err := loop(); err != nil {
+	if res, err = transformInTransactions(ctx, inst, n, pollMax); err != nil {
 		return res, err
 	}
 	if err := checkEOSOutput(ctx, inst.addr, n); err != nil {
@@ -89,11 +81,11 @@ func measureEOS(ctx context.Context, t target, n int64, pollMax int, cpuProfile 
 }
 
 // transformInTransactions is the measured loop.
-func transformInTransactions(ctx context.Context, addr string, n int64, pollMax int) (eosResult, error) {
+func transformInTransactions(ctx context.Context, inst *instance, n int64, pollMax int) (eosResult, error) {
 	var res eosResult
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
-	sess, err := kgo.NewGroupTransactSession(append(producerOpts(addr, eosRecordBytes),
+	sess, err := kgo.NewGroupTransactSession(append(producerOpts(inst.addr, eosRecordBytes),
 		kgo.TransactionalID(eosTxnID),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ConsumerGroup(eosGroup),
@@ -119,7 +111,10 @@ func transformInTransactions(ctx context.Context, addr string, n int64, pollMax 
 	}
 
 	var committed int64
-	clk := startClock()
+	clk, err := startClock(inst)
+	if err != nil {
+		return res, err
+	}
 	for committed < n {
 		pollCtx, cancel := context.WithTimeout(ctx, stallTimeout)
 		fetches := sess.PollRecords(pollCtx, pollMax)
@@ -161,7 +156,9 @@ func transformInTransactions(ctx context.Context, addr string, n int64, pollMax 
 		}
 		committed += int64(polled)
 	}
-	res.phase = clk.phase(committed, eosRecordBytes)
+	if res.phase, err = clk.phase(committed, eosRecordBytes); err != nil {
+		return res, err
+	}
 	if committed != n {
 		return res, fmt.Errorf("committed %d input records, the input holds %d", committed, n)
 	}

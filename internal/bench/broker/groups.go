@@ -71,8 +71,7 @@ func measureRebalance(ctx context.Context, t target, members int, nPartitions in
 }
 
 func rebalanceRun(ctx context.Context, t target, members int, nPartitions int32) (took time.Duration, generation int32, err error) {
-	settleHeap()
-	inst, err := t.start(ctx, 0)
+	inst, err := t.start(ctx, 0, "")
 	if err != nil {
 		return 0, 0, err
 	}

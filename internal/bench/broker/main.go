@@ -1,9 +1,10 @@
 // Command broker is `make bench`: it runs one franz-go workload against
 // Tributary's broker, franz-go's kfake and the client's own ceiling (a kfake
 // that stores nothing and serves canned fetches), in one run and one after
-// the other, and prints each target's throughput, the ratios against our
-// targets, produce latency at half load, and the broker's memory with 1,000
-// idle partitions. Then, against Tributary and kfake, the time a consumer
+// the other, each target a process of its own, and prints each target's
+// throughput and CPU-seconds per GB moved, the ratios against our targets,
+// produce latency at half load (ours also with --fsync always), and the
+// broker's memory with 1,000 idle partitions. Then, against Tributary and kfake, the time a consumer
 // group of 10 takes to form over 60 partitions, and the throughput of an
 // exactly-once consume-transform-produce loop.
 //
@@ -22,8 +23,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,9 +64,10 @@ type options struct {
 	eosPollMax int
 	// sections are the parts of the benchmark to run; see allSections.
 	sections []string
-	// cpuProfile, if set, is where the CPU profile of the Tributary
-	// throughput runs goes (the in-process broker and its clients), and
-	// eosCPUProfile that of the Tributary exactly-once run.
+	// cpuProfile, if set, is where the CPU profiles of the Tributary
+	// broker processes of the throughput runs go (one per record size,
+	// named by profilePath), and eosCPUProfile that of the Tributary
+	// broker process of the exactly-once run.
 	cpuProfile, eosCPUProfile string
 	// progress receives a line per finished step while the run goes.
 	progress io.Writer
@@ -126,8 +128,8 @@ func parseFlags(args []string) (options, error) {
 	neos := fs.Int64("neos", 0, "records in the exactly-once run (0: the default for the mode)")
 	rebalanceRuns := fs.Int("rebalance-runs", 0, "group rebalance runs per target (0: the default for the mode)")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated parts of the benchmark to run")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Tributary throughput runs to this file")
-	eosCPUProfile := fs.String("eos-cpuprofile", "", "write a CPU profile of the Tributary exactly-once run to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write CPU profiles of the Tributary broker process of each throughput run to this file, the record size inserted before the extension (tributary.pprof: tributary.1024B.pprof)")
+	eosCPUProfile := fs.String("eos-cpuprofile", "", "write a CPU profile of the Tributary broker process of the exactly-once run to this file")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -158,6 +160,7 @@ func parseFlags(args []string) (options, error) {
 }
 
 func main() {
+	runChildIfRequested()
 	o, err := parseFlags(os.Args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -206,30 +209,35 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 
 func runThroughput(ctx context.Context, o options, rep *report) error {
 	for _, t := range targets() {
-		measure := func() error {
-			for _, size := range o.sizes {
-				res, err := measureTarget(ctx, t, size, o.warmupDiv)
-				if err != nil {
-					return fmt.Errorf("%s, %d B records: %w", t.name, size.bytes, err)
-				}
-				rep.throughput[t.name][size.bytes] = res
-				fmt.Fprintf(o.progress, "%-9s %5d B: produce %8.1f MB/s, consume %8.1f MB/s\n",
-					t.name, size.bytes, res.produce.mbPerSec(), res.consume.mbPerSec())
+		for _, size := range o.sizes {
+			profile := ""
+			if t.name == tributaryTarget.name {
+				profile = profilePath(o.cpuProfile, size.bytes)
 			}
-			return nil
-		}
-		if t.name == "tributary" && o.cpuProfile != "" {
-			measure = profiled(o.cpuProfile, measure)
-		}
-		if err := measure(); err != nil {
-			return err
+			res, err := measureTarget(ctx, t, size, o.warmupDiv, profile)
+			if err != nil {
+				return fmt.Errorf("%s, %d B records: %w", t.name, size.bytes, err)
+			}
+			rep.throughput[t.name][size.bytes] = res
+			fmt.Fprintf(o.progress, "%-9s %5d B: produce %8.1f MB/s (broker %.2f CPU-s/GB), consume %8.1f MB/s (broker %.2f CPU-s/GB)\n",
+				t.name, size.bytes, res.produce.mbPerSec(), res.produce.brokerCPUPerGB(), res.consume.mbPerSec(), res.consume.brokerCPUPerGB())
 		}
 	}
 	return nil
 }
 
+// profilePath is where the profile of the run of recordBytes goes: base
+// with the size inserted before its extension, or "" for no profile.
+func profilePath(base string, recordBytes int) string {
+	if base == "" {
+		return ""
+	}
+	ext := filepath.Ext(base)
+	return strings.TrimSuffix(base, ext) + "." + strconv.Itoa(recordBytes) + "B" + ext
+}
+
 func runLatency(ctx context.Context, o options, rep *report) error {
-	for _, t := range storingTargets() {
+	for _, t := range latencyTargets() {
 		res, err := latencyOf(ctx, t, rep, o.latency)
 		if err != nil {
 			return fmt.Errorf("%s, latency: %w", t.name, err)
@@ -264,7 +272,7 @@ func runGroups(ctx context.Context, o options, rep *report) error {
 func runEOS(ctx context.Context, o options, rep *report) error {
 	for _, t := range storingTargets() {
 		profile := ""
-		if t.name == "tributary" {
+		if t.name == tributaryTarget.name {
 			profile = o.eosCPUProfile
 		}
 		res, err := measureEOS(ctx, t, o.eosN, o.eosPollMax, profile)
@@ -279,9 +287,9 @@ func runEOS(ctx context.Context, o options, rep *report) error {
 
 // measureTarget runs the workload for one record size on a fresh instance:
 // an unmeasured warm-up on its own topic first, then the measured run.
-func measureTarget(ctx context.Context, t target, size recordSize, warmupDiv int64) (res sizeResult, err error) {
+func measureTarget(ctx context.Context, t target, size recordSize, warmupDiv int64, cpuProfile string) (res sizeResult, err error) {
 	settleHeap()
-	inst, err := t.start(ctx, size.bytes)
+	inst, err := t.start(ctx, size.bytes, cpuProfile)
 	if err != nil {
 		return res, err
 	}
@@ -296,15 +304,26 @@ func measureTarget(ctx context.Context, t target, size recordSize, warmupDiv int
 	return runWorkload(ctx, t, inst, "bench", size.bytes, size.n)
 }
 
+// latencyRateOf names the throughput run whose rate a latency target
+// takes: its own, except that --fsync always is measured at the rate of
+// the same broker without it, so the two rows differ only in the fsync.
+func latencyRateOf(t target) string {
+	if t.name == fsyncTarget.name {
+		return tributaryTarget.name
+	}
+	return t.name
+}
+
 // latencyOf runs the latency measurement on a fresh instance at half the
-// target's own measured maximum produce rate for latencyRecordBytes.
+// maximum produce rate for latencyRecordBytes measured by the throughput
+// run latencyRateOf(t).
 func latencyOf(ctx context.Context, t target, rep *report, dur time.Duration) (res latencyResult, err error) {
-	tp, ok := rep.throughput[t.name][latencyRecordBytes]
+	tp, ok := rep.throughput[latencyRateOf(t)][latencyRecordBytes]
 	if !ok {
-		return res, fmt.Errorf("no %d B throughput run to take the rate from", latencyRecordBytes)
+		return res, fmt.Errorf("no %d B throughput run of %s to take the rate from", latencyRecordBytes, latencyRateOf(t))
 	}
 	settleHeap()
-	inst, err := t.start(ctx, latencyRecordBytes)
+	inst, err := t.start(ctx, latencyRecordBytes, "")
 	if err != nil {
 		return res, err
 	}
@@ -319,30 +338,10 @@ func latencyOf(ctx context.Context, t target, rep *report, dur time.Duration) (r
 	return measureLatency(ctx, inst.addr, "latency", latencyRecordBytes, tp.produce.recPerSec()/2, dur)
 }
 
-// settleHeap collects and returns to the OS what earlier instances left
-// behind (kfake holds gigabytes in memory), so that their collection and
-// scavenging do not run during the next measurement.
+// settleHeap collects and returns to the OS what the clients of earlier
+// runs left behind, so that their collection and scavenging do not run
+// during the next measurement.
 func settleHeap() { debug.FreeOSMemory() }
-
-// profiled wraps fn in a CPU profile written to path.
-func profiled(path string, fn func() error) func() error {
-	return func() (err error) {
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer func() {
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("cpu profile: %w", cerr)
-			}
-		}()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-		return fn()
-	}
-}
 
 // loadAverage is the host's 1-minute load average, or -1 where /proc does
 // not say. Other work on the machine skews every figure, so the report

@@ -34,6 +34,22 @@ var checks = []check{
 	{bytes: 100, consume: true}, // reported, no target
 }
 
+// cpuCheck is one efficiency target: the broker's CPU-seconds per GB moved
+// for one record size and phase, at most maxPerGB. A zero maximum is not a
+// target.
+type cpuCheck struct {
+	bytes    int
+	consume  bool
+	maxPerGB float64
+}
+
+var cpuChecks = []cpuCheck{
+	{bytes: 1024, maxPerGB: 0.6},
+	{bytes: 1024, consume: true, maxPerGB: 0.3},
+	{bytes: 100},
+	{bytes: 100, consume: true},
+}
+
 // report holds everything a run measured.
 type report struct {
 	opts       options
@@ -60,10 +76,12 @@ func (r *report) print(out io.Writer) {
 	fmt.Fprintln(out, "Tributary broker benchmark")
 	fmt.Fprintln(out, "workload: franz-go, 6 partitions, acks=all, idempotent, no compression; produce N records async,")
 	fmt.Fprintln(out, "          then consume all N from the start (no group)")
-	fmt.Fprintln(out, "targets:  tributary = our broker in-process, durable on-disk log in a temp dir")
+	fmt.Fprintln(out, "targets:  each a process of its own (this binary re-executed), the clients in this one")
+	fmt.Fprintln(out, "          tributary = our broker, durable on-disk log in a temp dir")
 	fmt.Fprintln(out, "          kfake     = franz-go kfake, in memory")
 	fmt.Fprintln(out, "          ceiling   = kfake with BlackholeProduce + SyntheticFetch: the client's own limit")
-	fmt.Fprintln(out, "MB/s counts record value bytes, 1 MB = 10^6 bytes; CPUs busy = this process's CPU time / wall time")
+	fmt.Fprintln(out, "MB/s counts record value bytes, 1 MB = 10^6 bytes, 1 GB = 10^9; CPUs = CPU time / wall time, of the")
+	fmt.Fprintln(out, "          client process (getrusage) and of the broker process (/proc/<pid>/stat, user + system)")
 	fmt.Fprintf(out, "host: %d CPUs, %s, 1-minute load average %.2f at start\n", runtime.NumCPU(), runtime.Version(), r.loadAtStart)
 	if r.loadAtStart > 0.5*float64(runtime.NumCPU()) {
 		fmt.Fprintln(out, "WARNING: the host was busy when the run started; other work skews these figures")
@@ -91,12 +109,11 @@ func (r *report) printThroughput(out io.Writer) {
 	for _, size := range r.opts.sizes {
 		fmt.Fprintf(out, "\n%s records (%d-byte values), N = %s\n", sizeName(size.bytes), size.bytes, thousands(float64(size.n)))
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "target\tproduce MB/s\tproduce rec/s\tCPUs busy\tconsume MB/s\tconsume rec/s\tCPUs busy\t")
+		fmt.Fprintln(tw, "\tproduce\t\t\t\t\tconsume\t\t\t\t\t")
+		fmt.Fprintln(tw, "target\tMB/s\trec/s\tclient CPUs\tbroker CPUs\tbroker CPU-s/GB\tMB/s\trec/s\tclient CPUs\tbroker CPUs\tbroker CPU-s/GB\t")
 		for _, t := range targets() {
 			res := r.throughput[t.name][size.bytes]
-			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%.1f\t%s\t%.2f\t\n", t.name,
-				res.produce.mbPerSec(), thousands(res.produce.recPerSec()), res.produce.cores(),
-				res.consume.mbPerSec(), thousands(res.consume.recPerSec()), res.consume.cores())
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", t.name, phaseColumns(res.produce), phaseColumns(res.consume))
 		}
 		tw.Flush()
 	}
@@ -105,23 +122,44 @@ func (r *report) printThroughput(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tvs kfake\tvs ceiling\ttarget\tresult")
 	for _, c := range checks {
-		trib, ok := r.throughput["tributary"][c.bytes]
+		trib, ok := r.throughput[tributaryTarget.name][c.bytes]
 		if !ok {
 			continue
 		}
-		vsKfake := c.phase(trib).mbPerSec() / c.phase(r.throughput["kfake"][c.bytes]).mbPerSec()
-		vsCeiling := c.phase(trib).mbPerSec() / c.phase(r.throughput["ceiling"][c.bytes]).mbPerSec()
+		vsKfake := c.phase(trib).mbPerSec() / c.phase(r.throughput[kfakeTarget.name][c.bytes]).mbPerSec()
+		vsCeiling := c.phase(trib).mbPerSec() / c.phase(r.throughput[ceilingTarget.name][c.bytes]).mbPerSec()
 		fmt.Fprintf(tw, "%s\t%.2fx\t%.0f%%\t%s\t%s\n", c.name(), vsKfake, 100*vsCeiling, c.target(), c.result(vsKfake, vsCeiling))
 	}
 	tw.Flush()
+
+	fmt.Fprintln(out, "\nbroker CPU-seconds per GB of record values moved (lower is better)")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\ttributary\tkfake\tceiling\tkfake / tributary\ttarget\tresult")
+	for _, c := range cpuChecks {
+		trib, ok := r.throughput[tributaryTarget.name][c.bytes]
+		if !ok {
+			continue
+		}
+		ours := c.phase(trib).brokerCPUPerGB()
+		kf := c.phase(r.throughput[kfakeTarget.name][c.bytes]).brokerCPUPerGB()
+		ceil := c.phase(r.throughput[ceilingTarget.name][c.bytes]).brokerCPUPerGB()
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.1fx\t%s\t%s\n", c.name(), ours, kf, ceil, kf/ours, c.target(), c.result(ours))
+	}
+	tw.Flush()
+}
+
+// phaseColumns are a phase's cells of the throughput table.
+func phaseColumns(p phase) string {
+	return fmt.Sprintf("%.1f\t%s\t%.2f\t%.2f\t%.2f", p.mbPerSec(), thousands(p.recPerSec()), p.cores(), p.brokerCores(), p.brokerCPUPerGB())
 }
 
 func (r *report) printLatency(out io.Writer) {
 	fmt.Fprintf(out, "\nproduce latency: %s records, Produce call to promise, linger 0, at half each target's max %s produce rate, %s\n",
 		sizeName(latencyRecordBytes), sizeName(latencyRecordBytes), r.opts.latency)
+	fmt.Fprintln(out, "                 (--fsync always at tributary's rate without it: an fsync before every acknowledgement)")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\toffered rec/s\tachieved rec/s\trecords\tp50\tp99\t")
-	for _, t := range targets() {
+	for _, t := range latencyTargets() {
 		l, ok := r.latency[t.name]
 		if !ok {
 			continue
@@ -169,7 +207,7 @@ func (r *report) printRebalance(out io.Writer) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-	trib, kf := r.rebalance["tributary"].median(), r.rebalance["kfake"].median()
+	trib, kf := r.rebalance[tributaryTarget.name].median(), r.rebalance[kfakeTarget.name].median()
 	if trib > 0 && kf > 0 {
 		fmt.Fprintf(out, "ratio (kfake median / tributary median; above 1: tributary faster): %.2fx; target: none, a report\n",
 			float64(kf)/float64(trib))
@@ -184,18 +222,18 @@ func (r *report) printEOS(out io.Writer) {
 	fmt.Fprintln(out, "              clock from the first poll to the last commit; output then read with read_committed:")
 	fmt.Fprintln(out, "              exactly N records, each input record once, group offsets at the input's end")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tMB/s\trec/s\tCPUs busy\ttransactions\taborted\t")
+	fmt.Fprintln(tw, "target\tMB/s\trec/s\tclient CPUs\tbroker CPUs\tbroker CPU-s/GB\ttransactions\taborted\t")
 	for _, t := range storingTargets() {
 		res, ok := r.eos[t.name]
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%d\t%d\t\n", t.name, res.mbPerSec(), thousands(res.recPerSec()), res.cores(),
-			res.transactions, res.aborted)
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%d\t%d\t\n", t.name, res.mbPerSec(), thousands(res.recPerSec()), res.cores(),
+			res.brokerCores(), res.brokerCPUPerGB(), res.transactions, res.aborted)
 	}
 	tw.Flush()
-	trib, tok := r.eos["tributary"]
-	kf, kok := r.eos["kfake"]
+	trib, tok := r.eos[tributaryTarget.name]
+	kf, kok := r.eos[kfakeTarget.name]
 	if !tok || !kok {
 		return
 	}
@@ -268,4 +306,31 @@ func thousands(v float64) string {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
+func (c cpuCheck) phase(res sizeResult) phase {
+	if c.consume {
+		return res.consume
+	}
+	return res.produce
+}
+
+func (c cpuCheck) name() string { return check{bytes: c.bytes, consume: c.consume}.name() }
+
+func (c cpuCheck) target() string {
+	if c.maxPerGB == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("<= %.1f CPU-s/GB", c.maxPerGB)
+}
+
+func (c cpuCheck) result(perGB float64) string {
+	switch {
+	case c.maxPerGB == 0:
+		return "-"
+	case perGB <= c.maxPerGB:
+		return "PASS"
+	default:
+		return "MISS"
+	}
 }

@@ -111,18 +111,6 @@ func buildTributary(ctx context.Context, out string) error {
 	return nil
 }
 
-// stopProcess asks the broker to stop, and kills it if it has not within
-// processTimeout.
-func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(processTimeout):
-		cmd.Process.Kill()
-		<-exited
-	}
-}
-
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

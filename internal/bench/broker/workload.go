@@ -41,29 +41,43 @@ type phase struct {
 	records int64
 	bytes   int64 // record value bytes
 	elapsed time.Duration
-	// cpu is the CPU time this process used meanwhile: the clients and,
-	// every target being in-process, the target too. cpu/elapsed near the
-	// CPU count means the phase was CPU-bound; well below, that it waited.
-	cpu time.Duration
+	// cpu is the CPU time this process (the clients) used meanwhile, and
+	// brokerCPU that of the target's process. cpu/elapsed near the CPU
+	// count means the phase was CPU-bound; well below, that it waited.
+	cpu, brokerCPU time.Duration
 }
 
 func (p phase) mbPerSec() float64  { return float64(p.bytes) / 1e6 / p.elapsed.Seconds() }
 func (p phase) recPerSec() float64 { return float64(p.records) / p.elapsed.Seconds() }
 
-// cores is the average number of CPUs the phase kept busy.
-func (p phase) cores() float64 { return p.cpu.Seconds() / p.elapsed.Seconds() }
+// cores and brokerCores are the average number of CPUs the clients and the
+// broker kept busy.
+func (p phase) cores() float64       { return p.cpu.Seconds() / p.elapsed.Seconds() }
+func (p phase) brokerCores() float64 { return p.brokerCPU.Seconds() / p.elapsed.Seconds() }
 
-// clock marks the start of a measured interval in wall and CPU time.
+// brokerCPUPerGB is the broker's CPU-seconds per GB (10^9 bytes) of record
+// values moved.
+func (p phase) brokerCPUPerGB() float64 { return p.brokerCPU.Seconds() / (float64(p.bytes) / 1e9) }
+
+// clock marks the start of a measured interval in wall time and in the CPU
+// time of this process and of the broker's.
 type clock struct {
-	wall time.Time
-	cpu  time.Duration
+	wall           time.Time
+	cpu, brokerCPU time.Duration
+	brokerPid      int
 }
 
-func startClock() clock { return clock{wall: time.Now(), cpu: processCPU()} }
+func startClock(inst *instance) (clock, error) {
+	b, err := pidCPU(inst.pid)
+	return clock{wall: time.Now(), cpu: processCPU(), brokerCPU: b, brokerPid: inst.pid}, err
+}
 
 // phase closes the interval for n records of recordBytes each.
-func (c clock) phase(n int64, recordBytes int) phase {
-	return phase{records: n, bytes: n * int64(recordBytes), elapsed: time.Since(c.wall), cpu: processCPU() - c.cpu}
+func (c clock) phase(n int64, recordBytes int) (phase, error) {
+	p := phase{records: n, bytes: n * int64(recordBytes), elapsed: time.Since(c.wall), cpu: processCPU() - c.cpu}
+	b, err := pidCPU(c.brokerPid)
+	p.brokerCPU = b - c.brokerCPU
+	return p, err
 }
 
 // processCPU is the user plus system time this process has used.
@@ -109,10 +123,10 @@ func runWorkload(ctx context.Context, t target, inst *instance, topic string, re
 		return res, err
 	}
 	var err error
-	if res.produce, err = produce(ctx, inst.addr, topic, recordBytes, n, t.stores); err != nil {
+	if res.produce, err = produce(ctx, inst, topic, recordBytes, n, t.stores); err != nil {
 		return res, fmt.Errorf("produce %d x %d B to %s: %w", n, recordBytes, topic, err)
 	}
-	if res.consume, err = consume(ctx, inst.addr, topic, recordBytes, n); err != nil {
+	if res.consume, err = consume(ctx, inst, topic, recordBytes, n); err != nil {
 		return res, fmt.Errorf("consume %d x %d B from %s: %w", n, recordBytes, topic, err)
 	}
 	return res, nil
@@ -140,10 +154,10 @@ func createTopic(ctx context.Context, addr, topic string, nPartitions int32) err
 // clock runs from the first Produce until Flush returns, so every record is
 // acknowledged inside it. When the target stores records, the end offsets
 // must then add up to exactly n.
-func produce(ctx context.Context, addr, topic string, recordBytes int, n int64, stores bool) (phase, error) {
+func produce(ctx context.Context, inst *instance, topic string, recordBytes int, n int64, stores bool) (phase, error) {
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
-	cl, err := kgo.NewClient(producerOpts(addr, recordBytes)...)
+	cl, err := kgo.NewClient(producerOpts(inst.addr, recordBytes)...)
 	if err != nil {
 		return phase{}, fmt.Errorf("producer client: %w", err)
 	}
@@ -166,14 +180,20 @@ func produce(ctx context.Context, addr, topic string, recordBytes int, n int64, 
 	}
 	value := recordValue(recordBytes)
 
-	clk := startClock()
+	clk, err := startClock(inst)
+	if err != nil {
+		return phase{}, err
+	}
 	for i := int64(0); i < n && !failed.Load(); i++ {
 		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: value}, promise)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return phase{}, fmt.Errorf("flush: %w", err)
 	}
-	measured := clk.phase(n, recordBytes)
+	measured, err := clk.phase(n, recordBytes)
+	if err != nil {
+		return phase{}, err
+	}
 	// Flush returned, so every promise has run and first is settled.
 	if failed.Load() {
 		return phase{}, fmt.Errorf("record failed: %w", first)
@@ -210,11 +230,11 @@ func checkEndOffsets(ctx context.Context, cl *kgo.Client, topic string, n int64)
 // group. Each partition's offsets must run 0, 1, 2, ... and each value must
 // be recordBytes long, so n records read are n distinct records. A
 // synthetic target serves more than n; the rest is ignored.
-func consume(ctx context.Context, addr, topic string, recordBytes int, n int64) (phase, error) {
+func consume(ctx context.Context, inst *instance, topic string, recordBytes int, n int64) (phase, error) {
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
 	opts := []kgo.Opt{
-		kgo.SeedBrokers(addr),
+		kgo.SeedBrokers(inst.addr),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(fetchMaxBytes),
@@ -228,7 +248,10 @@ func consume(ctx context.Context, addr, topic string, recordBytes int, n int64) 
 
 	next := make([]int64, partitions)
 	var got int64
-	clk := startClock()
+	clk, err := startClock(inst)
+	if err != nil {
+		return phase{}, err
+	}
 	for got < n {
 		pollCtx, cancel := context.WithTimeout(ctx, stallTimeout)
 		fetches := cl.PollFetches(pollCtx)
@@ -263,5 +286,5 @@ func consume(ctx context.Context, addr, topic string, recordBytes int, n int64) 
 			return phase{}, bad
 		}
 	}
-	return clk.phase(n, recordBytes), nil
+	return clk.phase(n, recordBytes)
 }
