@@ -53,6 +53,10 @@ type Broker struct {
 	apiMetrics    map[int16]*apiMetrics
 	coordinators
 
+	// fetchModeForTests, when set, is how new connections write Fetch
+	// responses (a fetchWriteMode), so tests can compare the paths.
+	fetchModeForTests atomic.Uint32
+
 	// Broker-level topic defaults: static (flags/file), dynamic (altered at
 	// runtime, persisted) and the merged map readers use, replaced whole.
 	// dynamicConfigs is replaced under topics.mu: read it through dynamic().

@@ -2,7 +2,9 @@ package broker
 
 // Fetch v4-18 (record format v2 only; v13+ addresses topics by id).
 //
-// Record batches are served as the stored bytes, without re-encoding. A
+// Record batches are served as the stored bytes, without re-encoding and
+// without reading them into memory: they go from the segment files to the
+// socket (fetch_write.go). A
 // fetch waits up to max wait for min bytes (long poll): it registers with
 // every partition it reads before reading, so an append that lands between
 // the read and the wait still wakes it. Limits: the first batch of the
@@ -13,14 +15,15 @@ package broker
 // are in fetch_sessions.go.
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-streams/tributary/broker/internal/log"
-	"github.com/tributary-streams/tributary/broker/internal/record"
 )
 
 func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Response {
@@ -120,25 +123,18 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	var timer *time.Timer
-	// All partitions are read into one pooled buffer, returned to the pool
-	// by the connection once the response is encoded (and while waiting, so
-	// idle long polls hold none). Its capacity is what the fetch may return,
-	// up to fetchBufHint, so reads append without regrowing it.
-	limit := int64(0)
-	for _, sp := range parts {
-		limit += int64(max(sp.maxBytes, 0))
-	}
-	bufHint := int(min(limit, int64(maxBytes), fetchBufHint))
+	// The batches read stay in the segment files: c.fetch holds sections
+	// of them, which the serve loop sends from the files once the response
+	// is framed, then releases (and which are released while waiting, so
+	// idle long polls pin no segment).
 	for {
-		c.fetchBuf = fetchPool.get(0, bufHint)
-		topics, total, hasErr := b.readFetch(&c.fetchBuf, parts, resolved, useIDs, incremental, readCommitted, maxBytes)
+		topics, total, hasErr := b.readFetch(&c.fetch, parts, resolved, useIDs, incremental, readCommitted, maxBytes)
 		if !wait || total >= int(req.MinBytes) || hasErr || !time.Now().Before(deadline) {
 			resp.Topics = topics
 			commitSessionSends(parts, topics)
 			return resp
 		}
-		fetchPool.put(c.fetchBuf)
-		c.fetchBuf = nil
+		c.fetch.release()
 		if timer == nil {
 			timer = time.NewTimer(time.Until(deadline))
 			defer timer.Stop()
@@ -152,12 +148,9 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 	}
 }
 
-// fetchBufHint bounds the capacity a fetch asks the pool for up front;
-// larger fetches grow their buffer once and the pool keeps it.
-const fetchBufHint = 16 << 20
-
-// readFetch reads every partition once and builds the response topics.
-func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*partition, useIDs, incremental, readCommitted bool, maxBytes int32) ([]kmsg.FetchResponseTopic, int, bool) {
+// readFetch reads every partition once and builds the response topics;
+// the batches read go to recs.
+func (b *Broker) readFetch(recs *fetchRecords, parts []*sessionPartition, resolved []*partition, useIDs, incremental, readCommitted bool, maxBytes int32) ([]kmsg.FetchResponseTopic, int, bool) {
 	var topics []kmsg.FetchResponseTopic
 	topicIdx := map[sessionKey]int{}
 	total := 0
@@ -165,9 +158,11 @@ func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*p
 	for i, sp := range parts {
 		p := resolved[i]
 		// RecordBatches is never null: librdkafka rejects a null record set
-		// (size -1) on non-flexible versions.
-		fp := kmsg.FetchResponseTopicPartition{Partition: sp.partition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1,
-			PreferredReadReplica: -1, RecordBatches: []byte{}}
+		// (size -1) on non-flexible versions. The tagged fields keep their
+		// defaults (-1), so flexible versions send none of them.
+		fp := kmsg.NewFetchResponseTopicPartition()
+		fp.Partition, fp.HighWatermark, fp.RecordBatches = sp.partition, -1, []byte{}
+		var read fetchedPart
 		if p == nil || p.topic.deleted.Load() {
 			fp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			if useIDs && b.topics.getByID(sp.topicID) == nil {
@@ -177,13 +172,13 @@ func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*p
 			}
 		} else {
 			remaining := int(maxBytes) - total
-			n := b.readPartition(buf, p, sp, &fp, readCommitted, remaining, total == 0)
-			total += n
+			read = b.readPartition(recs, p, sp, &fp, readCommitted, remaining, total == 0)
+			total += int(read.size)
 		}
 		if fp.ErrorCode != 0 {
 			hasErr = true
 		}
-		if incremental && fp.ErrorCode == 0 && len(fp.RecordBatches) == 0 && sp.sentOnce &&
+		if incremental && fp.ErrorCode == 0 && read.size == 0 && sp.sentOnce &&
 			fp.HighWatermark == sp.sentHWM && fp.LastStableOffset == sp.sentLSO && fp.LogStartOffset == sp.sentLogStart {
 			continue // nothing new for this partition
 		}
@@ -194,51 +189,65 @@ func (b *Broker) readFetch(buf *[]byte, parts []*sessionPartition, resolved []*p
 			topicIdx[k] = ti
 			topics = append(topics, kmsg.FetchResponseTopic{Topic: sp.topic, TopicID: sp.topicID})
 		}
+		if read.size > 0 {
+			read.topic, read.partition = ti, len(topics[ti].Partitions)
+			recs.parts = append(recs.parts, read)
+		}
 		topics[ti].Partitions = append(topics[ti].Partitions, fp)
 	}
+	// Partitions were read in session order; the response lists them by
+	// topic, the order they are written in.
+	slices.SortFunc(recs.parts, func(a, b fetchedPart) int {
+		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
+	})
 	return topics, total, hasErr
 }
 
-// readPartition fills fp for one partition and returns the bytes read.
-// The data is appended to *buf; fp.RecordBatches points into it (into an
-// earlier array if a later read regrows *buf, which stays valid).
-func (b *Broker) readPartition(buf *[]byte, p *partition, sp *sessionPartition, fp *kmsg.FetchResponseTopicPartition, readCommitted bool, remaining int, first bool) int {
+// readPartition fills fp for one partition and returns what it read: the
+// sections appended to recs.sections.
+func (b *Broker) readPartition(recs *fetchRecords, p *partition, sp *sessionPartition, fp *kmsg.FetchResponseTopicPartition, readCommitted bool, remaining int, first bool) fetchedPart {
 	hwm := p.highWatermark()
 	lso := p.lastStableOffset()
 	fp.HighWatermark = hwm
 	fp.LastStableOffset = lso
 	fp.LogStartOffset = p.log.StartOffset()
+	read := fetchedPart{from: len(recs.sections)}
 	if remaining <= 0 && !first {
-		return 0
+		return read
 	}
 	// Both the partition's max bytes and what is left of the response's
 	// hold, as in Kafka; only the response's first batch may exceed them
-	// (KIP-74), which Read's first batch always does.
+	// (KIP-74), which a read's first batch always does.
 	limit := min(int(sp.maxBytes), remaining)
 	upTo := hwm
 	if readCommitted {
 		upTo = lso
 	}
-	start := len(*buf)
-	out, err := p.log.ReadAppend(*buf, sp.fetchOffset, int32(max(limit, 1)), upTo)
-	data := out[start:]
+	secs, err := p.log.ReadSections(recs.sections, sp.fetchOffset, int32(max(limit, 1)), upTo)
 	if err != nil {
 		fp.ErrorCode = errorCode(err)
 		if !errors.Is(err, log.ErrOffsetOutOfRange) {
 			b.logger.Warn("fetch read failed", "topic", p.topic.name, "partition", p.index, "offset", sp.fetchOffset, "err", err)
 		}
-		return 0
+		return read
 	}
-	if !first && len(data) > limit {
+	var records int64
+	for i := read.from; i < len(secs); i++ {
+		read.size += secs[i].Size()
+		records += secs[i].Records()
+	}
+	if !first && read.size > int64(limit) {
 		// A batch larger than the limits is sent only as the response's
 		// first; here the partition gets nothing, as Kafka answers.
-		return 0
+		log.ReleaseAll(secs[read.from:])
+		recs.sections = secs[:read.from]
+		return fetchedPart{from: read.from}
 	}
-	if len(data) == 0 {
-		return 0
+	recs.sections = secs
+	read.to = len(secs)
+	if read.size == 0 {
+		return read
 	}
-	*buf = out
-	fp.RecordBatches = data
 	if readCommitted {
 		p.appendMu.Lock()
 		for _, a := range p.producers.abortedIn(sp.fetchOffset, upTo) {
@@ -247,8 +256,34 @@ func (b *Broker) readPartition(buf *[]byte, p *partition, sp *sessionPartition, 
 		}
 		p.appendMu.Unlock()
 	}
-	b.metrics.fetched(p, data)
-	return len(data)
+	b.metrics.fetched(p, read.size, records)
+	return read
+}
+
+// fetchRecords are the record data of the Fetch response a connection is
+// answering: sections of segment files, sent from the files by writeFetch
+// and released after. Only the connection's handler goroutine touches it.
+type fetchRecords struct {
+	sections []log.Section
+	// parts are the partitions with data, in the order the response
+	// lists them.
+	parts []fetchedPart
+}
+
+// fetchedPart is one partition's data: the response's
+// Topics[topic].Partitions[partition] has its batches in
+// sections[from:to], size bytes in all.
+type fetchedPart struct {
+	topic, partition int
+	from, to         int
+	size             int64
+}
+
+// release drops every section's segment reference.
+func (r *fetchRecords) release() {
+	log.ReleaseAll(r.sections)
+	r.sections = r.sections[:0]
+	r.parts = r.parts[:0]
 }
 
 // commitSessionSends remembers what each session partition's client was
@@ -272,18 +307,4 @@ func commitSessionSends(parts []*sessionPartition, topics []kmsg.FetchResponseTo
 			sp.sentHWM, sp.sentLSO, sp.sentLogStart = fp.HighWatermark, fp.LastStableOffset, fp.LogStartOffset
 		}
 	}
-}
-
-// countRecords sums the record counts of concatenated batches.
-func countRecords(data []byte) int {
-	n := 0
-	for len(data) >= record.HeaderSize {
-		h, err := record.ParseHeader(data)
-		if err != nil || h.Size() > len(data) {
-			break
-		}
-		n += int(h.NumRecords)
-		data = data[h.Size():]
-	}
-	return n
 }

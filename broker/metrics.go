@@ -96,10 +96,10 @@ func (m *metrics) produced(p *partition, bytes, records int) {
 	tc.recordsIn.Add(float64(records))
 }
 
-func (m *metrics) fetched(p *partition, data []byte) {
+func (m *metrics) fetched(p *partition, bytes, records int64) {
 	tc := m.topicCounters(p.topic.name)
-	tc.bytesOut.Add(float64(len(data)))
-	tc.recordsOut.Add(float64(countRecords(data)))
+	tc.bytesOut.Add(float64(bytes))
+	tc.recordsOut.Add(float64(records))
 }
 
 func (m *metrics) forgetPartition(topic string, _ int32) {

@@ -25,6 +25,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -34,14 +35,19 @@ import (
 )
 
 type clientConn struct {
-	b *Broker
-	// fetchBuf holds the batches read for the fetch being answered; the
-	// serve loop returns it to fetchPool after encoding the response.
-	fetchBuf []byte
-	nc       net.Conn
-	logger   *slog.Logger
-	ctx      context.Context
-	cancel   context.CancelFunc
+	b      *Broker
+	nc     net.Conn
+	logger *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// fetch holds the batches read for the fetch being answered; the
+	// serve loop sends them (fetch_write.go) and releases them.
+	fetch fetchRecords
+	// raw is nc's descriptor for sendfile, nil if it has none; fetchMode
+	// is how fetch responses are written (fetchSendfile when raw is set).
+	raw       syscall.RawConn
+	fetchMode fetchWriteMode
 }
 
 // request is one decoded request frame.
@@ -62,8 +68,17 @@ type request struct {
 
 func (b *Broker) newClientConn(nc net.Conn) *clientConn {
 	ctx, cancel := context.WithCancel(b.ctx)
-	return &clientConn{b: b, nc: nc, ctx: ctx, cancel: cancel,
+	c := &clientConn{b: b, nc: nc, ctx: ctx, cancel: cancel, fetchMode: fetchWritev,
 		logger: b.logger.With("remote", nc.RemoteAddr().String())}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw, c.fetchMode = raw, fetchSendfile
+		}
+	}
+	if m := fetchWriteMode(b.fetchModeForTests.Load()); m != 0 && (m != fetchSendfile || c.raw != nil) {
+		c.fetchMode = m
+	}
+	return c
 }
 
 // errCloseConn is returned by frame decoding when the connection must close.
@@ -81,6 +96,8 @@ func (c *clientConn) serve() {
 	}()
 	defer c.cancel()
 	defer c.nc.Close()
+	// A handler that failed may leave sections unsent.
+	defer c.fetch.release()
 	c.b.metrics.connections.Inc()
 	defer c.b.metrics.connections.Dec()
 
@@ -131,12 +148,13 @@ func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bo
 		c.finish(req)
 		return true
 	}
-	buf := c.appendResponse(responsePool.get(0, responseSizeHint(resp)), req, resp)
-	// The response is encoded: nothing refers to the request frame or the
-	// fetch's read buffer now.
+	if fr, ok := resp.(*kmsg.FetchResponse); ok {
+		c.finish(req)
+		return c.writeFetch(bw, req, fr, flush)
+	}
+	buf := c.appendResponse(responsePool.get(0, 4<<10), req, resp)
+	// The response is encoded: nothing refers to the request frame now.
 	c.finish(req)
-	fetchPool.put(c.fetchBuf)
-	c.fetchBuf = nil
 	_, err = bw.Write(buf)
 	responsePool.put(buf)
 	if err != nil {
@@ -169,7 +187,7 @@ type bufPool struct{ p sync.Pool }
 var (
 	framePool    bufPool // Produce request frames
 	responsePool bufPool // encoded responses
-	fetchPool    bufPool // batches read for one fetch
+	fetchPool    bufPool // batches read into memory for one fetch, where sendfile cannot serve
 )
 
 const maxPooledBuf = 64 << 20
@@ -198,23 +216,6 @@ func (bp *bufPool) put(b []byte) {
 		return
 	}
 	bp.p.Put(&b)
-}
-
-// responseSizeHint estimates the encoded size of a response so a fetch
-// response is encoded without regrowing its buffer.
-func responseSizeHint(resp kmsg.Response) int {
-	fr, ok := resp.(*kmsg.FetchResponse)
-	if !ok {
-		return 4 << 10
-	}
-	n := 1 << 10
-	for _, t := range fr.Topics {
-		n += len(t.Topic) + 32
-		for _, p := range t.Partitions {
-			n += len(p.RecordBatches) + 64 + 16*len(p.AbortedTransactions)
-		}
-	}
-	return n
 }
 
 // readRequest reads and decodes one frame.

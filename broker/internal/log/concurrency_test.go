@@ -5,6 +5,7 @@
 package log
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -130,16 +131,26 @@ func TestConcurrentAppendReadRetentionCompaction(t *testing.T) {
 	readAll(t, l)
 }
 
-// TestReadDuringSegmentDeletion holds a view while retention deletes the
-// segment: the reader still gets the bytes through the open descriptor.
+// TestReadDuringSegmentDeletion holds sections (what a fetch sends from)
+// while retention deletes their segments: the reader still gets the bytes
+// through the open descriptors, and they are the bytes read before.
 func TestReadDuringSegmentDeletion(t *testing.T) {
 	cfg := smallConfig()
 	cfg.RetentionBytes = 0
 	l := openT(t, t.TempDir(), cfg)
 	appendMany(t, l, 40, 1)
-	l.mu.RLock()
-	v := l.viewAtLocked(0)
-	l.mu.RUnlock()
+	want, err := l.Read(0, 1<<20, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := l.ReadSections(nil, 0, 1<<20, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ReleaseAll(secs)
+	if len(secs) < 2 {
+		t.Fatalf("%d sections; want the read to span segments", len(secs))
+	}
 	if _, err := l.EnforceRetention(time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +158,15 @@ func TestReadDuringSegmentDeletion(t *testing.T) {
 		t.Fatal("retention deleted nothing")
 	}
 	var out []byte
-	if _, _, err := v.collect(&out, 0, 0, 1<<20, math.MaxInt64, math.MaxInt64); err != nil {
-		t.Fatalf("read from deleted segment: %v", err)
+	for i := range secs {
+		if out, err = secs[i].AppendTo(out); err != nil {
+			t.Fatalf("read from deleted segment: %v", err)
+		}
 	}
-	v.release()
-	if err := record.Split(out, func([]byte, record.Header) error { return nil }); err != nil || len(out) == 0 {
-		t.Fatalf("bytes from deleted segment: %d, %v", len(out), err)
+	if !bytes.Equal(out, want) {
+		t.Fatalf("sections read after deletion: %d bytes, differ from the %d read before", len(out), len(want))
+	}
+	if err := record.Split(out, func([]byte, record.Header) error { return nil }); err != nil {
+		t.Fatalf("bytes from deleted segment: %v", err)
 	}
 }

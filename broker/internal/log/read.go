@@ -4,15 +4,17 @@
 // reference plus the committed size and index), releases the lock, and
 // reads the file with pread. Appends past the viewed size are ignored;
 // a segment deleted by retention meanwhile stays readable through the open
-// descriptor until the view is released.
+// descriptor until the view is released. Fetches read Sections: views of
+// whole batches that the broker sends from the file to the socket.
 
 package log
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"sort"
 	"sync"
 
@@ -74,18 +76,79 @@ func (v *view) locate(offset int64) (pos int64, found bool, err error) {
 // take the total past maxBytes, except that the first batch is always
 // returned whole (KIP-74). It returns nil, nil at the end of the log and an
 // error wrapping ErrOffsetOutOfRange outside [StartOffset, EndOffset].
+// It is ReadSections read into memory.
 func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error) {
-	out, err := l.ReadAppend(nil, offset, maxBytes, maxOffset)
-	if len(out) == 0 {
+	secs, err := l.ReadSections(nil, offset, maxBytes, maxOffset)
+	defer ReleaseAll(secs)
+	if err != nil {
 		return nil, err
 	}
-	return out, err
+	var out []byte
+	for i := range secs {
+		if out, err = secs[i].AppendTo(out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
-// ReadAppend is Read appending to dst, so a caller can read many
-// partitions into one reusable buffer. The batches read are
-// out[len(dst):]; on error or at the end of the log, out is dst.
-func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32, maxOffset int64) ([]byte, error) {
+// Section is a run of whole batches in one segment file, bytes [pos,
+// pos+size) of it, which a reader can send without reading them into
+// memory. It holds a reference to its segment, so the file stays open and
+// the bytes readable until Release, even if retention or compaction
+// removes or replaces the segment meanwhile (they unlink or rename files,
+// never rewrite committed bytes, and a segment's descriptor closes only
+// with its last reference).
+type Section struct {
+	v       view
+	pos     int64
+	size    int64
+	records int64
+}
+
+// Size is the section's length in bytes.
+func (s *Section) Size() int64 { return s.size }
+
+// Records is how many records the section's batches hold.
+func (s *Section) Records() int64 { return s.records }
+
+// File returns the segment file and the section's position in it, valid
+// until Release. Read it only with positioned reads (pread, or sendfile
+// given an offset): other readers share the descriptor, so its file
+// offset must never move.
+func (s *Section) File() (f *os.File, pos int64) { return s.v.s.f, s.pos }
+
+// AppendTo appends the section's bytes to dst, read with one pread.
+func (s *Section) AppendTo(dst []byte) ([]byte, error) {
+	n := len(dst)
+	dst = slices.Grow(dst, int(s.size))[:n+int(s.size)]
+	if err := readFull(s.v.s, dst[n:], s.pos); err != nil {
+		return dst[:n], err
+	}
+	return dst, nil
+}
+
+// Release drops the section's reference to its segment. The section must
+// not be used afterwards.
+func (s *Section) Release() {
+	if s.v.s != nil {
+		s.v.release()
+		s.v.s = nil
+	}
+}
+
+// ReleaseAll releases every section of secs.
+func ReleaseAll(secs []Section) {
+	for i := range secs {
+		secs[i].Release()
+	}
+}
+
+// ReadSections is Read returning the batches as sections of the segment
+// files, appended to dst, one per segment read: no record bytes are read
+// into memory, only batch headers. The caller releases each section
+// appended. On error or at the end of the log it returns dst.
+func (l *Log) ReadSections(dst []Section, offset int64, maxBytes int32, maxOffset int64) ([]Section, error) {
 	l.mu.RLock()
 	if l.closed.Load() {
 		l.mu.RUnlock()
@@ -105,13 +168,13 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32, maxOffset int
 
 	budget := max(int64(maxBytes), 0)
 	out := dst
-	first := true // still in the segment holding offset
-	for {
+	for first := true; ; first = false {
 		pos := int64(0)
 		if first {
 			p, found, err := v.locate(offset)
 			if err != nil {
 				v.release()
+				ReleaseAll(out[len(dst):])
 				return dst, err
 			}
 			pos = p
@@ -119,92 +182,73 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32, maxOffset int
 				pos = v.size // a gap ends this segment: go on to the next
 			}
 		}
-		first = false
-		n, done, err := v.collect(&out, len(dst), pos, budget, maxOffset, end)
-		v.release()
+		sec, done, err := v.section(pos, budget, maxOffset, len(out) == len(dst))
+		base := v.s.base
+		if err != nil || sec.size == 0 {
+			v.release()
+		} else {
+			out = append(out, sec) // the section keeps v's reference
+		}
 		if err != nil {
+			ReleaseAll(out[len(dst):])
 			return dst, err
 		}
-		budget -= n
+		budget -= sec.size
 		if done || budget <= 0 {
 			break
 		}
 		var ok bool
-		if v, ok = l.nextView(v.s.base); !ok {
+		if v, ok = l.nextView(base); !ok {
 			break
 		}
 	}
 	return out, nil
 }
 
-// collect appends to *out the batches from pos that fit in budget (the
-// first batch read, the one at (*out)[outStart:], always fits) and start
-// below maxOffset, with one pread. done reports that reading must stop
-// (limit reached) rather than continue in the next segment.
-func (v *view) collect(out *[]byte, outStart int, pos, budget, maxOffset, end int64) (n int64, done bool, err error) {
-	lim := v.size
-	if maxOffset < end {
-		lim = min(lim, v.boundBefore(maxOffset))
-	}
-	if pos >= lim {
-		return 0, lim < v.size, nil
-	}
-	want := min(lim-pos, budget)
-	firstBatch := len(*out) == outStart
-	if firstBatch {
-		want = max(want, min(record.HeaderSize, lim-pos))
-	}
-	buf := grow(out, want)
-	if err := readFull(v.s, buf, pos); err != nil {
-		return 0, true, err
-	}
-	p := int64(0)
-	for p+12 <= int64(len(buf)) {
-		base := int64(binary.BigEndian.Uint64(buf[p:]))
-		length := int64(int32(binary.BigEndian.Uint32(buf[p+8:])))
-		if length < record.HeaderSize-12 {
-			return 0, true, fmt.Errorf("%w: %s at %d: batch length %d", record.ErrCorrupt, v.s.path, pos+p, length)
-		}
-		if base >= maxOffset {
-			done = true
-			break
-		}
-		size := 12 + length
-		if p+size > int64(len(buf)) {
-			if firstBatch && p == 0 && pos+size <= v.size {
-				// KIP-74: the first batch goes out whole even past maxBytes.
-				*out = (*out)[:len(*out)-len(buf)]
-				buf = grow(out, size)
-				if err := readFull(v.s, buf, pos); err != nil {
-					return 0, true, err
-				}
-				p = size
-			}
-			done = true
-			break
-		}
-		p += size
-	}
-	*out = (*out)[:len(*out)-len(buf)+int(p)]
-	if pos+p < v.size {
-		done = true // stopped by budget or maxOffset inside this segment
-	}
-	return p, done, nil
-}
+// Header walks read this much at a time while batches are small, so a run
+// of small batches costs a read per chunk, and only a header's worth
+// (headerChunk) per batch once they are large.
+const (
+	walkChunk   = 64 << 10
+	headerChunk = 512
+)
 
-// grow extends *out by n bytes and returns the new tail.
-func grow(out *[]byte, n int64) []byte {
-	b := *out
-	if int64(cap(b)-len(b)) < n {
-		// Amortised growth: ReadAppend callers append many reads to one
-		// buffer.
-		nb := make([]byte, len(b), max(int64(len(b))+n, 2*int64(cap(b))))
-		copy(nb, b)
-		b = nb
+var walkBufs = sync.Pool{New: func() any { b := make([]byte, walkChunk); return &b }}
+
+// section returns the whole batches of v from pos on that fit in budget
+// (the first batch of a read, first, always fits: KIP-74) and start below
+// maxOffset, walking their headers. done reports that reading must stop
+// (limit reached) rather than go on in the next segment. The section
+// shares v's reference; the caller keeps or releases it.
+func (v *view) section(pos, budget, maxOffset int64, first bool) (sec Section, done bool, err error) {
+	sec = Section{v: *v, pos: pos}
+	if pos >= v.size {
+		return sec, false, nil
 	}
-	b = b[:int64(len(b))+n]
-	*out = b
-	return b[int64(len(b))-n:]
+	bufp := walkBufs.Get().(*[]byte)
+	defer walkBufs.Put(bufp)
+	br := batchReader{r: v.s.f, pos: pos, lim: v.size, chunk: walkChunk, buf: (*bufp)[:0]}
+	for {
+		h, err := br.header()
+		if errors.Is(err, io.EOF) {
+			return sec, false, nil
+		}
+		if err != nil {
+			return sec, true, fmt.Errorf("read %s: %w", v.s.path, err)
+		}
+		size := int64(h.Size())
+		if h.BaseOffset >= maxOffset || (sec.size+size > budget && !(first && sec.size == 0)) {
+			return sec, true, nil
+		}
+		sec.size += size
+		sec.records += int64(h.NumRecords)
+		br.skip(h)
+		if size >= walkChunk/4 {
+			br.chunk = headerChunk
+		} else {
+			br.chunk = walkChunk
+		}
+	}
 }
 
 func readFull(s *segment, buf []byte, pos int64) error {
