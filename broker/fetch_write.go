@@ -23,10 +23,12 @@ package broker
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
+	"os"
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -162,42 +164,39 @@ func (c *clientConn) sendMore(p []byte) error {
 // every later response of the connection.
 func (c *clientConn) sendSection(i int) error {
 	sec := &c.fetch.sections[i]
-	f, pos := sec.File()
-	src, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
 	remain := sec.Size()
-	var serr error
-	// Control keeps the segment's descriptor open while it runs (the
-	// section's reference keeps it from being closed anyway).
-	cerr := src.Control(func(sfd uintptr) {
-		serr = c.raw.Write(func(dfd uintptr) bool {
-			for remain > 0 {
-				n, err := syscall.Sendfile(int(dfd), int(sfd), &pos, int(min(remain, 1<<30)))
-				if n > 0 {
-					remain -= int64(n)
+	err := sec.WithFile(func(f *os.File, pos int64) error {
+		src, err := f.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		cerr := src.Control(func(sfd uintptr) {
+			serr = c.raw.Write(func(dfd uintptr) bool {
+				for remain > 0 {
+					n, err := syscall.Sendfile(int(dfd), int(sfd), &pos, int(min(remain, 1<<30)))
+					if n > 0 {
+						remain -= int64(n)
+					}
+					switch {
+					case errors.Is(err, syscall.EAGAIN):
+						return false // wait until writable
+					case errors.Is(err, syscall.EINTR):
+						continue
+					case err != nil:
+						serr = err
+						return true
+					case n == 0:
+						serr = io.ErrUnexpectedEOF // the file is shorter than the section
+						return true
+					}
 				}
-				switch {
-				case errors.Is(err, syscall.EAGAIN):
-					return false // wait until writable
-				case errors.Is(err, syscall.EINTR):
-					continue
-				case err != nil:
-					serr = err
-					return true
-				case n == 0:
-					serr = io.ErrUnexpectedEOF // the file is shorter than the section
-					return true
-				}
-			}
-			return true
+				return true
+			})
 		})
+		return cmp.Or(cerr, serr)
 	})
-	if cerr != nil {
-		return cerr
-	}
-	if serr != nil && remain == sec.Size() && (errors.Is(serr, syscall.EINVAL) || errors.Is(serr, syscall.ENOSYS) || errors.Is(serr, syscall.EOPNOTSUPP)) {
+	if err != nil && remain == sec.Size() && (errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)) {
 		c.fetchMode = fetchWritev
 		buf, err := sec.AppendTo(fetchPool.get(0, int(sec.Size())))
 		if err == nil {
@@ -206,7 +205,7 @@ func (c *clientConn) sendSection(i int) error {
 		fetchPool.put(buf)
 		return err
 	}
-	return serr
+	return err
 }
 
 // writevFetch preads every section and writes framing and batches with

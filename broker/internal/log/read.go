@@ -112,11 +112,11 @@ func (s *Section) Size() int64 { return s.size }
 // Records is how many records the section's batches hold.
 func (s *Section) Records() int64 { return s.records }
 
-// File returns the segment file and the section's position in it, valid
-// until Release. Read it only with positioned reads (pread, or sendfile
-// given an offset): other readers share the descriptor, so its file
-// offset must never move.
-func (s *Section) File() (f *os.File, pos int64) { return s.v.s.f, s.pos }
+// WithFile calls fn with the segment file, open for the call, and the
+// section's position in it. fn may only read it with positioned reads
+// (pread, or sendfile given an offset): other readers share the
+// descriptor, so its file offset must never move.
+func (s *Section) WithFile(fn func(f *os.File, pos int64) error) error { return fn(s.v.s.f, s.pos) }
 
 // AppendTo appends the section's bytes to dst, read with one pread.
 func (s *Section) AppendTo(dst []byte) ([]byte, error) {
