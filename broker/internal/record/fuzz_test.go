@@ -131,3 +131,32 @@ func checkRecords(t *testing.T, b []byte) {
 		t.Fatalf("round trip changed records")
 	}
 }
+
+// FuzzSkipRecord holds the produce path's fast record check to the full
+// parse: skipRecord accepts exactly what parseRecord accepts, with the same
+// offset delta and size.
+func FuzzSkipRecord(f *testing.F) {
+	for _, recs := range [][]Record{sampleRecords(), {{OffsetDelta: 300, TimestampDelta: -70000, Value: bytes.Repeat([]byte{1}, 5000)}}} {
+		raw := kmsgRecords(recs)
+		for len(raw) > 0 {
+			f.Add(raw)
+			_, n, err := parseRecord(raw)
+			if err != nil {
+				f.Fatal(err)
+			}
+			raw = raw[n:]
+		}
+	}
+	f.Add([]byte{0x80})
+	f.Add([]byte{0x0c, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, n, err := parseRecord(b)
+		off, sn, ok := skipRecord(b)
+		if ok != (err == nil) {
+			t.Fatalf("skipRecord ok=%v, parseRecord error %v", ok, err)
+		}
+		if ok && (off != r.offDelta || sn != n) {
+			t.Fatalf("skipRecord: offset delta %d, %d bytes; parseRecord: %d, %d bytes", off, sn, r.offDelta, n)
+		}
+	})
+}

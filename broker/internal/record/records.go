@@ -63,23 +63,113 @@ func walkRecords(data []byte, h Header, fn func(rawRecord)) error {
 	pos := 0
 	prev := int64(-1)
 	for i := int32(0); i < h.NumRecords; i++ {
-		r, n, err := parseRecord(data[pos:])
-		if err != nil {
-			return corrupt("record %d at records byte %d: %v", i, pos, err)
+		off, n, ok := int32(0), 0, false
+		if fn == nil {
+			off, n, ok = skipRecord(data[pos:])
 		}
-		if int64(r.offDelta) <= prev || r.offDelta > h.LastOffsetDelta {
-			return corrupt("record %d has offset delta %d, want above %d and at most last offset delta %d", i, r.offDelta, prev, h.LastOffsetDelta)
+		if !ok {
+			// The full parse, which also says what is wrong.
+			r, rn, err := parseRecord(data[pos:])
+			if err != nil {
+				return corrupt("record %d at records byte %d: %v", i, pos, err)
+			}
+			if fn != nil {
+				fn(r)
+			}
+			off, n = r.offDelta, rn
 		}
-		prev = int64(r.offDelta)
-		if fn != nil {
-			fn(r)
+		if int64(off) <= prev || off > h.LastOffsetDelta {
+			return corrupt("record %d has offset delta %d, want above %d and at most last offset delta %d", i, off, prev, h.LastOffsetDelta)
 		}
+		prev = int64(off)
 		pos += n
 	}
 	if pos != len(data) {
 		return corrupt("%d trailing bytes after %d records", len(data)-pos, h.NumRecords)
 	}
 	return nil
+}
+
+// skipRecord is parseRecord for validation alone: it reports the offset
+// delta and size of the record at the start of b when parseRecord would
+// accept it, without building the record or any error (ok is false
+// otherwise, and parseRecord then says why). It is the produce path's
+// per-record cost, so it works on indexes with the short varints inlined.
+func skipRecord(b []byte) (offDelta int32, n int, ok bool) {
+	length, p := varintAt(b, 0)
+	if p < 0 || length < minRecordBody || length > int64(len(b)-p) {
+		return 0, 0, false
+	}
+	end := p + int(length)
+	b = b[:end]
+	p++ // attributes
+	if _, p = varintAt(b, p); p < 0 { // timestamp delta
+		return 0, 0, false
+	}
+	off, p := varintAt(b, p)
+	if p < 0 || off < math.MinInt32 || off > math.MaxInt32 {
+		return 0, 0, false
+	}
+	if p = skipBytes(b, p, true); p < 0 { // key
+		return 0, 0, false
+	}
+	if p = skipBytes(b, p, true); p < 0 { // value
+		return 0, 0, false
+	}
+	count, p := varintAt(b, p)
+	if p < 0 || count < 0 || count > math.MaxInt32 {
+		return 0, 0, false
+	}
+	for ; count > 0 && p >= 0; count-- {
+		if p = skipBytes(b, p, false); p >= 0 {
+			p = skipBytes(b, p, true)
+		}
+	}
+	if p != end {
+		return 0, 0, false
+	}
+	return int32(off), end, true
+}
+
+// skipBytes skips the length-prefixed byte string at b[p:] as cursor.bytes
+// reads it, returning the index after it, or -1 where cursor.bytes fails.
+func skipBytes(b []byte, p int, nullable bool) int {
+	n, p := varintAt(b, p)
+	switch {
+	case p < 0 || n < math.MinInt32 || n > math.MaxInt32:
+		return -1
+	case n < 0:
+		if n == -1 && nullable {
+			return p
+		}
+		return -1
+	case n > int64(len(b)-p):
+		return -1
+	}
+	return p + int(n)
+}
+
+// varintAt decodes the zigzag varint at b[p:] as binary.Varint does,
+// returning it and the index after it, or a negative index where
+// binary.Varint fails. One- and two-byte varints, the common ones inside
+// records, are decoded inline.
+func varintAt(b []byte, p int) (int64, int) {
+	if p < len(b) {
+		if x := uint64(b[p]); x < 0x80 {
+			return int64(x>>1) ^ -int64(x&1), p + 1
+		} else if p+1 < len(b) && b[p+1] < 0x80 {
+			x = x&0x7f | uint64(b[p+1])<<7
+			return int64(x>>1) ^ -int64(x&1), p + 2
+		}
+	}
+	if p > len(b) {
+		return 0, -1
+	}
+	v, n := binary.Varint(b[p:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, p + n
 }
 
 // cursor reads varints and byte strings from a record body.
@@ -96,12 +186,12 @@ func (c *cursor) varlong(what, suffix string) int64 {
 	if c.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(c.b[c.pos:])
-	if n <= 0 {
+	v, next := varintAt(c.b, c.pos)
+	if next < 0 {
 		c.err = fmt.Errorf("bad varint for %s%s", what, suffix)
 		return 0
 	}
-	c.pos += n
+	c.pos = next
 	return v
 }
 
@@ -142,7 +232,7 @@ func (c *cursor) bytes(what string, nullable bool) []byte {
 // returns it with the number of bytes consumed.
 func parseRecord(b []byte) (rawRecord, int, error) {
 	var r rawRecord
-	length, n := binary.Varint(b)
+	length, n := varintAt(b, 0)
 	if n <= 0 {
 		return r, 0, fmt.Errorf("bad record length varint")
 	}
