@@ -102,7 +102,7 @@ func skipRecord(b []byte) (offDelta int32, n int, ok bool) {
 	}
 	end := p + int(length)
 	b = b[:end]
-	p++ // attributes
+	p++                               // attributes
 	if _, p = varintAt(b, p); p < 0 { // timestamp delta
 		return 0, 0, false
 	}
