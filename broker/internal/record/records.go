@@ -102,8 +102,8 @@ func skipRecord(b []byte) (offDelta int32, n int, ok bool) {
 	}
 	end := p + int(length)
 	b = b[:end]
-	p++                               // attributes
-	if _, p = varintAt(b, p); p < 0 { // timestamp delta
+	// The attributes byte, then the timestamp delta.
+	if _, p = varintAt(b, p+1); p < 0 {
 		return 0, 0, false
 	}
 	off, p := varintAt(b, p)
