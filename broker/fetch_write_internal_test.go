@@ -17,6 +17,10 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -460,4 +464,151 @@ func withoutSessionID(frame []byte, version int16) []byte {
 	}
 	binary.BigEndian.PutUint32(out[at:], 0)
 	return out
+}
+
+// A fetch whose sendfile is in flight (the client has read only the
+// response length, so the broker is stuck writing a response larger than
+// the socket buffers) while DeleteRecords removes every segment it is
+// sending from: the client still gets every byte, intact, because the
+// response's sections hold their segments' descriptors.
+func TestFetchSendfileOutlivesSegmentDeletion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := Start(ctx, Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	b.fetchModeForTests.Store(uint32(fetchSendfile))
+	const topic = "deleted-under-sendfile"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	created, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": kmsg.StringPtr("1048576")}, topic)
+	if err == nil {
+		err = created.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 32 MiB in 32 segments, each record saying where it belongs.
+	const n, valueBytes = 4096, 8 << 10
+	for i := range n {
+		v := bytes.Repeat([]byte{byte(i)}, valueBytes)
+		binary.BigEndian.PutUint32(v, uint32(i))
+		cl.Produce(ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := b.topics.get(topic).partition(0)
+	if segs := p.log.NumSegments(); segs < 8 {
+		t.Fatalf("%d segments; want the data spread over many", segs)
+	}
+
+	conn, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(netipAddrPort(t, b.Addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadBuffer(64 << 10) // with the send buffer, far less than the response
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.ReplicaID, req.MaxBytes, req.SessionEpoch = 11, -1, 40<<20, -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes, rp.LogStartOffset, rp.CurrentLeaderEpoch = 40<<20, -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	if _, err := conn.Write(kmsg.NewRequestFormatter().AppendRequest(nil, req, 1)); err != nil {
+		t.Fatal(err)
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(conn, size[:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.BigEndian.Uint32(size[:]); got < n*valueBytes {
+		t.Fatalf("response of %d bytes; want all %d records in one", got, n)
+	}
+
+	// The response is framed and being sent: delete every closed segment.
+	deleted, err := adm.DeleteRecords(ctx, kadm.Offsets{topic: {0: {Topic: topic, Partition: 0, At: n}}})
+	if err == nil {
+		err = deleted.Error()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if segs := p.log.NumSegments(); segs != 1 {
+		t.Fatalf("%d segments after DeleteRecords; want only the active one", segs)
+	}
+	// The response's sections hold deleted segments open: the send is in
+	// flight from files no longer in the directory.
+	if held := deletedFilesOpen(t, p.log.Dir()); held < 8 {
+		t.Fatalf("%d deleted segment files open; the response was sent before the deletion, or the sections hold nothing", held)
+	}
+
+	frame := make([]byte, 4+binary.BigEndian.Uint32(size[:]))
+	copy(frame, size[:])
+	if _, err := io.ReadFull(conn, frame[4:]); err != nil {
+		t.Fatalf("read the rest of the response: %v", err)
+	}
+	resp := decodeFetch(t, req.Version, frame)
+	next := 0
+	for data := resp.Topics[0].Partitions[0].RecordBatches; len(data) > 0; {
+		h, err := record.Validate(data[:min(len(data), int(binary.BigEndian.Uint32(data[8:]))+12)])
+		if err != nil {
+			t.Fatalf("batch at record %d: %v", next, err)
+		}
+		recs, err := record.Records(data[:h.Size()])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if got := binary.BigEndian.Uint32(r.Value); int(got) != next || len(r.Value) != valueBytes {
+				t.Fatalf("record %d says %d (%d bytes)", next, got, len(r.Value))
+			}
+			next++
+		}
+		data = data[h.Size():]
+	}
+	if next != n {
+		t.Fatalf("%d records in the response, want %d", next, n)
+	}
+}
+
+// deletedFilesOpen counts this process's descriptors of files under dir
+// that were unlinked.
+func deletedFilesOpen(t *testing.T, dir string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	n := 0
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, dir+"/") && strings.HasSuffix(target, ".log (deleted)") {
+			n++
+		}
+	}
+	return n
+}
+
+func netipAddrPort(t *testing.T, addr string) netip.AddrPort {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap
 }

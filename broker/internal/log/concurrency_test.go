@@ -170,3 +170,43 @@ func TestReadDuringSegmentDeletion(t *testing.T) {
 		t.Fatalf("bytes from deleted segment: %v", err)
 	}
 }
+
+// TestSectionsSurviveCompactionSwap holds sections while compaction
+// replaces and merges their segments (renames over the .log files): the
+// sections still read the bytes they named, from the old inodes.
+func TestSectionsSurviveCompactionSwap(t *testing.T) {
+	cfg := compactConfig()
+	l := openT(t, t.TempDir(), cfg)
+	for i := range 60 {
+		mustAppend(t, l, buildBatch(t, record.Header{BaseTimestamp: int64(i), ProducerID: -1},
+			[]rec{{key: fmt.Sprintf("key%d", i%5), value: fmt.Sprintf("val-%d", i)}}, record.None))
+	}
+	want, err := l.Read(0, 1<<20, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := l.ReadSections(nil, 0, 1<<20, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ReleaseAll(secs)
+	st, err := l.Compact(time.UnixMilli(1e6), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SegmentsCleaned == 0 {
+		t.Fatal("compaction cleaned nothing")
+	}
+	if now, _ := l.Read(0, 1<<20, math.MaxInt64); bytes.Equal(now, want) {
+		t.Fatal("the log reads the same after compaction; nothing was swapped")
+	}
+	var got []byte
+	for i := range secs {
+		if got, err = secs[i].AppendTo(got); err != nil {
+			t.Fatalf("read a section after its segment was swapped: %v", err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("sections read after the swap: %d bytes, differ from the %d read before", len(got), len(want))
+	}
+}
