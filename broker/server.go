@@ -281,7 +281,15 @@ func (c *clientConn) readFrame(br *bufio.Reader, size int, pooled bool, fc *fram
 			return nil, err
 		}
 		if cap(frame)-len(frame) < n {
-			grown := make([]byte, len(frame), min(size, max(2*cap(frame), len(frame)+n)))
+			c := min(size, max(2*cap(frame), len(frame)+n))
+			if pooled && c == size {
+				// The last growth of a pooled frame leaves room for a
+				// somewhat larger one, so that the buffer serves the
+				// next frames of about this size from the pool (a
+				// producer's requests vary in size).
+				c += size / 8
+			}
+			grown := make([]byte, len(frame), c)
 			copy(grown, frame)
 			frame = grown
 		}
