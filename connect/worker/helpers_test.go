@@ -54,6 +54,20 @@ func startStandalone(t testing.TB, cfg worker.Config, connectors ...map[string]s
 	return w
 }
 
+// callRetry makes a REST call, again while it is answered 409 (a
+// rebalance), as Kafka Connect clients do.
+func callRetry(t testing.TB, method, url string, body any, out any) int {
+	t.Helper()
+	var code int
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if code = call(t, method, url, body, out); code == 409 {
+			return fmt.Errorf("%s %s: 409", method, url)
+		}
+		return nil
+	})
+	return code
+}
+
 // call makes a REST call and decodes the JSON answer into out (when not nil).
 func call(t testing.TB, method, url string, body any, out any) int {
 	t.Helper()

@@ -77,10 +77,13 @@ type herder struct {
 
 	// taskMu serialises task config writes of connectors run here.
 	taskMu sync.Mutex
+
+	started bool // set by start, read by stop: both on the worker's goroutine
 }
 
-func newHerder(cfg *Config, rt *runtime, configs *configStore, members membership) *herder {
-	h := &herder{cfg: cfg, rt: rt, configs: configs, members: members, log: rt.log,
+// newHerder returns a herder; set members before start.
+func newHerder(cfg *Config, rt *runtime, configs *configStore) *herder {
+	h := &herder{cfg: cfg, rt: rt, configs: configs, log: rt.log,
 		wake: make(chan struct{}, 1), restarts: make(chan restartRequest, 64), stopCh: make(chan struct{}), done: make(chan struct{}),
 		connectors: map[string]*connectorRunner{}, tasks: map[taskID]*runningTask{}}
 	configs.changed = h.poke
@@ -102,7 +105,10 @@ func (h *herder) poke() {
 	}
 }
 
-func (h *herder) start() { go h.loop() }
+func (h *herder) start() {
+	h.started = true
+	go h.loop()
+}
 
 func (h *herder) loop() {
 	defer close(h.done)
@@ -128,6 +134,9 @@ func (h *herder) loop() {
 
 // stop stops every connector and task and the loop.
 func (h *herder) stop() {
+	if !h.started {
+		return
+	}
 	close(h.stopCh)
 	<-h.done
 }
