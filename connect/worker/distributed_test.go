@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/tributary-streams/tributary/connect/worker"
 	"github.com/tributary-streams/tributary/connectors/datagen"
 	"github.com/tributary-streams/tributary/internal/testkit"
@@ -151,5 +153,66 @@ func TestDistributedSingleWorkerLifecycle(t *testing.T) {
 	call(t, "GET", a2.URL()+"/connectors", nil, &names)
 	if strings.Join(names, ",") != "dst" {
 		t.Fatalf("connectors after delete: %v", names)
+	}
+}
+
+// While the workers' group rebalances, REST writes are answered 409 (here
+// a member whose metadata is not a worker's holds the rebalance open), and
+// the worker recovers once that member leaves.
+func TestDistributedConflictDuringRebalance(t *testing.T) {
+	addr := testkit.Bootstrap(t)
+	a := startDistributed(t, distributedConfig(t, addr, "reb"))
+	cl := testkit.Client(t, addr)
+	// The intruder keeps rejoining, so every round includes it and the
+	// worker, leading, cannot assign it.
+	stop := make(chan struct{})
+	member := make(chan string, 1)
+	go func() {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.ProtocolType = "reb", "connect"
+		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 30000, 30000
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name, p.Metadata = "tributary-cooperative-v1", []byte("not a worker")
+		req.Protocols = append(req.Protocols, p)
+		defer func() { member <- req.MemberID }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			resp, err := req.RequestWith(ctx, cl)
+			cancel()
+			if err == nil && resp.MemberID != "" {
+				req.MemberID = resp.MemberID
+			}
+		}
+	}()
+	var e restError
+	n := 0
+	testkit.Eventually(t, 30*time.Second, func() error {
+		n++
+		body := map[string]any{"name": fmt.Sprintf("early-%d", n), "config": map[string]string{"connector.class": "datagen", "topic": "early"}}
+		if code := call(t, "POST", a.URL()+"/connectors", body, &e); code != 409 {
+			return fmt.Errorf("got %d, want 409 while rebalancing", code)
+		}
+		return nil
+	})
+	if e.Code != 409 || !strings.Contains(e.Message, "stale configuration") {
+		t.Fatalf("409 body: %+v", e)
+	}
+	close(stop)
+	leave := kmsg.NewPtrLeaveGroupRequest()
+	leave.Group = "reb"
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.MemberID = <-member
+	leave.Members = append(leave.Members, m)
+	if _, err := leave.RequestWith(context.Background(), cl); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"name": "late", "config": map[string]string{"connector.class": "datagen", "topic": "late"}}
+	if code := callRetry(t, "POST", a.URL()+"/connectors", body, nil); code != 201 {
+		t.Fatalf("after the rebalance: %d", code)
 	}
 }
