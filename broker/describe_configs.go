@@ -155,6 +155,9 @@ func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest) []kmsg.
 	add("offsets.retention.minutes", i(b.cfg.OffsetsRetentionMinutes), true, static, kmsg.ConfigTypeInt)
 	add("transaction.max.timeout.ms", i(int64(b.cfg.TransactionMaxTimeoutMs)), true, static, kmsg.ConfigTypeInt)
 	add("offsets.topic.replication.factor", "1", true, static, kmsg.ConfigTypeShort)
+	add("offsets.topic.num.partitions", i(int64(b.cfg.OffsetsTopicNumPartitions)), true, static, kmsg.ConfigTypeInt)
+	add("transaction.state.log.num.partitions", i(int64(b.cfg.TransactionStateLogNumPartitions)), true, static, kmsg.ConfigTypeInt)
+	add("transactional.id.expiration.ms", i(b.cfg.TransactionalIDExpirationMs), true, static, kmsg.ConfigTypeInt)
 	add("transaction.state.log.replication.factor", "1", true, static, kmsg.ConfigTypeShort)
 	add("transaction.state.log.min.isr", "1", true, static, kmsg.ConfigTypeInt)
 	return out
