@@ -345,10 +345,19 @@ func (h *herder) writeTaskConfigs(ctx context.Context, name string, configs []ma
 // errRebalancing is answered with 409 while the workers rebalance.
 var errRebalancing = errors.New("Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)")
 
-// checkWritable refuses writes during a rebalance.
-func (h *herder) checkWritable() error {
-	if h.members.rebalancing() {
-		return fmt.Errorf("%w", errRebalancing)
+// rebalanceWait is how long a REST write waits for a rebalance in progress
+// to end before it is refused with 409. Rebalances triggered by creating a
+// connector take milliseconds; the wait spares clients a retry for those.
+const rebalanceWait = 3 * time.Second
+
+// checkWritable refuses writes during a rebalance that does not end within
+// rebalanceWait.
+func (h *herder) checkWritable(ctx context.Context) error {
+	deadline := time.Now().Add(rebalanceWait)
+	for h.members.rebalancing() {
+		if time.Now().After(deadline) || sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return fmt.Errorf("%w", errRebalancing)
+		}
 	}
 	return nil
 }
