@@ -160,11 +160,22 @@ func waitState(t testing.TB, url, name, state string, minTasks int) {
 
 // readAll returns every record of a topic now.
 func readAll(t testing.TB, addr, topic string) []*kgo.Record {
+	return readAllIsolated(t, addr, topic, kgo.ReadUncommitted())
+}
+
+// readAllIsolated reads a topic to its end (the last stable offset for
+// read_committed).
+func readAllIsolated(t testing.TB, addr, topic string, iso kgo.IsolationLevel) []*kgo.Record {
 	t.Helper()
-	cl := testkit.Client(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := testkit.Client(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(iso), kgo.KeepControlRecords())
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(context.Background(), topic)
+	list := adm.ListEndOffsets
+	if iso == kgo.ReadCommitted() {
+		list = adm.ListCommittedOffsets
+	}
+	ends, err := list(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +196,9 @@ func readAll(t testing.TB, addr, topic string) []*kgo.Record {
 			return out
 		}
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
 			next[r.Partition] = r.Offset + 1
 		})
 	}

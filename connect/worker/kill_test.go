@@ -13,15 +13,16 @@ import (
 
 // workerProcess starts `tributary connect distributed` as a child process
 // and waits until its REST API is healthy.
-func workerProcess(t *testing.T, addr, group string) (*testkit.Process, string) {
+func workerProcess(t *testing.T, addr, group string, extra ...string) (*testkit.Process, string) {
 	t.Helper()
 	rest := testkit.FreePort(t)
-	p := testkit.StartProcess(t, "tributary", "connect", "distributed", "--bootstrap-server", addr, "--group-id", group,
+	args := append([]string{"connect", "distributed", "--bootstrap-server", addr, "--group-id", group,
 		"--rest-listen", rest, "--log-level", "warn",
-		"--set", "config.storage.topic="+group+"-configs", "--set", "offset.storage.topic="+group+"-offsets",
-		"--set", "status.storage.topic="+group+"-status", "--set", "offset.storage.partitions=3",
+		"--set", "config.storage.topic=" + group + "-configs", "--set", "offset.storage.topic=" + group + "-offsets",
+		"--set", "status.storage.topic=" + group + "-status", "--set", "offset.storage.partitions=3",
 		"--set", "offset.flush.interval.ms=200", "--set", "heartbeat.interval.ms=300", "--set", "session.timeout.ms=6000",
-		"--set", "scheduled.rebalance.max.delay.ms=1000")
+		"--set", "scheduled.rebalance.max.delay.ms=1000"}, extra...)
+	p := testkit.StartProcess(t, "tributary", args...)
 	url := "http://" + rest
 	testkit.Eventually(t, 60*time.Second, func() error {
 		select {
