@@ -19,8 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/connect"
-	// The built-in converters are always available.
+	// The built-in converters and Kafka's transformations and predicates
+	// are always available.
 	_ "github.com/tributary-streams/tributary/connect/converter"
+	_ "github.com/tributary-streams/tributary/connect/transforms"
 )
 
 // Worker is a running worker. Close stops it.
