@@ -38,9 +38,12 @@ test-deps:
 	@[ -d broker/testdata/kafkajs/node_modules/kafkajs ] || npm ci --prefix broker/testdata/kafkajs --no-audit --no-fund
 
 # Side-by-side benchmarks: our broker against franz-go's kfake and the
-# client's own ceiling, with ratios. A report, not a pass/fail gate.
+# client's own ceiling, with ratios; then connect (generator -> broker ->
+# file sink, next to a plain producer, and a 3-transformation chain's cost).
+# A report, not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
+	$(GO) run ./internal/bench/connect
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s
