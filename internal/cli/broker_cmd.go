@@ -3,10 +3,8 @@ package cli
 // `tributary broker` runs a broker in the foreground.
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,19 +33,8 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 					return usageErrorf("%v", err)
 				}
 			}
-			var errs []error
-			for _, kv := range sets {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok {
-					errs = append(errs, fmt.Errorf("--set %q: want key=value", kv))
-					continue
-				}
-				if err := cfg.Set(strings.TrimSpace(k), v); err != nil {
-					errs = append(errs, fmt.Errorf("--set: %w", err))
-				}
-			}
-			if err := errors.Join(errs...); err != nil {
-				return usageErrorf("%v", err)
+			if err := applySets(sets, cfg.Set); err != nil {
+				return err
 			}
 			if cmd.Flags().Changed("listen") || cfg.Listen == "" {
 				cfg.Listen = listen
