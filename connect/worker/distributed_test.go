@@ -114,7 +114,8 @@ func TestDistributedWorkersShareAndFailOver(t *testing.T) {
 	_ = before
 }
 
-// A REST write during a rebalance is answered 409.
+// One distributed worker's REST life cycle: create, pause, resume, update,
+// restart, worker restart (configs and offsets survive), delete.
 func TestDistributedSingleWorkerLifecycle(t *testing.T) {
 	addr := testkit.Bootstrap(t)
 	a := startDistributed(t, distributedConfig(t, addr, "solo"))
@@ -136,12 +137,30 @@ func TestDistributedSingleWorkerLifecycle(t *testing.T) {
 	waitState(t, a.URL(), "src", "PAUSED", 1)
 	callRetry(t, "PUT", a.URL()+"/connectors/src/resume", nil, nil)
 	waitState(t, a.URL(), "src", "RUNNING", 1)
+	// Update: the sink gets a transformation; lines after it are changed.
+	if code := callRetry(t, "PUT", a.URL()+"/connectors/dst/config", map[string]string{
+		"connector.class": "FileStreamSink", "file": out, "topics": "solo-lines", "value.converter": "StringConverter",
+		"transforms": "up", "transforms.up.type": "test.Upper"}, nil); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	appendLines(t, in, "w")
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if got := strings.Join(readLines(out), ","); got != "x,y,W" {
+			return fmt.Errorf("sink file %q", got)
+		}
+		return nil
+	})
+	var st worker.ConnectorStatus
+	if code := callRetry(t, "POST", a.URL()+"/connectors/dst/restart?includeTasks=true", nil, &st); code != 202 || st.Tasks[0].State != "RESTARTING" {
+		t.Fatalf("restart: %d %+v", code, st)
+	}
+	waitState(t, a.URL(), "dst", "RUNNING", 1)
 	// A restart of the worker keeps connectors and offsets: no duplicates.
 	a.Close()
 	appendLines(t, in, "z")
 	a2 := startDistributed(t, distributedConfig(t, addr, "solo"))
 	testkit.Eventually(t, 30*time.Second, func() error {
-		if got := strings.Join(readLines(out), ","); got != "x,y,z" {
+		if got := strings.Join(readLines(out), ","); got != "x,y,W,Z" {
 			return fmt.Errorf("sink file %q", got)
 		}
 		return nil
