@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tributary-streams/tributary/broker/internal/log"
 	"github.com/tributary-streams/tributary/internal/properties"
 )
 
@@ -77,6 +78,13 @@ type Config struct {
 	// SocketRequestMaxBytes is socket.request.max.bytes: the largest request
 	// frame accepted. Default 104857600.
 	SocketRequestMaxBytes int32
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the bytes of
+	// request frames held in memory (read, not yet answered) across all
+	// connections before the broker stops reading sockets. Default
+	// 536870912 (512 MiB); -1 is unbounded (Kafka's 0 or -1, Kafka's
+	// default), but an unbounded broker can be made to hold any amount of
+	// memory by clients that send large requests and read slowly.
+	QueuedMaxRequestBytes int64
 	// ConnectionsMaxIdleMs is connections.max.idle.ms. Default 600000; -1
 	// keeps idle connections open forever.
 	ConnectionsMaxIdleMs int64
@@ -87,6 +95,15 @@ type Config struct {
 	DisableLogCleaner bool
 	// LogCleanerBackoffMs is log.cleaner.backoff.ms. Default 15000.
 	LogCleanerBackoffMs int64
+	// LogCleanerDedupeBufferSize is log.cleaner.dedupe.buffer.size: the
+	// memory of compaction's key map (24 bytes a key), shared by all
+	// partitions. A log with more distinct dirty keys than it holds is
+	// cleaned in several passes. Default 134217728; at least 1024 (Kafka
+	// asks for 1 MiB).
+	LogCleanerDedupeBufferSize int64
+	// LogCleanerIOBufferLoadFactor is log.cleaner.io.buffer.load.factor:
+	// how full the key map may get. Default 0.9.
+	LogCleanerIOBufferLoadFactor float64
 	// FetchMaxBytes is fetch.max.bytes: the cap on a whole fetch response.
 	// Default 57671680.
 	FetchMaxBytes int32
@@ -143,9 +160,12 @@ func (c *Config) Defaults() {
 	setDefault(&c.NumPartitions, 1)
 	setDefault(&c.DefaultReplicationFactor, 1)
 	setDefault(&c.SocketRequestMaxBytes, 104857600)
+	setDefault(&c.QueuedMaxRequestBytes, 512<<20)
 	setDefault(&c.ConnectionsMaxIdleMs, 600000)
 	setDefault(&c.RetentionCheckIntervalMs, 300000)
 	setDefault(&c.LogCleanerBackoffMs, 15000)
+	setDefault(&c.LogCleanerDedupeBufferSize, log.DefaultDedupeBufferBytes)
+	setDefault(&c.LogCleanerIOBufferLoadFactor, log.DefaultLoadFactor)
 	setDefault(&c.FetchMaxBytes, 57671680)
 	setDefault(&c.MaxIncrementalFetchSessionCacheSlots, 1000)
 	setDefault(&c.GroupMinSessionTimeoutMs, 6000)
@@ -271,6 +291,9 @@ var brokerKeys = map[string]brokerKey{
 	"socket.request.max.bytes": intKey("an integer 1024..2147483647", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.SocketRequestMaxBytes = int32(v)
 	}),
+	"queued.max.request.bytes": intKey("-1 or 0 (unbounded), or an integer >= socket.request.max.bytes", -1, math.MaxInt64, func(c *Config, v int64) {
+		c.QueuedMaxRequestBytes = noneIfZero(v)
+	}),
 	"connections.max.idle.ms": intKey("an integer >= 1, or -1 for never", -1, math.MaxInt64, func(c *Config, v int64) {
 		c.ConnectionsMaxIdleMs = noneIfZero(v)
 	}),
@@ -281,6 +304,17 @@ var brokerKeys = map[string]brokerKey{
 	"log.cleaner.backoff.ms": intKey("an integer >= 1", 1, math.MaxInt64, func(c *Config, v int64) {
 		c.LogCleanerBackoffMs = v
 	}),
+	"log.cleaner.dedupe.buffer.size": intKey(fmt.Sprintf("an integer >= %d (bytes)", log.MinDedupeBufferBytes), log.MinDedupeBufferBytes, math.MaxInt64, func(c *Config, v int64) {
+		c.LogCleanerDedupeBufferSize = v
+	}),
+	"log.cleaner.io.buffer.load.factor": {set: func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			return errors.New("accepted: a number above 0 and at most 1")
+		}
+		c.LogCleanerIOBufferLoadFactor = f
+		return nil
+	}},
 	"fetch.max.bytes": intKey("an integer >= 1024", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.FetchMaxBytes = int32(v)
 	}),
@@ -459,9 +493,16 @@ func (c Config) Validate() error {
 		bad("default.replication.factor", c.DefaultReplicationFactor, "must be 1 (a single node holds one replica)")
 	}
 	atLeast("socket.request.max.bytes", int64(c.SocketRequestMaxBytes), 1024)
+	if q := c.QueuedMaxRequestBytes; q != -1 && q < int64(c.SocketRequestMaxBytes) {
+		bad("queued.max.request.bytes", q, fmt.Sprintf("must be -1 (unbounded) or at least socket.request.max.bytes (%d)", c.SocketRequestMaxBytes))
+	}
 	positiveOrNone("connections.max.idle.ms", c.ConnectionsMaxIdleMs)
 	atLeast("log.retention.check.interval.ms", c.RetentionCheckIntervalMs, 1)
 	atLeast("log.cleaner.backoff.ms", c.LogCleanerBackoffMs, 1)
+	atLeast("log.cleaner.dedupe.buffer.size", c.LogCleanerDedupeBufferSize, log.MinDedupeBufferBytes)
+	if !(c.LogCleanerIOBufferLoadFactor > 0 && c.LogCleanerIOBufferLoadFactor <= 1) {
+		bad("log.cleaner.io.buffer.load.factor", c.LogCleanerIOBufferLoadFactor, "must be above 0 and at most 1")
+	}
 	atLeast("fetch.max.bytes", int64(c.FetchMaxBytes), 1024)
 	positiveOrNone("max.incremental.fetch.session.cache.slots", int64(c.MaxIncrementalFetchSessionCacheSlots))
 	atLeast("group.min.session.timeout.ms", int64(c.GroupMinSessionTimeoutMs), 1)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/tributary-streams/tributary/internal/fsutil"
+	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
 // dynamicBrokerKeys maps each updatable broker key to its topic config.
@@ -41,7 +41,7 @@ func (b *Broker) loadDynamicConfigs() error {
 		b.staticDefaults[k] = v
 	}
 	b.dynamicConfigs = map[string]string{}
-	raw, err := os.ReadFile(b.dynamicConfigFile())
+	raw, err := metafile.Read(b.dynamicConfigFile())
 	if errors.Is(err, os.ErrNotExist) {
 		b.topicDefaults.Store(&b.staticDefaults)
 		return nil
@@ -126,7 +126,7 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(b.dynamicConfigFile(), raw); err != nil {
+	if err := metafile.Write(b.dynamicConfigFile(), raw, true); err != nil {
 		return err
 	}
 	b.dynamicConfigs = next

@@ -20,17 +20,17 @@ func errorCode(err error) int16 {
 		return 0
 	case errors.As(err, &ke):
 		return ke.Code
-	case errors.Is(err, ErrTopicNotFound):
+	case errors.Is(err, errTopicNotFound):
 		return kerr.UnknownTopicOrPartition.Code
-	case errors.Is(err, ErrTopicExists):
+	case errors.Is(err, errTopicExists):
 		return kerr.TopicAlreadyExists.Code
-	case errors.Is(err, ErrInvalidTopic):
+	case errors.Is(err, errInvalidTopic):
 		return kerr.InvalidTopicException.Code
-	case errors.Is(err, ErrInvalidPartitions):
+	case errors.Is(err, errInvalidPartitions):
 		return kerr.InvalidPartitions.Code
-	case errors.Is(err, ErrInvalidReplication):
+	case errors.Is(err, errInvalidReplication):
 		return kerr.InvalidReplicationFactor.Code
-	case errors.Is(err, ErrInvalidConfig):
+	case errors.Is(err, errInvalidConfig):
 		return kerr.InvalidConfig.Code
 	case errors.Is(err, log.ErrOffsetOutOfRange):
 		return kerr.OffsetOutOfRange.Code

@@ -54,13 +54,13 @@ func (b *Broker) handleIncrementalAlterConfigs(c *clientConn, req *kmsg.Incremen
 func (b *Broker) incrementalAlterTopic(rr kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) error {
 	t := b.topics.get(rr.ResourceName)
 	if t == nil {
-		return fmt.Errorf("%w: %q", ErrTopicNotFound, rr.ResourceName)
+		return fmt.Errorf("%w: %q", errTopicNotFound, rr.ResourceName)
 	}
 	next := b.topics.configsOf(t)
 	for _, cfg := range rr.Configs {
 		d, ok := topicConfigByName[cfg.Name]
 		if !ok {
-			return fmt.Errorf("%w: unknown topic config %q", ErrInvalidConfig, cfg.Name)
+			return fmt.Errorf("%w: unknown topic config %q", errInvalidConfig, cfg.Name)
 		}
 		switch cfg.Op {
 		case kmsg.IncrementalAlterConfigOpSet:

@@ -126,7 +126,7 @@ func (it *internalTopics) ensure(name string) (*topic, error) {
 		return t, nil
 	}
 	t, err := it.b.topics.create(createSpec{name: name, partitions: it.partitions[name], configs: internalTopicConfigs()})
-	if errors.Is(err, ErrTopicExists) {
+	if errors.Is(err, errTopicExists) {
 		return it.b.topics.get(name), nil
 	}
 	if err != nil {
@@ -150,7 +150,7 @@ func (o offsetsLog) Append(partition int32, recs []group.OffsetsRecord) error {
 	}
 	p := t.partition(partition)
 	if p == nil {
-		return fmt.Errorf("%w: %s-%d", ErrTopicNotFound, group.OffsetsTopicName, partition)
+		return fmt.Errorf("%w: %s-%d", errTopicNotFound, group.OffsetsTopicName, partition)
 	}
 	batch, h, err := buildBatch(recs)
 	if err != nil {

@@ -123,17 +123,17 @@ var topicConfigByName = func() map[string]*topicConfigDef {
 	return m
 }()
 
-// ErrInvalidConfig is returned for a topic config that is unknown or has a
+// errInvalidConfig is returned for a topic config that is unknown or has a
 // bad value; the message names the key, the value and what is accepted.
-var ErrInvalidConfig = errors.New("invalid config")
+var errInvalidConfig = errors.New("invalid config")
 
 func validateTopicConfig(key, value string) error {
 	d, ok := topicConfigByName[key]
 	if !ok {
-		return fmt.Errorf("%w: unknown topic config %q", ErrInvalidConfig, key)
+		return fmt.Errorf("%w: unknown topic config %q", errInvalidConfig, key)
 	}
 	if err := d.validate(value); err != nil {
-		return fmt.Errorf("%w: %s=%q: %v", ErrInvalidConfig, key, value, err)
+		return fmt.Errorf("%w: %s=%q: %v", errInvalidConfig, key, value, err)
 	}
 	return nil
 }

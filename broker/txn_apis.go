@@ -68,11 +68,11 @@ func (tp txnPartitions) Exists(topic string, partition int32) bool {
 func (tp txnPartitions) WriteMarker(topic string, partition int32, producerID int64, epoch int16, commit bool) error {
 	t := tp.b.topics.get(topic)
 	if t == nil {
-		return fmt.Errorf("%w: %q", ErrTopicNotFound, topic)
+		return fmt.Errorf("%w: %q", errTopicNotFound, topic)
 	}
 	p := t.partition(partition)
 	if p == nil {
-		return fmt.Errorf("%w: %s-%d", ErrTopicNotFound, topic, partition)
+		return fmt.Errorf("%w: %s-%d", errTopicNotFound, topic, partition)
 	}
 	key := make([]byte, 4)
 	if commit {

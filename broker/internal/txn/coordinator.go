@@ -148,8 +148,8 @@ type Coordinator struct {
 	now  func() time.Time
 }
 
-// ErrInvalidConfig reports a bad Config.
-var ErrInvalidConfig = errors.New("txn: invalid config")
+// errInvalidConfig reports a bad Config.
+var errInvalidConfig = errors.New("txn: invalid config")
 
 const stateKind = 1
 
@@ -157,7 +157,7 @@ const stateKind = 1
 // commit or abort when the broker stopped, and starts the timeout checker.
 func New(cfg Config, parts Partitions, offsets Offsets, ids ProducerIDs, logger *slog.Logger) (*Coordinator, error) {
 	if cfg.Dir == "" {
-		return nil, fmt.Errorf("%w: Dir is empty", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: Dir is empty", errInvalidConfig)
 	}
 	if cfg.MaxTimeoutMs <= 0 {
 		cfg.MaxTimeoutMs = 900000
