@@ -16,6 +16,8 @@ import (
 	// The connectors compiled into the binary.
 	_ "github.com/tributary-streams/tributary/connectors/datagen"
 	_ "github.com/tributary-streams/tributary/connectors/file"
+	_ "github.com/tributary-streams/tributary/connectors/mysqlcdc"
+	_ "github.com/tributary-streams/tributary/connectors/parquet"
 )
 
 func newConnectCommand() *cobra.Command {
