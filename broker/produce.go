@@ -45,6 +45,7 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 	// cores; each partition's batches still go in in request order.
 	var jobs []produceJob
 	size := 0
+	syncs := false // some partition fsyncs each append
 	for _, rt := range req.Topics {
 		st := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID, Partitions: make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))}
 		var t *topic
@@ -71,12 +72,18 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 			default:
 				size += len(rp.Records)
 				jobs = append(jobs, produceJob{p, rp, sp})
+				if lc := &p.topic.settings.Load().log; lc.FsyncAlways || lc.FlushMessages <= 1 {
+					syncs = true
+				}
 			}
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
 	run := func(j produceJob) { *j.sp = b.produceToPartition(req, j.p, j.rp, now) }
-	if len(jobs) > 1 && size >= parallelProduceBytes && distinctPartitions(jobs) {
+	// Partitions that fsync each append are appended concurrently
+	// whatever the size, so their fsyncs overlap (and the file system can
+	// commit them together) instead of adding up.
+	if len(jobs) > 1 && (size >= parallelProduceBytes || syncs) && distinctPartitions(jobs) {
 		var wg sync.WaitGroup
 		for _, j := range jobs[1:] {
 			wg.Add(1)
