@@ -285,6 +285,11 @@ func checkConsumeFlags(cmd *cobra.Command, o *consumeOptions, output string) (co
 	case o.topic != "" && o.include != "":
 		return off, usageErrorf("exactly one of --topic or --include is required, not both")
 	}
+	if o.include != "" {
+		if _, err := regexp.Compile(o.include); err != nil {
+			return off, usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
+		}
+	}
 	hasPartition := o.partition >= 0
 	if hasPartition && o.topic == "" {
 		return off, usageErrorf("--partition needs --topic: the topic is required when partition is specified")
@@ -475,11 +480,6 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 	if o.topic != "" && !direct {
 		if err := checkConsumeTarget(cmd.Context(), conn, adm, o.topic, o.partition); err != nil {
 			return err
-		}
-	}
-	if o.include != "" {
-		if _, err := regexp.Compile(o.include); err != nil {
-			return usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
 		}
 	}
 	cl, err := kgo.NewClient(opts...)
