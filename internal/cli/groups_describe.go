@@ -187,7 +187,9 @@ func newGroupsDescribeCommand() *cobra.Command {
 						fmt.Fprintf(stderr, "warning: group %s, topic %s partition %d: %s\n", d.Group, p.Topic, p.Partition, p.Error)
 					}
 				}
-				err = writeGroupOffsets(out, d, verbose)
+				if len(d.Partitions) > 0 { // as Kafka: no rows, no table
+					err = writeGroupOffsets(out, d, verbose)
+				}
 			}
 			if err != nil {
 				return err
