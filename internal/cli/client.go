@@ -564,8 +564,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// count renders "1 record", "2 records".
-func count(n int, one, many string) string {
+// countOf renders "1 record", "2 records".
+func countOf(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }
 

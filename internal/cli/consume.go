@@ -517,8 +517,9 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		}
 		cl.LeaveGroup()
 	}
-	// Kafka's line, word for word (scripts look for it), plural included.
-	fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of %d messages\n", count)
+	// Kafka's line (scripts look for "Processed a total of"), with the
+	// singular where due.
+	fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of %s\n", countOf(count, "message", "messages"))
 	return loopErr
 }
 
@@ -625,7 +626,7 @@ func checkConsumeTarget(ctx context.Context, conn *connFlags, adm *kadm.Client, 
 		return fmt.Errorf("look up topic %q: %w", topic, td.Err)
 	}
 	if n := int32(len(details[topic].Partitions)); partition >= n {
-		return fmt.Errorf("topic %q has %s (0-%d): --partition %d does not exist", topic, count(int(n), "partition", "partitions"), n-1, partition)
+		return fmt.Errorf("topic %q has %s (0-%d): --partition %d does not exist", topic, countOf(int(n), "partition", "partitions"), n-1, partition)
 	}
 	return nil
 }

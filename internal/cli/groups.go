@@ -392,7 +392,7 @@ func newGroupsDeleteOffsetsCommand() *cobra.Command {
 			}
 		}
 		if failed > 0 {
-			return fmt.Errorf("deleting offsets of group %q failed for %s", group, count(failed, "partition", "partitions"))
+			return fmt.Errorf("deleting offsets of group %q failed for %s", group, countOf(failed, "partition", "partitions"))
 		}
 		return nil
 	}
@@ -485,7 +485,7 @@ func topicSpecPartitions(ctx context.Context, conn *connFlags, adm *adminClient,
 		}
 		for _, p := range s.partitions {
 			if _, ok := td.Partitions[p]; !ok {
-				return nil, fmt.Errorf("topic %q has %s: partition %d does not exist", s.topic, count(len(td.Partitions), "partition", "partitions"), p)
+				return nil, fmt.Errorf("topic %q has %s: partition %d does not exist", s.topic, countOf(len(td.Partitions), "partition", "partitions"), p)
 			}
 		}
 		set.Add(s.topic, s.partitions...)

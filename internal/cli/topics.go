@@ -331,8 +331,8 @@ tributary configs alter, as with kafka-configs.sh.`,
 		for _, name := range names {
 			current[name] = len(details[name].Partitions)
 			if int(partitions) <= current[name] {
-				return fmt.Errorf("topic %q has %d partitions: --partitions must be more than that (partitions can only be added), got %d",
-					name, current[name], partitions)
+				return fmt.Errorf("topic %q has %s: --partitions must be more than that (partitions can only be added), got %d",
+					name, countOf(current[name], "partition", "partitions"), partitions)
 			}
 		}
 		resps, err := adm.UpdatePartitions(ctx, int(partitions), names...)
@@ -351,7 +351,7 @@ tributary configs alter, as with kafka-configs.sh.`,
 				continue
 			}
 			list = append(list, map[string]any{"topic": name, "partitions": partitions, "previous_partitions": current[name]})
-			fmt.Fprintf(&text, "Topic %s now has %d partitions (was %d).\n", name, partitions, current[name])
+			fmt.Fprintf(&text, "Topic %s now has %s (was %d).\n", name, countOf(int(partitions), "partition", "partitions"), current[name])
 		}
 		var result any = list
 		if len(list) == 1 {
