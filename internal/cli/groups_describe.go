@@ -253,6 +253,12 @@ func describeGroupLag(gl kadm.DescribedGroupLag) groupDescription {
 	}
 	withPartitions := map[string]bool{}
 	for _, l := range gl.Lag.Sorted() {
+		// Kafka's rows: partitions assigned to a member, and partitions
+		// with a committed offset (franz-go also lists the other
+		// partitions of committed topics).
+		if l.Member == nil && l.Commit.At < 0 {
+			continue
+		}
 		p := groupPartition{Topic: l.Topic, Partition: l.Partition}
 		if l.Commit.At >= 0 {
 			p.CurrentOffset = ptr(l.Commit.At)
