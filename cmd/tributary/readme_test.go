@@ -58,6 +58,7 @@ func TestReadmeExamples(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	b := testkit.StartBroker(t)
+	config := t.TempDir()
 	examples := readmeExamples(t)
 	if len(examples) < 5 {
 		t.Fatalf("found only %d README examples", len(examples))
@@ -66,7 +67,9 @@ func TestReadmeExamples(t *testing.T) {
 		cmd := strings.ReplaceAll(ex.cmd, "127.0.0.1:9092", b.Addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		c := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", cmd)
-		c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		// The reader's own profiles and environment do not apply.
+		c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"XDG_CONFIG_HOME="+config, "TRIBUTARY_BOOTSTRAP=", "TRIBUTARY_PROFILE=")
 		var stderr strings.Builder
 		c.Stderr = &stderr
 		out, err := c.Output()
