@@ -178,6 +178,9 @@ func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest, perBrok
 	static("offsets.retention.minutes", i(b.cfg.OffsetsRetentionMinutes), kmsg.ConfigTypeInt)
 	static("transaction.max.timeout.ms", i(int64(b.cfg.TransactionMaxTimeoutMs)), kmsg.ConfigTypeInt)
 	static("offsets.topic.replication.factor", "1", kmsg.ConfigTypeShort)
+	static("offsets.topic.num.partitions", i(int64(b.cfg.OffsetsTopicNumPartitions)), kmsg.ConfigTypeInt)
+	static("transaction.state.log.num.partitions", i(int64(b.cfg.TransactionStateLogNumPartitions)), kmsg.ConfigTypeInt)
+	static("transactional.id.expiration.ms", i(b.cfg.TransactionalIDExpirationMs), kmsg.ConfigTypeInt)
 	static("transaction.state.log.replication.factor", "1", kmsg.ConfigTypeShort)
 	static("transaction.state.log.min.isr", "1", kmsg.ConfigTypeInt)
 	return out

@@ -26,7 +26,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/tributary-streams/tributary/internal/fsutil"
+	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
 // dynamicBrokerKeys maps each updatable broker key to its topic config.
@@ -61,7 +61,7 @@ func (b *Broker) loadDynamicConfigs() error {
 	var d dynamicConfigs
 	for _, node := range []bool{false, true} {
 		m := map[string]string{}
-		raw, err := os.ReadFile(b.dynamicConfigFile(node))
+		raw, err := metafile.Read(b.dynamicConfigFile(node))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
@@ -162,7 +162,7 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(b.dynamicConfigFile(node), raw); err != nil {
+	if err := metafile.Write(b.dynamicConfigFile(node), raw, true); err != nil {
 		return err
 	}
 	if node {
@@ -173,7 +173,7 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	b.topicDefaults.Store(b.mergeDefaults(b.dynamicConfigs))
 	// Every topic without its own override follows the new default.
 	for _, t := range b.topics.byName {
-		s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
+		s := b.settingsOf(t, t.configs)
 		t.settings.Store(&s)
 		for _, p := range *t.partitions.Load() {
 			if err := p.log.SetConfig(s.log); err != nil {

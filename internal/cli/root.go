@@ -88,6 +88,7 @@ that work against any Kafka cluster (flag names follow Kafka's own tools).`,
 		newProduceCommand(),
 		newConsumeCommand(),
 		newGroupsCommand(),
+		newMirrorCommand(),
 		newProfileCommand(),
 	)
 	refuseRepeatedFlags(root)
