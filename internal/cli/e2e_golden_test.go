@@ -9,9 +9,7 @@ package cli_test
 import (
 	"context"
 	"encoding/base64"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,28 +19,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-streams/tributary/internal/cli"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
 func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "e2e", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (go test -run Golden -update creates it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (go test -run Golden -update rewrites it)\ngot:\n%s\nwant:\n%s", name, path, got, want)
-	}
+	cli.Golden(t, filepath.Join("e2e", name), got)
 }
 
 // masker replaces run-specific strings by same-length placeholders.
