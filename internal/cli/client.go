@@ -458,19 +458,6 @@ func (c *connFlags) fail(action string, err error) error {
 	return &clusterError{msg: action + ": " + c.describe(err), err: err}
 }
 
-// explain is fail without an action, for errors that already say what
-// failed.
-func (c *connFlags) explain(err error) error {
-	if err == nil || isUsageError(err) {
-		return err
-	}
-	var ce *clusterError
-	if errors.As(err, &ce) {
-		return err
-	}
-	return &clusterError{msg: c.describe(err), err: err}
-}
-
 // clusterError is an error reworded for the user.
 type clusterError struct {
 	msg string
