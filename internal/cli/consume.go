@@ -431,7 +431,7 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.AutoCommitMarks())
 		opts = append(opts, settings.groupOpts()...)
 		if o.include != "" {
-			opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(o.include))
+			opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(anchored(o.include)))
 		} else {
 			opts = append(opts, kgo.ConsumeTopics(o.topic))
 		}
@@ -481,7 +481,7 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		// ending at a marker is seen to end; they are never printed.
 		opts = append(opts, kgo.ConsumePartitions(start), kgo.KeepControlRecords())
 	case o.include != "":
-		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(o.include), kgo.ConsumeStartOffset(reset))
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(anchored(o.include)), kgo.ConsumeStartOffset(reset))
 	default:
 		opts = append(opts, kgo.ConsumeTopics(o.topic), kgo.ConsumeStartOffset(reset))
 	}
@@ -535,7 +535,7 @@ func resolvePartitions(ctx context.Context, conn *connFlags, adm *kadm.Client, o
 		}
 		topics = []string{o.topic}
 	} else {
-		re, err := regexp.Compile(`^(?:` + o.include + `)$`)
+		re, err := regexp.Compile(anchored(o.include))
 		if err != nil {
 			return nil, usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
 		}
@@ -766,3 +766,7 @@ func markDone(done map[string]map[int32]bool, topic string, p int32, finished *i
 		*finished++
 	}
 }
+
+// anchored makes a --include expression match whole topic names, as
+// Kafka's (Java's matches()) does; franz-go matches anywhere in the name.
+func anchored(re string) string { return `^(?:` + re + `)$` }

@@ -217,3 +217,25 @@ func TestConsumeSkipMessageOnError(t *testing.T) {
 		t.Errorf("--skip-message-on-error: exit %d stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestConsumeInclude: --include reads every topic whose whole name matches,
+// as Kafka's console consumer does, with and without an --offset range.
+func TestConsumeInclude(t *testing.T) {
+	bs := testkit.Bootstrap(t)
+	suffix := uniqueName("")
+	in1, in2, out := "inc-a"+suffix, "inc-b"+suffix, "xinc-a"+suffix
+	for _, topic := range []string{in1, in2, out} {
+		createTopic(t, bs, topic, 1)
+		mustRun(t, topic+"\n", "produce", "--bootstrap-server", bs, "--topic", topic)
+	}
+	pattern := `inc-.` + strings.ReplaceAll(suffix, "-", `\-`)
+	want := in1 + " " + in1 + "\n" + in2 + " " + in2 + "\n"
+	got := mustRun(t, "", "consume", "--bootstrap-server", bs, "--include", pattern, "--from-beginning", "--max-messages", "2", "--format", `%t %v\n`)
+	if lines := strings.Split(strings.TrimSpace(got), "\n"); len(lines) != 2 || !strings.Contains(want, lines[0]+"\n") || !strings.Contains(want, lines[1]+"\n") || lines[0] == lines[1] {
+		t.Errorf("--include %s: got %q, want the records of %s and %s", pattern, got, in1, in2)
+	}
+	got = mustRun(t, "", "consume", "--bootstrap-server", bs, "--include", pattern, "--offset", ":end", "--format", `%t %v\n`)
+	if lines := strings.Split(strings.TrimSpace(got), "\n"); len(lines) != 2 || strings.Contains(got, out) {
+		t.Errorf("--include %s --offset :end: got %q", pattern, got)
+	}
+}
