@@ -83,7 +83,20 @@ func (g *groupSelection) resolve(ctx context.Context, conn *connFlags, adm *admi
 	if err != nil {
 		return nil, conn.fail("list groups", err)
 	}
-	return listed.Groups(), nil
+	return consumerGroups(listed).Groups(), nil
+}
+
+// consumerGroups keeps the consumer groups, as kafka-consumer-groups.sh
+// lists only those: a Connect worker group (protocol type "connect") is
+// not one.
+func consumerGroups(listed kadm.ListedGroups) kadm.ListedGroups {
+	out := kadm.ListedGroups{}
+	for name, g := range listed {
+		if g.ProtocolType == "consumer" || g.ProtocolType == "" {
+			out[name] = g
+		}
+	}
+	return out
 }
 
 // groupStates are the states kafka-consumer-groups.sh --list --state accepts.
@@ -157,6 +170,7 @@ func newGroupsListCommand() *cobra.Command {
 		if err != nil {
 			return conn.fail("list groups", err)
 		}
+		groups = consumerGroups(groups)
 		type listed struct {
 			Group        string `json:"group"`
 			State        string `json:"state"`
