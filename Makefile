@@ -7,10 +7,14 @@ DATA    ?= ./data
 RACE_PKGS = ./broker/... ./internal/... ./connect/... ./connectors/file/... ./connectors/datagen/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build run test test-deps bench fuzz lint clean
+.PHONY: build install run test test-deps bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tributary
+
+# Installs tributary into $(go env GOPATH)/bin (or $GOBIN): put that on PATH.
+install:
+	$(GO) install ./cmd/tributary
 
 # Starts `tributary server`: the broker on 127.0.0.1:9092 with data in
 # ./data, plus a connect worker with its REST API on :8083.

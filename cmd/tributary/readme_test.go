@@ -64,6 +64,7 @@ func TestReadmeExamples(t *testing.T) {
 	}
 	srv := startServer(t, filepath.Join(bin, "tributary"))
 	tmp := t.TempDir()
+	config := t.TempDir()
 	examples := readmeExamples(t)
 	if len(examples) < 5 {
 		t.Fatalf("found only %d README examples", len(examples))
@@ -72,7 +73,9 @@ func TestReadmeExamples(t *testing.T) {
 		cmd := strings.NewReplacer("127.0.0.1:9092", srv.broker, "127.0.0.1:8083", srv.rest, "/tmp/", tmp+"/").Replace(ex.cmd)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		c := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", cmd)
-		c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		// The reader's own profiles and environment do not apply.
+		c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"XDG_CONFIG_HOME="+config, "TRIBUTARY_BOOTSTRAP=", "TRIBUTARY_PROFILE=")
 		c.Dir = tmp
 		var stderr strings.Builder
 		c.Stderr = &stderr

@@ -25,6 +25,8 @@ Kafka broker config names are accepted through --config FILE (a
 server.properties file) and --set key=value, e.g. --set log.retention.ms=3600000
 --set num.partitions=3 --set auto.create.topics.enable=false. Flags win over the
 file. SIGINT or SIGTERM shuts down cleanly.`,
+		Example: `  tributary broker --listen 127.0.0.1:9092 --data-dir ./data
+  tributary broker --config server.properties --set log.retention.ms=3600000 --set num.partitions=3`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg broker.Config
