@@ -87,20 +87,15 @@ func (c *clientConn) writeFetchKmsg(bw *bufio.Writer, req *request, resp *kmsg.F
 	defer func() { fetchPool.put(buf) }()
 	for _, part := range c.fetch.parts {
 		start := len(buf)
-		for i := part.from; i < part.to; i++ {
-			var err error
-			if buf, err = c.fetch.sections[i].AppendTo(buf); err != nil {
-				return err
-			}
+		var err error
+		if buf, err = c.fetch.appendPart(buf, part); err != nil {
+			return err
 		}
 		resp.Topics[part.topic].Partitions[part.partition].RecordBatches = buf[start:len(buf):len(buf)]
 	}
 	out := c.appendResponse(responsePool.get(0, len(buf)+4<<10), req, resp)
-	_, err := bw.Write(out)
+	err := writeTail(bw, out, flush)
 	responsePool.put(out)
-	if err == nil && flush {
-		err = bw.Flush()
-	}
 	return err
 }
 
@@ -124,7 +119,13 @@ func (c *clientConn) sendFetch(bw *bufio.Writer, framing []byte, cuts []int, flu
 			}
 		}
 	}
-	if _, err := bw.Write(framing[prev:]); err != nil {
+	return writeTail(bw, framing[prev:], flush)
+}
+
+// writeTail writes the end of a response through bw, flushing it when
+// flush is set.
+func writeTail(bw *bufio.Writer, tail []byte, flush bool) error {
+	if _, err := bw.Write(tail); err != nil {
 		return err
 	}
 	if flush {
@@ -135,27 +136,35 @@ func (c *clientConn) sendFetch(bw *bufio.Writer, framing []byte, cuts []int, flu
 
 // sendMore writes p to the socket with MSG_MORE.
 func (c *clientConn) sendMore(p []byte) error {
-	var serr error
+	return c.writeRaw(func(fd int) (bool, error) {
+		n, err := syscall.SendmsgN(fd, p, nil, nil, syscall.MSG_MORE)
+		if n > 0 {
+			p = p[n:]
+		}
+		return len(p) == 0, err
+	})
+}
+
+// writeRaw calls write with the socket's descriptor until it reports done
+// or fails, waiting for the socket to be writable after EAGAIN.
+func (c *clientConn) writeRaw(write func(fd int) (done bool, err error)) error {
+	var werr error
 	err := c.raw.Write(func(fd uintptr) bool {
-		for len(p) > 0 {
-			n, err := syscall.SendmsgN(int(fd), p, nil, nil, syscall.MSG_MORE)
+		for {
+			done, err := write(int(fd))
 			switch {
 			case errors.Is(err, syscall.EAGAIN):
 				return false // wait until writable
 			case errors.Is(err, syscall.EINTR):
-				continue
 			case err != nil:
-				serr = err
+				werr = err
+				return true
+			case done:
 				return true
 			}
-			p = p[n:]
 		}
-		return true
 	})
-	if err != nil {
-		return err
-	}
-	return serr
+	return cmp.Or(err, werr)
 }
 
 // sendSection sends section i with sendfile from its file offset (never
@@ -172,26 +181,15 @@ func (c *clientConn) sendSection(i int) error {
 		}
 		var serr error
 		cerr := src.Control(func(sfd uintptr) {
-			serr = c.raw.Write(func(dfd uintptr) bool {
-				for remain > 0 {
-					n, err := syscall.Sendfile(int(dfd), int(sfd), &pos, int(min(remain, 1<<30)))
-					if n > 0 {
-						remain -= int64(n)
-					}
-					switch {
-					case errors.Is(err, syscall.EAGAIN):
-						return false // wait until writable
-					case errors.Is(err, syscall.EINTR):
-						continue
-					case err != nil:
-						serr = err
-						return true
-					case n == 0:
-						serr = io.ErrUnexpectedEOF // the file is shorter than the section
-						return true
-					}
+			serr = c.writeRaw(func(dfd int) (bool, error) {
+				n, err := syscall.Sendfile(dfd, int(sfd), &pos, int(min(remain, 1<<30)))
+				if n > 0 {
+					remain -= int64(n)
 				}
-				return true
+				if err == nil && n == 0 && remain > 0 {
+					return true, io.ErrUnexpectedEOF // the file is shorter than the section
+				}
+				return remain == 0, err
 			})
 		})
 		return cmp.Or(cerr, serr)
@@ -219,11 +217,9 @@ func (c *clientConn) writevFetch(bw *bufio.Writer, framing []byte, cuts []int, f
 		bufs = append(bufs, framing[prev:cuts[i]])
 		prev = cuts[i]
 		start := len(data)
-		for s := part.from; s < part.to; s++ {
-			var err error
-			if data, err = c.fetch.sections[s].AppendTo(data); err != nil {
-				return err
-			}
+		var err error
+		if data, err = c.fetch.appendPart(data, part); err != nil {
+			return err
 		}
 		bufs = append(bufs, data[start:])
 	}
@@ -233,13 +229,18 @@ func (c *clientConn) writevFetch(bw *bufio.Writer, framing []byte, cuts []int, f
 	if _, err := bufs.WriteTo(c.nc); err != nil {
 		return err
 	}
-	if _, err := bw.Write(framing[prev:]); err != nil {
-		return err
+	return writeTail(bw, framing[prev:], flush)
+}
+
+// appendPart reads part's sections into dst.
+func (r *fetchRecords) appendPart(dst []byte, part fetchedPart) ([]byte, error) {
+	for i := part.from; i < part.to; i++ {
+		var err error
+		if dst, err = r.sections[i].AppendTo(dst); err != nil {
+			return dst, err
+		}
 	}
-	if flush {
-		return bw.Flush()
-	}
-	return nil
+	return dst, nil
 }
 
 // size is the bytes of every section.

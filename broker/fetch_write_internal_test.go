@@ -248,24 +248,8 @@ func firstDiff(a, b []byte) int {
 func TestFetchWritePathsSendSameBytes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := Start(ctx, Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
 	const topic = "paths"
-	adm, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	created, err := kadm.NewClient(adm).CreateTopic(ctx, 2, 1, map[string]*string{"segment.bytes": kmsg.StringPtr("20000")}, topic)
-	if err == nil {
-		err = created.Err
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, adm := brokerWithTopic(t, ctx, topic, 2, "20000")
 	// Plain records, an aborted transaction, a committed one, more plain.
 	plain, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
@@ -418,6 +402,31 @@ func TestFetchWritePathsSendSameBytes(t *testing.T) {
 	}
 }
 
+// brokerWithTopic starts a broker (this package's tests cannot use
+// testkit, which imports it) with one topic of the given partitions and
+// segment.bytes, and returns it with a client for it.
+func brokerWithTopic(t *testing.T, ctx context.Context, topic string, partitions int32, segmentBytes string) (*Broker, *kgo.Client) {
+	t.Helper()
+	b, err := Start(ctx, Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	created, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, map[string]*string{"segment.bytes": kmsg.StringPtr(segmentBytes)}, topic)
+	if err == nil {
+		err = created.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, cl
+}
+
 // rawExchange sends req on conn and returns the whole response frame.
 func rawExchange(t *testing.T, conn net.Conn, req kmsg.Request, correlationID int32) []byte {
 	t.Helper()
@@ -474,27 +483,16 @@ func withoutSessionID(frame []byte, version int16) []byte {
 func TestFetchSendfileOutlivesSegmentDeletion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := Start(ctx, Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	b.fetchModeForTests.Store(uint32(fetchSendfile))
 	const topic = "deleted-under-sendfile"
+	b, admClient := brokerWithTopic(t, ctx, topic, 1, "1048576")
+	b.fetchModeForTests.Store(uint32(fetchSendfile))
+	adm := kadm.NewClient(admClient)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),
 		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	created, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": kmsg.StringPtr("1048576")}, topic)
-	if err == nil {
-		err = created.Err
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	// 32 MiB in 32 segments, each record saying where it belongs.
 	const n, valueBytes = 4096, 8 << 10
 	for i := range n {

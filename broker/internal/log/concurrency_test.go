@@ -139,15 +139,7 @@ func TestReadDuringSegmentDeletion(t *testing.T) {
 	cfg.RetentionBytes = 0
 	l := openT(t, t.TempDir(), cfg)
 	appendMany(t, l, 40, 1)
-	want, err := l.Read(0, 1<<20, math.MaxInt64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secs, err := l.ReadSections(nil, 0, 1<<20, math.MaxInt64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ReleaseAll(secs)
+	want, secs := readAndHold(t, l)
 	if len(secs) < 2 {
 		t.Fatalf("%d sections; want the read to span segments", len(secs))
 	}
@@ -157,12 +149,7 @@ func TestReadDuringSegmentDeletion(t *testing.T) {
 	if l.StartOffset() == 0 {
 		t.Fatal("retention deleted nothing")
 	}
-	var out []byte
-	for i := range secs {
-		if out, err = secs[i].AppendTo(out); err != nil {
-			t.Fatalf("read from deleted segment: %v", err)
-		}
-	}
+	out := readSections(t, secs)
 	if !bytes.Equal(out, want) {
 		t.Fatalf("sections read after deletion: %d bytes, differ from the %d read before", len(out), len(want))
 	}
@@ -181,15 +168,7 @@ func TestSectionsSurviveCompactionSwap(t *testing.T) {
 		mustAppend(t, l, buildBatch(t, record.Header{BaseTimestamp: int64(i), ProducerID: -1},
 			[]rec{{key: fmt.Sprintf("key%d", i%5), value: fmt.Sprintf("val-%d", i)}}, record.None))
 	}
-	want, err := l.Read(0, 1<<20, math.MaxInt64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secs, err := l.ReadSections(nil, 0, 1<<20, math.MaxInt64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ReleaseAll(secs)
+	want, secs := readAndHold(t, l)
 	st, err := l.Compact(time.UnixMilli(1e6), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -200,13 +179,37 @@ func TestSectionsSurviveCompactionSwap(t *testing.T) {
 	if now, _ := l.Read(0, 1<<20, math.MaxInt64); bytes.Equal(now, want) {
 		t.Fatal("the log reads the same after compaction; nothing was swapped")
 	}
-	var got []byte
-	for i := range secs {
-		if got, err = secs[i].AppendTo(got); err != nil {
-			t.Fatalf("read a section after its segment was swapped: %v", err)
-		}
-	}
+	got := readSections(t, secs)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("sections read after the swap: %d bytes, differ from the %d read before", len(got), len(want))
 	}
+}
+
+// readAndHold reads the whole log into memory, and again as sections that
+// the test holds until it ends.
+func readAndHold(t *testing.T, l *Log) ([]byte, []Section) {
+	t.Helper()
+	want, err := l.Read(0, 1<<20, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := l.ReadSections(nil, 0, 1<<20, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ReleaseAll(secs) })
+	return want, secs
+}
+
+// readSections reads secs into memory, one after the other.
+func readSections(t *testing.T, secs []Section) []byte {
+	t.Helper()
+	var out []byte
+	for i := range secs {
+		var err error
+		if out, err = secs[i].AppendTo(out); err != nil {
+			t.Fatalf("read section %d of %d: %v", i, len(secs), err)
+		}
+	}
+	return out
 }

@@ -24,7 +24,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -161,17 +160,25 @@ func startChild(ctx context.Context, spec childSpec) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A file, not a buffer: it can be read while the child writes it.
+	logFile, err := os.CreateTemp("", "tributary-bench-"+spec.Kind+"-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("child log: %w", err)
+	}
+	logs := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
+	cleanup := func() { logFile.Close(); os.Remove(logFile.Name()) }
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), targetEnv+"="+string(raw))
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
+	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	// Backstop for a benchmark killed before its defers run.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
+		cleanup()
 		return nil, fmt.Errorf("start %s child: %w", spec.Kind, err)
 	}
 	exited := make(chan struct{})
@@ -193,8 +200,9 @@ func startChild(ctx context.Context, spec childSpec) (*instance, error) {
 	inst := &instance{pid: cmd.Process.Pid}
 	inst.close = func() error {
 		stopProcess(cmd, exited)
+		defer cleanup()
 		if waitErr != nil {
-			return fmt.Errorf("%s child: %w; stderr: %s", spec.Kind, waitErr, stderr.String())
+			return fmt.Errorf("%s child: %w; stderr: %s", spec.Kind, waitErr, logs())
 		}
 		return nil
 	}
@@ -207,13 +215,14 @@ func startChild(ctx context.Context, spec childSpec) (*instance, error) {
 			return inst, nil
 		}
 		<-exited
-		return nil, fmt.Errorf("%s child exited before listening: %v; stderr: %s", spec.Kind, waitErr, stderr.String())
+		err = fmt.Errorf("%s child exited before listening: %v; stderr: %s", spec.Kind, waitErr, logs())
 	case <-timer.C:
-		err = fmt.Errorf("%s child not listening after %s; stderr: %s", spec.Kind, processTimeout, stderr.String())
+		err = fmt.Errorf("%s child not listening after %s; stderr: %s", spec.Kind, processTimeout, logs())
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
 	stopProcess(cmd, exited)
+	cleanup()
 	return nil, err
 }
 
@@ -227,24 +236,6 @@ func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
 		cmd.Process.Kill()
 		<-exited
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a child's stderr copier and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on
