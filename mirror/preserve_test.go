@@ -22,7 +22,7 @@ sync.group.offsets.enabled = true
 func TestPreserveOffsetsKeepsEveryOffsetAndGroupPosition(t *testing.T) {
 	a, b := testkit.StartBroker(t), testkit.StartBroker(t)
 	createTopic(t, a.Addr, "ledger", 3)
-	src := testkit.Produce(t, a.Addr, sourceRecords("ledger", 3, 40)...)
+	src := produce(t, a.Addr, sourceRecords("ledger", 3, 40)...)
 	at := map[int32]int64{0: 17, 1: 0, 2: 39}
 	commitOn(t, a.Addr, "billing", "ledger", at)
 
@@ -54,7 +54,7 @@ func TestPreserveOffsetsKeepsEveryOffsetAndGroupPosition(t *testing.T) {
 		return nil
 	})
 	// A restart resumes at the target's end: nothing twice.
-	more := testkit.Produce(t, a.Addr, sourceRecords("ledger", 3, 5)...)
+	more := produce(t, a.Addr, sourceRecords("ledger", 3, 5)...)
 	all := consumeN(t, b.Addr, "A.ledger", len(src)+len(more), 30*time.Second)
 	if len(all) != len(src)+len(more) {
 		t.Fatalf("%d records on B, want %d", len(all), len(src)+len(more))
@@ -65,7 +65,7 @@ func TestPreserveOffsetsRefusesWhatItCannotKeep(t *testing.T) {
 	a, b := testkit.StartBroker(t), testkit.StartBroker(t)
 	// Retention removed the first records before the mirror ran.
 	createTopic(t, a.Addr, "trimmed", 2)
-	testkit.Produce(t, a.Addr, sourceRecords("trimmed", 2, 20)...)
+	produce(t, a.Addr, sourceRecords("trimmed", 2, 20)...)
 	del := kadm.Offsets{}
 	del.Add(kadm.Offset{Topic: "trimmed", Partition: 0, At: 5})
 	if resp, err := admin(t, a.Addr).DeleteRecords(context.Background(), del); err != nil || resp.Error() != nil {
@@ -73,7 +73,7 @@ func TestPreserveOffsetsRefusesWhatItCannotKeep(t *testing.T) {
 	}
 	// A transaction lands in the middle of a partition.
 	createTopic(t, a.Addr, "txns", 1)
-	testkit.Produce(t, a.Addr, sourceRecords("txns", 1, 10)...)
+	produce(t, a.Addr, sourceRecords("txns", 1, 10)...)
 	txn := testkit.Client(t, a.Addr, kgo.TransactionalID("preserve-test"), kgo.DefaultProduceTopic("txns"))
 	if err := txn.BeginTransaction(); err != nil {
 		t.Fatal(err)
