@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/tributary
 DATA    ?= ./data
 # Packages where concurrency lives run under the race detector.
-RACE_PKGS = ./broker/... ./internal/...
+RACE_PKGS = ./broker/... ./internal/... ./mirror/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: build run test test-deps bench fuzz lint clean
@@ -23,7 +23,7 @@ run: build
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 12m $(RACE_PKGS)
-	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/)
+	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/ -e /tributary/mirror)
 
 test-deps:
 	@command -v kcat >/dev/null 2>&1 || { \
@@ -38,6 +38,7 @@ test-deps:
 # client's own ceiling, with ratios. A report, not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
+	$(GO) run ./internal/bench/mirror
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s

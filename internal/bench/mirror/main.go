@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,6 +144,9 @@ type report struct {
 	latency latency
 	// mirrorLog is the mirror process's log, if asked for.
 	mirrorLog string
+	// load is the machine's 1-minute load average at the start and the
+	// end: MB/s on a shared machine depends on it, CPU-seconds much less.
+	load [2]float64
 }
 
 func run(ctx context.Context, o options) (*report, error) {
@@ -169,6 +173,8 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	defer brokerB.stop()
 	rep := &report{o: o}
+	rep.load[0] = loadAverage()
+	defer func() { rep.load[1] = loadAverage() }()
 
 	// 1. Raw produce into B.
 	if err := createTopic(ctx, addrB, "raw"); err != nil {
@@ -531,9 +537,20 @@ func measureLatency(ctx context.Context, addrA, addrB, topic string, rate float6
 	return res, nil
 }
 
+// loadAverage is the 1-minute load average (0 where /proc is missing).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return f
+}
+
 func (r *report) print(out io.Writer) {
-	fmt.Fprintf(out, "\nmirror A->B, %d KB records, %d partitions, %d records per run (brokers and mirror as separate processes)\n\n",
-		recordBytes/1024, partitions, r.o.records)
+	fmt.Fprintf(out, "\nmirror A->B, %d KB records, %d partitions, %d records per run (brokers and mirror as separate processes; "+
+		"load average %.1f at start, %.1f at end on %d CPUs)\n\n",
+		recordBytes/1024, partitions, r.o.records, r.load[0], r.load[1], runtime.NumCPU())
 	fmt.Fprintf(out, "%-30s %8s %9s %11s   %s\n", "", "MB/s", "seconds", "vs raw", "CPU-seconds")
 	line := func(name string, t throughput, vs string) {
 		names := make([]string, 0, len(t.cpu))
