@@ -42,8 +42,12 @@ type Topics interface {
 // Locking: c.mu guards only the group map and is never held while another
 // lock is taken. Each group has its own mutex; handlers lock one group at a
 // time and never block (waiting for a rebalance) while holding it. Under a
-// group's lock the coordinator may take c.mu, c.txnMu and the state file's
-// mutex (in that order of nesting: group → c.mu | c.txnMu | statefile.File.mu).
+// group's lock the coordinator may take c.mu, c.txnMu, and c.viewMu for
+// reading, under which it writes the state file and then the offsets topic
+// (group → c.mu | c.txnMu | c.viewMu → statefile.File.mu, then the
+// OffsetsLog's own locks). repairView takes c.viewMu for writing with no
+// group lock held, so no record can reach the state file between its
+// snapshot of the file and its writes to the topic.
 type Coordinator struct {
 	cfg    Config
 	topics Topics
@@ -57,6 +61,12 @@ type Coordinator struct {
 
 	txnMu  sync.Mutex
 	txnIdx map[int64]map[string]struct{} // producer id → groups with staged offsets
+
+	// viewMu orders writes to the __consumer_offsets view (see
+	// offsets_topic.go); viewStale is set when an append to it failed,
+	// until repairView rebuilds it.
+	viewMu    sync.RWMutex
+	viewStale atomic.Bool
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -93,6 +103,10 @@ func New(cfg Config, topics Topics, logger *slog.Logger) (*Coordinator, error) {
 	}
 	c.file = f
 	c.load(recs)
+	if err := c.reconcileView(recs); err != nil {
+		c.viewFailed(err)
+	}
+	c.startRestoredSessions()
 	go c.sweepLoop()
 	return c, nil
 }
@@ -168,6 +182,7 @@ func (c *Coordinator) loadRecord(r statefile.Record) error {
 		} else {
 			g.protocolType = m.ProtocolType
 			g.generation = m.Generation
+			g.restoreMembers(m)
 		}
 	case kindOffset:
 		k, err := decodeOffsetKey(r.Key)
@@ -274,13 +289,21 @@ func (c *Coordinator) unindexTxn(pid int64, group string) {
 	}
 }
 
-// append writes records to the state file and asks for a snapshot when
-// the file has grown enough.
+// append writes records to the state file, then their view to the
+// __consumer_offsets topic, and asks for a snapshot when the file has grown
+// enough.
 func (c *Coordinator) append(recs ...statefile.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	c.viewMu.RLock()
 	if err := c.file.Append(recs...); err != nil {
+		c.viewMu.RUnlock()
 		c.log.Error("writing group state failed", "err", err)
 		return fmt.Errorf("group state: %w", err)
 	}
+	c.mirror(recs)
+	c.viewMu.RUnlock()
 	if c.file.NeedsCompact() {
 		select {
 		case c.compactCh <- struct{}{}:
@@ -290,10 +313,16 @@ func (c *Coordinator) append(recs ...statefile.Record) error {
 	return nil
 }
 
+// viewRepairInterval is how often a stale __consumer_offsets view is
+// retried.
+const viewRepairInterval = time.Second
+
 func (c *Coordinator) sweepLoop() {
 	defer close(c.sweepDone)
 	t := time.NewTicker(time.Duration(c.cfg.OffsetsRetentionCheckIntervalMs) * time.Millisecond)
 	defer t.Stop()
+	repair := time.NewTicker(viewRepairInterval)
+	defer repair.Stop()
 	for {
 		select {
 		case <-c.closed:
@@ -303,6 +332,8 @@ func (c *Coordinator) sweepLoop() {
 			c.maybeCompact()
 		case <-c.compactCh:
 			c.maybeCompact()
+		case <-repair.C:
+			c.repairView()
 		}
 	}
 }
