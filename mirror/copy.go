@@ -268,6 +268,7 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 			}
 		}
 		c.parts[tp] = p
+		c.f.status.setPartitionErr(tp.topic, tp.partition, nil)
 		if add[tp.topic] == nil {
 			add[tp.topic] = map[int32]kgo.Offset{}
 		}

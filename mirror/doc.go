@@ -49,7 +49,8 @@
 // # Heartbeats and cycles
 //
 // Each flow writes MM2 heartbeats to "heartbeats" on its target; the
-// heartbeats topics are copied onward whatever `topics` says. A topic is
+// heartbeats topics are copied onward whatever `topics` says (except by
+// preserve-offsets flows: compaction leaves gaps in them). A topic is
 // never copied to a cluster it came from (MM2's cycle check on the policy's
 // prefixes), so A->B with B->A copies each side's topics once. Identity
 // policy cannot tell, so Validate refuses an identity cycle unless its
