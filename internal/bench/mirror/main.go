@@ -20,7 +20,7 @@
 // only when the benchmark itself fails (wrong record counts, a process that
 // does not start).
 //
-//	go run ./internal/bench/mirror [-quick] [-records N] [-latency 5s] [-tasks 1,2]
+//	go run ./internal/bench/mirror [-quick] [-records N] [-latency 5s] [-latency-rate R] [-tasks 1,2] [-mirror-log info]
 package main
 
 import (
@@ -54,10 +54,11 @@ const (
 )
 
 type options struct {
-	records  int64
-	latency  time.Duration
-	tasks    []int // a mirror run per value of tasks.max
-	progress io.Writer
+	records     int64
+	latency     time.Duration
+	latencyRate float64 // 0: half the fastest mirror's rate
+	tasks       []int   // a mirror run per value of tasks.max
+	progress    io.Writer
 	// mirrorLog is the mirror's --log-level; its log is printed with the
 	// report when it is info or debug.
 	mirrorLog string
@@ -69,6 +70,7 @@ func parseFlags(args []string) (options, error) {
 	o := options{progress: io.Discard}
 	fs.Int64Var(&o.records, "records", 1_000_000, "1 KB records per throughput phase")
 	fs.DurationVar(&o.latency, "latency", 5*time.Second, "how long the latency run measures")
+	fs.Float64Var(&o.latencyRate, "latency-rate", 0, "records/s of the latency run instead of half the fastest mirror's rate")
 	tasks := fs.String("tasks", "1,2", "tasks.max of each mirror run, comma-separated")
 	fs.StringVar(&o.mirrorLog, "mirror-log", "warn", "the mirror process's --log-level; info or debug prints its log after the report")
 	if err := fs.Parse(args); err != nil {
@@ -214,6 +216,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	defer mirror.stop()
 	rate := best.copy.mbPerSec() * 1e6 / recordBytes / 2
+	if o.latencyRate > 0 {
+		rate = o.latencyRate
+	}
 	fmt.Fprintf(o.progress, "latency: %.0f records/s for %s\n", rate, o.latency)
 	if rep.latency, err = measureLatency(ctx, addrA, addrB, benchTopic(best.tasks), rate, o.latency); err != nil {
 		return nil, err
