@@ -280,3 +280,22 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// Any file: ParseConfig and Validate answer with errors, never a panic,
+// and a file they accept starts from defaults that Validate also accepts.
+func FuzzParseConfig(f *testing.F) {
+	f.Add("clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\nA->B.topics = x.*\n")
+	f.Add("clusters = A\nA->->B.enabled = true\n")
+	f.Add("topics = [\nreplication.mode = preserve-offsets\nexactly.once.support = required\n")
+	f.Add("A.consumer.isolation.level = read_committed\nclusters=A,B\nA->B.tasks.max=99999999999\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg, err := ParseConfig(strings.NewReader(text), "fuzz")
+		if err != nil {
+			return
+		}
+		_ = cfg.Validate()
+		for _, fl := range cfg.Flows {
+			fl.Name()
+		}
+	})
+}

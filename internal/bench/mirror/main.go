@@ -556,18 +556,21 @@ func (r *report) print(out io.Writer) {
 	fmt.Fprintf(out, "\nmirror A->B, %d KB records, %d partitions, %d records per run (brokers and mirror as separate processes; "+
 		"load average %.1f at start, %.1f at end on %d CPUs)\n\n",
 		recordBytes/1024, partitions, r.o.records, r.load[0], r.load[1], runtime.NumCPU())
-	fmt.Fprintf(out, "%-30s %8s %9s %11s   %s\n", "", "MB/s", "seconds", "vs raw", "CPU-seconds")
+	fmt.Fprintf(out, "%-30s %8s %9s %11s %10s   %s\n", "", "MB/s", "seconds", "vs raw", "CPU-s/GB", "CPU-seconds by part")
 	line := func(name string, t throughput, vs string) {
 		names := make([]string, 0, len(t.cpu))
-		for n := range t.cpu {
+		var total time.Duration
+		for n, d := range t.cpu {
 			names = append(names, n)
+			total += d
 		}
 		slices.Sort(names)
 		cpu := ""
 		for _, n := range names {
 			cpu += fmt.Sprintf("%s %.2f  ", n, t.cpu[n].Seconds())
 		}
-		fmt.Fprintf(out, "%-30s %8.0f %9.2f %11s   %s\n", name, t.mbPerSec(), t.elapsed.Seconds(), vs, cpu)
+		perGB := total.Seconds() / (float64(t.records*recordBytes) / 1e9)
+		fmt.Fprintf(out, "%-30s %8.0f %9.2f %11s %10.2f   %s\n", name, t.mbPerSec(), t.elapsed.Seconds(), vs, perGB, cpu)
 	}
 	line("raw produce into B", r.raw, "")
 	for _, m := range r.mirrors {
@@ -578,7 +581,7 @@ func (r *report) print(out io.Writer) {
 		}
 		line(fmt.Sprintf("mirror A->B, tasks.max=%d", m.tasks), m.copy, fmt.Sprintf("%.0f%% %s", 100*ratio, verdict))
 	}
-	fmt.Fprintf(out, "\ntarget: mirror >= %.0f%% of raw produce into the target broker; mirror start to first copied record:", 100*minThroughputRatio)
+	fmt.Fprintf(out, "\ntarget: mirror >= %.0f%% of raw produce into the target broker (MB/s; CPU-s/GB, all parts summed, is steadier on a busy machine);\nmirror start to first copied record:", 100*minThroughputRatio)
 	for _, m := range r.mirrors {
 		fmt.Fprintf(out, " %s (tasks.max=%d)", m.startup.Round(time.Millisecond), m.tasks)
 	}
