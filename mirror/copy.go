@@ -15,6 +15,7 @@ package mirror
 // transactions.go and preserve.go).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -209,10 +210,15 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 	}
 	remove := map[string][]int32{}
 	c.mu.Lock()
-	for tp := range c.parts {
+	for tp, p := range c.parts {
 		if _, ok := want[tp]; !ok {
 			remove[tp.topic] = append(remove[tp.topic], tp.partition)
 			delete(c.parts, tp)
+			// Should it come back, it resumes from what was written,
+			// not from where the task started.
+			if positions != nil && p.written >= 0 {
+				positions[tp] = p.written
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -232,10 +238,7 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 		return nil
 	}
 	slices.SortFunc(added, func(a, b topicPartition) int {
-		if a.topic != b.topic {
-			return compareStrings(a.topic, b.topic)
-		}
-		return int(a.partition - b.partition)
+		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
 	})
 	var starts map[topicPartition]int64
 	if c.f.cfg.ReplicationMode == ModePreserveOffsets {
@@ -278,16 +281,6 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 		c.consumer.AddConsumePartitions(add)
 	}
 	return nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pollOnce fetches what is ready and hands it to the producer.
