@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -137,6 +138,8 @@ type latency struct {
 	rate          float64 // records/s offered
 	samples       int
 	p50, p99, max time.Duration
+	elapsed       time.Duration
+	cpu           cpuTimes
 }
 
 type report struct {
@@ -220,9 +223,13 @@ func run(ctx context.Context, o options) (*report, error) {
 		rate = o.latencyRate
 	}
 	fmt.Fprintf(o.progress, "latency: %.0f records/s for %s\n", rate, o.latency)
+	before = snapshot(brokerA, brokerB, mirror)
+	self = selfCPU()
 	if rep.latency, err = measureLatency(ctx, addrA, addrB, benchTopic(best.tasks), rate, o.latency); err != nil {
 		return nil, err
 	}
+	rep.latency.cpu = since(before, brokerA, brokerB, mirror)
+	rep.latency.cpu["producer and consumer (bench)"] = selfCPU() - self
 	if o.mirrorLog == "info" || o.mirrorLog == "debug" {
 		rep.mirrorLog = mirror.stderr.String()
 	}
@@ -531,6 +538,7 @@ func measureLatency(ctx context.Context, addrA, addrB, topic string, rate float6
 	if received != total {
 		return res, fmt.Errorf("latency: %d records arrived on B, %d produced", received, total)
 	}
+	res.elapsed = time.Since(began)
 	slices.Sort(samples)
 	res.samples = len(samples)
 	if len(samples) == 0 {
@@ -593,6 +601,11 @@ func (r *report) print(out io.Writer) {
 	fmt.Fprintf(out, "replication latency at %.0f records/s (half the fastest mirror's rate), %d samples: p50 %s, p99 %s, max %s (target p99 < %s) %s\n",
 		r.latency.rate, r.latency.samples, r.latency.p50.Round(100*time.Microsecond), r.latency.p99.Round(100*time.Microsecond),
 		r.latency.max.Round(100*time.Microsecond), maxLatencyP99, verdict)
+	var cpu string
+	for _, n := range slices.Sorted(maps.Keys(r.latency.cpu)) {
+		cpu += fmt.Sprintf("%s %.2f  ", n, r.latency.cpu[n].Seconds())
+	}
+	fmt.Fprintf(out, "CPU-seconds over the %.1f s latency run: %s\n", r.latency.elapsed.Seconds(), cpu)
 	if r.mirrorLog != "" {
 		fmt.Fprintf(out, "\nmirror log:\n%s", r.mirrorLog)
 	}
