@@ -163,7 +163,7 @@ A.bootstrap.servers = a:9092
 B.bootstrap.servers = b:9092
 A->B.enabled = true
 offset.storage.replication.factor = 1
-A.ssl.truststore.location = /etc/truststore.jks
+A.ssl.cipher.suites = TLS_AES_128_GCM_SHA256
 B.producer.max.in.flight.requests.per.connection = 1
 some.plugin.setting = x
 A->B.offset.lag.maxx = 10
@@ -190,7 +190,7 @@ A.consumer.fetch.max.byte = 1
 	warnings := strings.Join(cfg.Warnings, "\n")
 	for _, want := range []string{
 		"mm2.properties:6: offset.storage.replication.factor: MirrorMaker 2 key not used",
-		"mm2.properties:7: A.ssl.truststore.location: Kafka client property not used",
+		"mm2.properties:7: A.ssl.cipher.suites: Kafka client property not used",
 		"mm2.properties:8: B.producer.max.in.flight.requests.per.connection: Kafka client property not used",
 		"mm2.properties:9: some.plugin.setting: unknown key; ignored",
 	} {
