@@ -242,9 +242,19 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 	})
 	var starts map[topicPartition]int64
 	if c.f.cfg.ReplicationMode == ModePreserveOffsets {
+		var fills []prefixFill
 		var err error
-		if starts, err = c.f.preserveStarts(ctx, ep, added, want); err != nil {
+		if starts, fills, err = c.f.preserveStarts(ctx, ep, added, want); err != nil {
 			return err
+		}
+		for _, fl := range fills {
+			ok, err := c.fill(ctx, ep, fl)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				delete(starts, fl.tp)
+			}
 		}
 	}
 	add := map[string]map[int32]kgo.Offset{}
