@@ -14,8 +14,9 @@ package broker
 //     creation allowed.
 //   - __transaction_state (transaction.state.log.num.partitions, default
 //     50) is listed but stays empty: the transaction coordinator keeps its
-//     state in <data-dir>/__transactions only. It is created by the first
-//     transactional InitProducerId, or by a Metadata request as above.
+//     state in <data-dir>/__transactions only. The first transactional
+//     InitProducerId creates it in the background (Kafka creates its
+//     transaction log on first use too), or a Metadata request as above.
 //
 // Requests that would change them are refused with the errors Kafka gives:
 //
@@ -80,6 +81,8 @@ func errInternalTopicChange(name, what string) error {
 type internalTopics struct {
 	b  *Broker
 	mu sync.Mutex // serialises creation
+	// creating marks the topics ensureSoon is creating in the background.
+	creating sync.Map
 	// partitions is each internal topic's partition count: the existing
 	// topic's, or the configured one (fixed at start: the group coordinator
 	// places groups by it).
@@ -133,6 +136,28 @@ func (it *internalTopics) ensure(name string) (*topic, error) {
 		return nil, fmt.Errorf("create internal topic %s: %w", name, err)
 	}
 	return t, nil
+}
+
+// ensureSoon creates internal topic name in the background if it does not
+// exist yet, so that the request that asks for it does not wait for its
+// partitions. It must be called from a goroutine the broker's WaitGroup
+// counts (a connection's), which Close waits for: the creation then ends
+// before Close closes the logs.
+func (it *internalTopics) ensureSoon(name string) {
+	if it.b.topics.get(name) != nil {
+		return
+	}
+	if _, busy := it.creating.LoadOrStore(name, true); busy {
+		return
+	}
+	it.b.wg.Add(1)
+	go func() {
+		defer it.b.wg.Done()
+		defer it.creating.Delete(name)
+		if _, err := it.ensure(name); err != nil {
+			it.b.logger.Warn("create internal topic", "topic", name, "err", err)
+		}
+	}()
 }
 
 // offsetsLog is __consumer_offsets as the group coordinator writes it

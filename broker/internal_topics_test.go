@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/tributary-streams/tributary/broker"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
@@ -45,6 +47,16 @@ func startInternalTopics(t *testing.T, opts ...testkit.BrokerOption) *testkit.Br
 	if err := p.EndTransaction(ctxT(t), kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
+	// The group coordinator creates __consumer_offsets with its first
+	// append, from a goroutine of its own.
+	testkit.Eventually(t, 30*time.Second, func() error {
+		for _, rt := range metadataRaw(t, b.Addr, 12, false, []string{offsetsTopic, txnTopic}).Topics {
+			if rt.ErrorCode != 0 {
+				return fmt.Errorf("%s: %v", *rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
+			}
+		}
+		return nil
+	})
 	return b
 }
 
@@ -58,7 +70,7 @@ func TestInternalTopicsInMetadata(t *testing.T) {
 		want := map[string]struct {
 			internal   bool
 			partitions int
-		}{offsetsTopic: {true, 7}, txnTopic: {true, 50}, "orders": {false, 3}, "__mine": {false, 1}}
+		}{offsetsTopic: {true, 7}, txnTopic: {true, 5}, "orders": {false, 3}, "__mine": {false, 1}}
 		for _, rt := range resp.Topics {
 			w, ok := want[*rt.Topic]
 			if !ok {
@@ -205,7 +217,7 @@ func TestInternalTopicsRefuseChanges(t *testing.T) {
 	// Nothing changed.
 	md := metadataRaw(t, b.Addr, 12, false, []string{offsetsTopic, txnTopic})
 	for _, rt := range md.Topics {
-		if rt.ErrorCode != 0 || len(rt.Partitions) != 50 || !rt.IsInternal {
+		if rt.ErrorCode != 0 || len(rt.Partitions) != 5 || !rt.IsInternal {
 			t.Fatalf("%s after the refusals: %v, %d partitions, internal %v", *rt.Topic, kerr.ErrorForCode(rt.ErrorCode), len(rt.Partitions), rt.IsInternal)
 		}
 	}
@@ -218,9 +230,16 @@ func TestInternalTopicsRefuseChanges(t *testing.T) {
 }
 
 // A client asking for an internal topic that does not exist yet gets it
-// created as the broker keeps it, never as an ordinary topic.
+// created as the broker keeps it, never as an ordinary topic; with Kafka's
+// default of 50 partitions for __consumer_offsets.
 func TestInternalTopicsNotAutoCreatedAsOrdinary(t *testing.T) {
-	b := testkit.StartBroker(t, testkit.WithConfig("num.partitions", "3"), testkit.WithConfig("transaction.state.log.num.partitions", "4"))
+	br, err := broker.Start(ctxT(t), broker.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), NumPartitions: 3,
+		TransactionStateLogNumPartitions: 4, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	b := struct{ Addr string }{br.Addr()}
 	for _, name := range []string{offsetsTopic, txnTopic} {
 		if rt := metadataRaw(t, b.Addr, 12, false, []string{name}).Topics[0]; rt.ErrorCode != kerr.UnknownTopicOrPartition.Code {
 			t.Fatalf("%s before any use: %v, want UNKNOWN_TOPIC_OR_PARTITION", name, kerr.ErrorForCode(rt.ErrorCode))
@@ -228,7 +247,7 @@ func TestInternalTopicsNotAutoCreatedAsOrdinary(t *testing.T) {
 	}
 	// kgo with auto creation on asks for the topics it produces to.
 	cl := testkit.Client(t, b.Addr, kgo.AllowAutoTopicCreation(), kgo.RecordRetries(1))
-	err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: txnTopic, Value: []byte("garbage")}).FirstErr()
+	err = cl.ProduceSync(ctxT(t), &kgo.Record{Topic: txnTopic, Value: []byte("garbage")}).FirstErr()
 	if !errors.Is(err, kerr.InvalidTopicException) {
 		t.Fatalf("produce to %s with auto creation: %v, want INVALID_TOPIC_EXCEPTION", txnTopic, err)
 	}

@@ -37,9 +37,7 @@ func (b *Broker) handleInitProducerID(c *clientConn, req *kmsg.InitProducerIDReq
 	if req.TransactionalID != nil {
 		// Kafka creates its transaction log on first use; here it is
 		// listed and stays empty (see internal_topics.go).
-		if _, err := b.internalTopics.ensure(transactionStateTopic); err != nil {
-			b.logger.Warn("create internal topic", "topic", transactionStateTopic, "err", err)
-		}
+		b.internalTopics.ensureSoon(transactionStateTopic)
 		return b.txns.InitProducerID(c.ctx, req)
 	}
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)

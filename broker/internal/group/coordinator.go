@@ -43,11 +43,11 @@ type Topics interface {
 // lock is taken. Each group has its own mutex; handlers lock one group at a
 // time and never block (waiting for a rebalance) while holding it. Under a
 // group's lock the coordinator may take c.mu, c.txnMu, and c.viewMu for
-// reading, under which it writes the state file and then the offsets topic
-// (group → c.mu | c.txnMu | c.viewMu → statefile.File.mu, then the
-// OffsetsLog's own locks). repairView takes c.viewMu for writing with no
-// group lock held, so no record can reach the state file between its
-// snapshot of the file and its writes to the topic.
+// reading, under which it writes the state file and then queues the
+// records for the offsets topic (group → c.mu | c.txnMu | c.viewMu →
+// statefile.File.mu | viewWriter.mu). The view writer takes c.viewMu for
+// writing with no group lock held (see viewWriter), and calls the
+// OffsetsLog holding no coordinator lock.
 type Coordinator struct {
 	cfg    Config
 	topics Topics
@@ -62,11 +62,10 @@ type Coordinator struct {
 	txnMu  sync.Mutex
 	txnIdx map[int64]map[string]struct{} // producer id → groups with staged offsets
 
-	// viewMu orders writes to the __consumer_offsets view (see
-	// offsets_topic.go); viewStale is set when an append to it failed,
-	// until repairView rebuilds it.
-	viewMu    sync.RWMutex
-	viewStale atomic.Bool
+	// viewMu orders the state file with the __consumer_offsets view
+	// (see viewWriter); view is nil without Config.OffsetsLog.
+	viewMu sync.RWMutex
+	view   *viewWriter
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -103,11 +102,12 @@ func New(cfg Config, topics Topics, logger *slog.Logger) (*Coordinator, error) {
 	}
 	c.file = f
 	c.load(recs)
-	if err := c.reconcileView(recs); err != nil {
-		c.viewFailed(err)
-	}
 	c.startRestoredSessions()
 	go c.sweepLoop()
+	if cfg.OffsetsLog != nil {
+		c.view = newViewWriter(c)
+		go c.view.run()
+	}
 	return c, nil
 }
 
@@ -119,6 +119,9 @@ func (c *Coordinator) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		<-c.sweepDone
+		if c.view != nil {
+			<-c.view.done
+		}
 		if cerr := c.file.Close(); cerr != nil {
 			err = fmt.Errorf("group state: %w", cerr)
 		}
@@ -302,7 +305,9 @@ func (c *Coordinator) append(recs ...statefile.Record) error {
 		c.log.Error("writing group state failed", "err", err)
 		return fmt.Errorf("group state: %w", err)
 	}
-	c.mirror(recs)
+	if c.view != nil {
+		c.view.enqueue(recs)
+	}
 	c.viewMu.RUnlock()
 	if c.file.NeedsCompact() {
 		select {
@@ -313,16 +318,10 @@ func (c *Coordinator) append(recs ...statefile.Record) error {
 	return nil
 }
 
-// viewRepairInterval is how often a stale __consumer_offsets view is
-// retried.
-const viewRepairInterval = time.Second
-
 func (c *Coordinator) sweepLoop() {
 	defer close(c.sweepDone)
 	t := time.NewTicker(time.Duration(c.cfg.OffsetsRetentionCheckIntervalMs) * time.Millisecond)
 	defer t.Stop()
-	repair := time.NewTicker(viewRepairInterval)
-	defer repair.Stop()
 	for {
 		select {
 		case <-c.closed:
@@ -332,8 +331,6 @@ func (c *Coordinator) sweepLoop() {
 			c.maybeCompact()
 		case <-c.compactCh:
 			c.maybeCompact()
-		case <-repair.C:
-			c.repairView()
 		}
 	}
 }

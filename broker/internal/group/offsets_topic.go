@@ -7,11 +7,13 @@ package group
 // Design. The state file (groups.log) stays the source of truth; the topic
 // is a view of it, written by the coordinator and by nothing else (the
 // broker refuses produce and admin changes to it). Every record the state
-// file gets is translated (viewRecord) and appended to the group's
-// partition of the topic right after the state-file write, under the same
-// group lock, so each group's records reach the topic in the order they
-// reach the file and a reader sees a commit as soon as its OffsetCommit is
-// answered. On startup, and after an append to the topic failed, the view
+// file gets is translated (viewRecord), queued right after the state-file
+// write under the same group lock, and appended to the group's partition of
+// the topic by a goroutine of the coordinator's (viewWriter), so each
+// group's records reach the topic in the order they reach the file, a
+// reader sees a commit within moments of its OffsetCommit, and no group
+// operation waits for the topic (created, with its partitions, by the first
+// append). On startup, and after an append to the topic failed, the view
 // is reconciled with the file: each partition is read and the latest value
 // of each key compared with what the live state says, and only the
 // differences are appended (new values, and tombstones for keys the state no
@@ -51,6 +53,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -64,8 +68,9 @@ const OffsetsTopicName = "__consumer_offsets"
 
 // OffsetsLog is the __consumer_offsets topic as the coordinator writes it:
 // the broker's internal topic with Config.OffsetsTopicPartitions partitions.
-// Both methods are called with a group's lock held and must not call back
-// into the coordinator.
+// Its methods are called from one goroutine (the view writer), which holds
+// no coordinator lock meanwhile; they must not call back into the
+// coordinator.
 type OffsetsLog interface {
 	// Append appends recs, in order, to one partition. When it returns nil
 	// the records are readable by consumers of the topic.
@@ -182,44 +187,147 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-// mirror appends the view of recs, just written to the state file, to the
-// topic. c.viewMu is read-held (see append). A failure leaves the view
-// stale until reconcile repairs it; the state file has the records.
-func (c *Coordinator) mirror(recs []statefile.Record) {
-	if c.cfg.OffsetsLog == nil || c.viewStale.Load() {
-		return
-	}
+// viewWriter appends the view to the topic from a goroutine of its own, so
+// that no group operation waits on the topic (whose partitions are created
+// on first use) or fails with it.
+//
+// Order of events: append writes a state-file record and enqueues its view
+// with c.viewMu read-held, so records reach the queue in state-file order
+// for each group. resync takes c.viewMu for writing, snapshots the live
+// state and empties the queue at that one instant: every record written
+// before it is in the snapshot, every record written after it is queued
+// and appended after the reconcile's own appends. The writer goroutine is
+// the only one that appends to the topic.
+type viewWriter struct {
+	c    *Coordinator
+	wake chan struct{} // cap 1: the queue has something
+	done chan struct{} // closed when run returns
+
+	mu    sync.Mutex // a leaf; guards queue and busy
+	queue []viewBatch
+	busy  bool // run holds batches taken from the queue
+
+	stale atomic.Bool // the topic is behind the state until a resync succeeds
+}
+
+type viewBatch struct {
+	partition int32
+	recs      []OffsetsRecord
+}
+
+func newViewWriter(c *Coordinator) *viewWriter {
+	w := &viewWriter{c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w.stale.Store(true) // the first pass reconciles the topic with the state
+	return w
+}
+
+// enqueue queues the view of recs, just written to the state file. The
+// caller holds c.viewMu for reading.
+func (w *viewWriter) enqueue(recs []statefile.Record) {
 	now := time.Now().UnixMilli()
-	var order []int32
-	byPartition := make(map[int32][]OffsetsRecord)
+	var batches []viewBatch
+	at := make(map[int32]int)
 	for _, r := range recs {
 		id, rec, ok, err := viewRecord(r, now)
 		if err != nil {
-			c.log.Warn("group state record has no __consumer_offsets form", "kind", r.Kind, "err", err)
+			w.c.log.Warn("group state record has no __consumer_offsets form", "kind", r.Kind, "err", err)
 			continue
 		}
 		if !ok {
 			continue
 		}
-		p := OffsetsPartition(id, c.cfg.OffsetsTopicPartitions)
-		if _, seen := byPartition[p]; !seen {
-			order = append(order, p)
+		p := OffsetsPartition(id, w.c.cfg.OffsetsTopicPartitions)
+		i, seen := at[p]
+		if !seen {
+			i = len(batches)
+			at[p] = i
+			batches = append(batches, viewBatch{partition: p})
 		}
-		byPartition[p] = append(byPartition[p], rec)
+		batches[i].recs = append(batches[i].recs, rec)
 	}
-	for _, p := range order {
-		if err := c.appendView(p, byPartition[p]); err != nil {
-			c.viewFailed(err)
-			return
-		}
+	if len(batches) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, batches...)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
 }
 
-func (c *Coordinator) viewFailed(err error) {
-	if c.viewStale.CompareAndSwap(false, true) {
-		c.log.Error("writing __consumer_offsets failed; it will be rebuilt from the group state", "err", err)
+func (w *viewWriter) take() []viewBatch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := w.queue
+	w.queue = nil
+	w.busy = len(q) > 0
+	return q
+}
+
+// caughtUp reports whether everything written to the state file so far is
+// in the topic.
+func (w *viewWriter) caughtUp() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue) == 0 && !w.busy && !w.stale.Load()
+}
+
+// run appends queued batches until the coordinator closes. An append that
+// fails leaves the topic behind: it is resynced from the state file, retried
+// every viewRetryInterval until that succeeds.
+func (w *viewWriter) run() {
+	defer close(w.done)
+	for {
+		if w.stale.Load() {
+			if err := w.resync(); err != nil {
+				if w.c.isClosed() {
+					return
+				}
+				w.c.log.Warn("bringing __consumer_offsets up to date failed; will retry", "err", err)
+				select {
+				case <-w.c.closed:
+					return
+				case <-time.After(viewRetryInterval):
+				}
+				continue
+			}
+			w.stale.Store(false)
+		}
+		select {
+		case <-w.c.closed:
+			return
+		case <-w.wake:
+		}
+		for _, b := range w.take() {
+			if err := w.c.appendView(b.partition, b.recs); err != nil {
+				w.c.log.Error("writing __consumer_offsets failed; it will be rebuilt from the group state", "err", err)
+				w.stale.Store(true)
+				break
+			}
+		}
+		w.mu.Lock()
+		w.busy = false
+		w.mu.Unlock()
 	}
 }
+
+// resync snapshots the state and empties the queue at one instant (see
+// viewWriter), then reconciles the topic with the snapshot.
+func (w *viewWriter) resync() error {
+	w.c.viewMu.Lock()
+	live := w.c.file.Live()
+	w.mu.Lock()
+	w.queue = nil
+	w.mu.Unlock()
+	w.c.viewMu.Unlock()
+	return w.c.reconcileView(live)
+}
+
+// viewRetryInterval is how often a topic left behind by a failed append is
+// retried.
+const viewRetryInterval = time.Second
 
 // appendView appends recs to partition p in batches of at most
 // maxViewBatch record bytes.
@@ -238,15 +346,11 @@ func (c *Coordinator) appendView(p int32, recs []OffsetsRecord) error {
 	return nil
 }
 
-// reconcileView brings the topic in line with live, the state file's live
-// records: for each partition it appends the records whose latest value in
-// the topic differs from the state, and tombstones for keys the state no
-// longer has. Callers hold c.viewMu for writing (or run before anything
-// else can write, at startup), so no mirror runs meanwhile.
+// reconcileView brings the topic in line with live, a snapshot of the
+// state file's live records: for each partition it appends the records
+// whose latest value in the topic differs from the snapshot, and tombstones
+// for keys the snapshot does not have. Only the view writer calls it.
 func (c *Coordinator) reconcileView(live []statefile.Record) error {
-	if c.cfg.OffsetsLog == nil {
-		return nil
-	}
 	now := time.Now().UnixMilli()
 	n := c.cfg.OffsetsTopicPartitions
 	want := make([]map[string]OffsetsRecord, n)
@@ -264,6 +368,9 @@ func (c *Coordinator) reconcileView(live []statefile.Record) error {
 	var errs []error
 	appended := 0
 	for p := range n {
+		if c.isClosed() {
+			return ErrStoreClosed
+		}
 		have := make(map[string][]byte)
 		err := c.cfg.OffsetsLog.Scan(p, func(key, value []byte) {
 			if key == nil {
@@ -304,19 +411,4 @@ func (c *Coordinator) reconcileView(live []statefile.Record) error {
 		c.log.Info("__consumer_offsets brought up to date with the group state", "records", appended)
 	}
 	return nil
-}
-
-// repairView rebuilds a stale view from the state file.
-func (c *Coordinator) repairView() {
-	if !c.viewStale.Load() {
-		return
-	}
-	c.viewMu.Lock()
-	defer c.viewMu.Unlock()
-	if err := c.reconcileView(c.file.Live()); err != nil {
-		c.log.Warn("rebuilding __consumer_offsets failed; will retry", "err", err)
-		return
-	}
-	c.viewStale.Store(false)
-	c.log.Info("__consumer_offsets rebuilt from the group state")
 }

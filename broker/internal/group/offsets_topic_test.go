@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -43,6 +44,18 @@ func (m *memLog) Scan(p int32, fn func(key, value []byte)) error {
 	return nil
 }
 
+func (m *memLog) setFail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = err
+}
+
+func (m *memLog) appends() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls
+}
+
 // latest is the compacted content: partition → key → value.
 func (m *memLog) latest() map[int32]map[string][]byte {
 	m.mu.Lock()
@@ -59,6 +72,19 @@ func (m *memLog) latest() map[int32]map[string][]byte {
 		}
 	}
 	return out
+}
+
+// waitView waits until the view writer has appended everything written to
+// the state file so far.
+func waitView(t *testing.T, e *testEnv) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.c.view.caughtUp() {
+		if time.Now().After(deadline) {
+			t.Fatal("the __consumer_offsets view did not catch up")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func withLog(l *memLog) func(*Config) {
@@ -99,6 +125,7 @@ func TestViewFollowsCommitsAndDeletes(t *testing.T) {
 	l := newMemLog()
 	e := newEnv(t, withLog(l))
 	allCodes(t, e.commit("my-group", "", -1, commitPart{"t1", 0, 5, "m"}, commitPart{"t1", 1, 6, ""}), 0)
+	waitView(t, e)
 	p := OffsetsPartition("my-group", 50)
 	got := l.latest()[p]
 	if len(got) != 2 || committedOffset(t, got[offsetKeyBytes("my-group", "t1", 0)]) != 5 {
@@ -112,12 +139,14 @@ func TestViewFollowsCommitsAndDeletes(t *testing.T) {
 	odt.Partitions = []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 1}}
 	od.Topics = []kmsg.OffsetDeleteRequestTopic{odt}
 	e.c.OffsetDelete(ctxT(t), od)
+	waitView(t, e)
 	if got := l.latest()[p]; len(got) != 1 {
 		t.Fatalf("after OffsetDelete: %d keys, want 1", len(got))
 	}
 	dg := kmsg.NewPtrDeleteGroupsRequest()
 	dg.Groups = []string{"my-group"}
 	e.c.DeleteGroups(ctxT(t), dg)
+	waitView(t, e)
 	if got := l.latest()[p]; len(got) != 0 {
 		t.Fatalf("after DeleteGroups: %d keys, want none", len(got))
 	}
@@ -126,18 +155,23 @@ func TestViewFollowsCommitsAndDeletes(t *testing.T) {
 func TestViewRepairedAfterFailedAppend(t *testing.T) {
 	l := newMemLog()
 	e := newEnv(t, withLog(l))
-	l.fail = errors.New("disk full")
+	waitView(t, e)
+	l.setFail(errors.New("disk full"))
 	allCodes(t, e.commit("g", "", -1, commitPart{"t1", 0, 9, ""}), 0)
-	if !e.c.viewStale.Load() {
-		t.Fatal("a failed append did not mark the view stale")
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.c.view.stale.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("a failed append did not leave the view behind")
+		}
+		time.Sleep(time.Millisecond)
 	}
-	l.fail = nil
+	// The commit itself succeeded, and later ones do too.
 	allCodes(t, e.commit("g", "", -1, commitPart{"t1", 1, 10, ""}), 0)
-	e.c.repairView()
+	l.setFail(nil)
+	waitView(t, e)
 	got := l.latest()[OffsetsPartition("g", 50)]
-	if e.c.viewStale.Load() || committedOffset(t, got[offsetKeyBytes("g", "t1", 0)]) != 9 ||
-		committedOffset(t, got[offsetKeyBytes("g", "t1", 1)]) != 10 {
-		t.Fatalf("after repair: stale %v, %d keys", e.c.viewStale.Load(), len(got))
+	if committedOffset(t, got[offsetKeyBytes("g", "t1", 0)]) != 9 || committedOffset(t, got[offsetKeyBytes("g", "t1", 1)]) != 10 {
+		t.Fatalf("after the retry: %d keys", len(got))
 	}
 }
 
@@ -149,6 +183,10 @@ func TestViewReconciledOnStart(t *testing.T) {
 	e := newEnv(t, withLog(l))
 	allCodes(t, e.commit("a", "", -1, commitPart{"t1", 0, 1, ""}), 0)
 	allCodes(t, e.commit("b", "", -1, commitPart{"t2", 0, 2, ""}), 0)
+	waitView(t, e)
+	if err := e.c.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// The topic misses b's commit and holds a key the state never had.
 	pb := OffsetsPartition("b", 50)
@@ -158,6 +196,7 @@ func TestViewReconciledOnStart(t *testing.T) {
 	l.parts[pg] = append(l.parts[pg], OffsetsRecord{Key: []byte(stray), Value: []byte{0, 3}})
 
 	e.reopen(withLog(l))
+	waitView(t, e)
 	got := l.latest()
 	if committedOffset(t, got[pb][offsetKeyBytes("b", "t2", 0)]) != 2 {
 		t.Fatal("missed commit not appended on start")
@@ -165,9 +204,10 @@ func TestViewReconciledOnStart(t *testing.T) {
 	if _, ok := got[pg][stray]; ok {
 		t.Fatal("stray key not tombstoned on start")
 	}
-	calls := l.calls
+	calls := l.appends()
 	e.reopen(withLog(l))
-	if l.calls != calls {
+	waitView(t, e)
+	if l.appends() != calls {
 		t.Fatalf("a view in step with the state was appended to again (%d appends)", l.calls-calls)
 	}
 }
@@ -178,6 +218,7 @@ func TestViewGroupMetadata(t *testing.T) {
 	// A static member joins at once (no MEMBER_ID_REQUIRED).
 	j := wait(t, e.joinAsync(joinReq("cl", "", withInstance("inst"))))
 	e.c.SyncGroup(ctxT(t), syncReq("cl", j.MemberID, 1, map[string][]byte{j.MemberID: []byte("assigned")}))
+	waitView(t, e)
 	k := kmsg.GroupMetadataKey{Version: 2, Group: "cl"}
 	raw := l.latest()[OffsetsPartition("cl", 50)][string(k.AppendTo(nil))]
 	var v kmsg.GroupMetadataValue
