@@ -36,6 +36,9 @@ const (
 	resumeBytes = 4 << 20
 	// pollWait bounds one poll, so topic changes are picked up.
 	pollWait = 250 * time.Millisecond
+	// maxBufferedBytes is a task's producer buffer unless buffer.memory
+	// says otherwise.
+	maxBufferedBytes = 128 << 20
 )
 
 // copier is one task's copy machinery.
@@ -165,8 +168,14 @@ func (f *flow) newCopier(task int) (*copier, error) {
 	if c.consumer, err = f.newClient(f.src, consumerClient, consumerOpts...); err != nil {
 		return nil, err
 	}
+	// The producer buffers at most maxBufferedBytes (or buffer.memory):
+	// past that Produce waits, the backstop behind the per-partition
+	// pause when many partitions are slow at once.
 	producerOpts := []kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.MaxBufferedRecords(1 << 20),
 		kgo.DefaultProduceTopic(f.positionsTopic)}
+	if ps, _ := f.tgt.settings(producerClient); ps.bufferedBytes == 0 {
+		producerOpts = append(producerOpts, kgo.MaxBufferedBytes(maxBufferedBytes))
+	}
 	if f.cfg.ExactlyOnce {
 		producerOpts = append(producerOpts, kgo.TransactionalID(f.transactionalID(task)))
 	}
