@@ -24,8 +24,8 @@ func TestPreserveOffsetsKeepsEveryOffsetAndGroupPosition(t *testing.T) {
 	a, b := testkit.StartBroker(t), testkit.StartBroker(t)
 	createTopic(t, a.Addr, "ledger", 3)
 	src := produce(t, a.Addr, sourceRecords("ledger", 3, 40)...)
-	at := map[int32]int64{0: 17, 1: 0, 2: 39}
-	commitOn(t, a.Addr, "billing", "ledger", at)
+	at := map[int32]int64{0: 17, 1: 1, 2: 39}
+	consumeAndCommit(t, a.Addr, "billing", "ledger", at)
 
 	startMirror(t, twoClusters(a.Addr, b.Addr)+preserveFlow)
 	got := consumeN(t, b.Addr, "A.ledger", len(src), 30*time.Second)
@@ -54,6 +54,32 @@ func TestPreserveOffsetsKeepsEveryOffsetAndGroupPosition(t *testing.T) {
 		}
 		return nil
 	})
+	// The group, failed over to B, resumes at exactly those offsets.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("A.ledger"), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[int32]int64{}
+	testkit.Eventually(t, 20*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if _, seen := first[r.Partition]; !seen {
+				first[r.Partition] = r.Offset
+			}
+		})
+		if len(first) < 3 {
+			return fmt.Errorf("first offsets read on B: %v", first)
+		}
+		return nil
+	})
+	cl.Close()
+	for p, o := range at {
+		if first[p] != o {
+			t.Errorf("partition %d: resumed on B at %d, committed %d on A", p, first[p], o)
+		}
+	}
+
 	// A restart resumes at the target's end: nothing twice.
 	more := produce(t, a.Addr, sourceRecords("ledger", 3, 5)...)
 	all := consumeN(t, b.Addr, "A.ledger", len(src)+len(more), 30*time.Second)
