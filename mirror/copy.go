@@ -4,8 +4,10 @@ package mirror
 // the same partition of the remote topic, keeping key, value, headers and
 // timestamp. Order per partition holds because one idempotent producer
 // writes each target partition in fetch order. Produce is asynchronous and
-// pipelined; a partition with more than pauseBytes unacknowledged is paused
-// at the fetch side, so a slow partition waits alone.
+// pipelined (up to five requests in flight per target broker); a partition
+// with more than pauseBytes unacknowledged stops being fetched until it
+// drains, so a partition the target is slow to take (its leader moving,
+// say) cannot fill the producer's buffer and stall the others.
 //
 // Positions, in the default at-least-once mode, are written every
 // offset.flush.interval.ms, and only up to the last record of each
