@@ -2,7 +2,8 @@
 // MirrorMaker 2 does, from MM2's own mm2.properties format: LoadConfig
 // reads a file, Start runs its enabled flows (`tributary mirror run`).
 // Clients are franz-go only, so any Kafka-compatible cluster works at
-// either end.
+// either end, over PLAINTEXT or SSL (TLS with PEM stores, see tls.go);
+// SASL is refused, not ignored, as it is not supported yet.
 //
 // A flow A->B copies the topics of A that its `topics`/`topics.exclude`
 // select to B, as "A.<topic>" with DefaultReplicationPolicy or under the
