@@ -205,9 +205,9 @@ func (l *Log) ReadSections(dst []Section, offset int64, maxBytes int32, maxOffse
 	return out, nil
 }
 
-// Header walks read this much at a time while batches are small, so a run
-// of small batches costs a read per chunk, and only a header's worth
-// (headerChunk) per batch once they are large.
+// Header walks read a header's worth (headerChunk) per batch while batches
+// are large, and walkChunk at a time once they are small, so that a run of
+// small batches costs a read per chunk rather than per batch.
 const (
 	walkChunk   = 64 << 10
 	headerChunk = 512
@@ -227,7 +227,7 @@ func (v *view) section(pos, budget, maxOffset int64, first bool) (sec Section, d
 	}
 	bufp := walkBufs.Get().(*[]byte)
 	defer walkBufs.Put(bufp)
-	br := batchReader{r: v.s.f, pos: pos, lim: v.size, chunk: walkChunk, buf: (*bufp)[:0]}
+	br := batchReader{r: v.s.f, pos: pos, lim: v.size, chunk: headerChunk, buf: (*bufp)[:0]}
 	for {
 		h, err := br.header()
 		if errors.Is(err, io.EOF) {
