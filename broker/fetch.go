@@ -135,6 +135,7 @@ func (b *Broker) handleFetch(c *clientConn, req *kmsg.FetchRequest) kmsg.Respons
 			return resp
 		}
 		c.fetch.release()
+		c.flushResponses()
 		if timer == nil {
 			timer = time.NewTimer(time.Until(deadline))
 			defer timer.Stop()

@@ -48,6 +48,8 @@ type clientConn struct {
 	// is how fetch responses are written (fetchSendfile when raw is set).
 	raw       syscall.RawConn
 	fetchMode fetchWriteMode
+	// out is the response writer, set by serve.
+	out *bufio.Writer
 }
 
 // request is one decoded request frame.
@@ -128,6 +130,7 @@ func (c *clientConn) serve() {
 	}()
 
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	c.out = bw
 	for req := range reqs {
 		if !c.serveRequest(req, bw, len(reqs) == 0) {
 			return
@@ -168,6 +171,16 @@ func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bo
 		}
 	}
 	return true
+}
+
+// flushResponses sends the responses written but held back for the next
+// one (see serveRequest). A handler about to wait (a long-polling fetch)
+// calls it, so that they do not wait with it. A write error shows at the
+// next write.
+func (c *clientConn) flushResponses() {
+	if c.out != nil && c.out.Buffered() > 0 {
+		c.out.Flush()
+	}
 }
 
 // finish returns a request's frame to its pool and its memory to the
