@@ -249,40 +249,43 @@ func TestFetchLongPollReturnsWhenDataArrives(t *testing.T) {
 }
 
 // A response held back because the next request was already read (so that
-// pipelined responses share a write) goes out when that next request is a
-// long-polling fetch that starts to wait, not when the wait ends.
-func TestFetchLongPollDoesNotHoldEarlierResponses(t *testing.T) {
-	b := testkit.StartBroker(t)
+// pipelined responses share a write) goes out when that next request waits
+// (a long-polling fetch, a JoinGroup held by the initial rebalance delay),
+// not when the wait ends.
+func TestWaitingRequestDoesNotHoldEarlierResponses(t *testing.T) {
+	b := testkit.StartBroker(t, testkit.WithConfig("group.initial.rebalance.delay.ms", "60000"))
 	createTopic(t, b.Addr, "held", 1, nil)
 	end := listEnds(t, testkit.Client(t, b.Addr), "held", 1)[0]
-	c, err := net.Dial("tcp", b.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// Both requests in one write: the broker reads the fetch before it
-	// answers the ApiVersions request.
-	versions := kmsg.NewPtrApiVersionsRequest()
-	fetch := newFetch(12, 60_000, 1, 1<<20, fetchPart{topic: "held", offset: end, maxBytes: 1 << 20})
-	pipelined := append(frame(versions.Key(), versions.GetVersion(), versions.IsFlexible(), versions.AppendTo(nil)),
-		frame(fetch.Key(), fetch.GetVersion(), fetch.IsFlexible(), fetch.AppendTo(nil))...)
-	if _, err := c.Write(pipelined); err != nil {
-		t.Fatal(err)
-	}
-	// Within 10 s, while the fetch may wait 60 s.
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		t.Fatalf("the ApiVersions response waited with the long poll: %v", err)
-	}
-	body := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c, body); err != nil {
-		t.Fatal(err)
-	}
-	// Now wake the fetch and read its answer too.
-	produceTo(t, b.Addr, "held", 0, valueBatch(t, "wake"))
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		t.Fatalf("no fetch response after the append: %v", err)
+	join := kmsg.NewPtrJoinGroupRequest()
+	// v3: from v4 a first join without a member id is answered at once
+	// (MEMBER_ID_REQUIRED).
+	join.Version, join.Group, join.ProtocolType, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = 3, "held", "consumer", 30_000, 60_000
+	join.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 0, 0, 0, 0, 0}}}
+	for name, waiting := range map[string]kmsg.Request{
+		"long-polling fetch": newFetch(12, 60_000, 1, 1<<20, fetchPart{topic: "held", offset: end, maxBytes: 1 << 20}),
+		"JoinGroup":          join,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.Dial("tcp", b.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// Both requests in one write: the broker reads the second
+			// before it answers the first.
+			versions := kmsg.NewPtrApiVersionsRequest()
+			pipelined := append(frame(versions.Key(), versions.GetVersion(), versions.IsFlexible(), versions.AppendTo(nil)),
+				frame(waiting.Key(), waiting.GetVersion(), waiting.IsFlexible(), waiting.AppendTo(nil))...)
+			if _, err := c.Write(pipelined); err != nil {
+				t.Fatal(err)
+			}
+			// Within 10 s, while the second request may wait 60 s.
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var size [4]byte
+			if _, err := io.ReadFull(c, size[:]); err != nil {
+				t.Fatalf("the ApiVersions response waited with the %s: %v", name, err)
+			}
+		})
 	}
 }
 

@@ -141,6 +141,9 @@ func (c *clientConn) serve() {
 // serveRequest handles one request and writes its response, flushing when
 // flush is set. It reports whether the connection can go on.
 func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bool {
+	if waitsForOthers(req.key) {
+		c.flushResponses()
+	}
 	resp, err := c.handle(req)
 	if err != nil {
 		c.logger.Debug("closing connection", "api", kmsg.NameForKey(req.key), "reason", err)
@@ -173,9 +176,16 @@ func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bo
 	return true
 }
 
+// waitsForOthers reports whether a request of the API key waits for other
+// clients (a rebalance) before it is answered.
+func waitsForOthers(key int16) bool {
+	return key == kmsg.JoinGroup.Int16() || key == kmsg.SyncGroup.Int16()
+}
+
 // flushResponses sends the responses written but held back for the next
-// one (see serveRequest). A handler about to wait (a long-polling fetch)
-// calls it, so that they do not wait with it. A write error shows at the
+// one (see serveRequest), before a request that may wait is handled (a
+// long-polling fetch calls it when it starts to wait), so that they do not
+// wait with it. A write error shows at the
 // next write.
 func (c *clientConn) flushResponses() {
 	if c.out != nil && c.out.Buffered() > 0 {
