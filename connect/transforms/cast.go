@@ -202,7 +202,9 @@ func (t *cast) updatedSchema(in *data.Schema) (*data.Schema, error) {
 			fields[i].Schema = s
 		}
 	}
-	return structLike(in, fields), nil
+	out := structLike(in, fields)
+	out.Optional = in.Optional // Kafka's Cast, unlike most, keeps it
+	return out, nil
 }
 
 // castSchema is the schema of in's values cast to type to: in's

@@ -23,6 +23,9 @@ func castValue(s *data.Schema, v any, to data.Type) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d, ok := v.(data.Decimal); ok && d.Unscaled == nil {
+		return nil, fmt.Errorf("cannot cast a decimal without an unscaled value")
+	}
 	if to == data.TypeString {
 		return castToString(s, v)
 	}

@@ -109,7 +109,7 @@ func TestHeaderFrom(t *testing.T) {
 		t.Error("a tombstone got headers")
 	}
 	wantConfigError(t, configError(t, "HeaderFrom$Value", "fields", "a,b", "headers", "a", "operation", "copy"), "headers", "same number of elements")
-	wantConfigError(t, configError(t, "HeaderFrom$Value", "fields", "a", "headers", "a", "operation", "Move"), "operation", "move copy")
+	wantConfigError(t, configError(t, "HeaderFrom$Value", "fields", "a", "headers", "a", "operation", "Move"), "operation", "[move, copy]", "case matters")
 }
 
 func wantHeaders(t *testing.T, got, want connect.Headers) {

@@ -67,6 +67,11 @@ func (s side) requireStruct(schema *data.Schema, v any, purpose string) (*data.S
 	if !ok || st == nil || schema.Type != data.TypeStruct {
 		return nil, fmt.Errorf("%s: a record %s with a schema must be a struct, got %s with schema %s", purpose, s, typeName(v), schema)
 	}
+	// Plans are built from the record's schema and index the struct's
+	// fields: they must agree (pointer-equal in the usual case).
+	if !st.Fits(schema) {
+		return nil, fmt.Errorf("%s: the record %s is a struct of schema %s, but the record's %s schema is %s", purpose, s, st.Schema(), s, schema)
+	}
 	return st, nil
 }
 

@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tributary-streams/tributary/connect"
@@ -42,7 +43,7 @@ var (
 // exactlyOneOf accepts one of values, case-sensitively (Kafka's
 // ValidString.in).
 func exactlyOneOf(values ...string) connect.Validator {
-	doc := fmt.Sprintf("%v", values)
+	doc := "[" + strings.Join(values, ", ") + "]"
 	return connect.ValidatorFunc(doc, func(v any) error {
 		s, _ := v.(string)
 		for _, x := range values {

@@ -34,10 +34,7 @@ func (l *Log) load() error {
 	if err := l.cleanupTempFiles(); err != nil {
 		return err
 	}
-	start, _, err := readCheckpoint(l.dir, startOffsetFile)
-	if err != nil {
-		l.logger.Warn("ignoring unreadable checkpoint", "err", err)
-	}
+	start, _ := l.readStartOffset()
 	rp, _, err := readCheckpoint(l.dir, recoveryPointFile)
 	if err != nil {
 		l.logger.Warn("ignoring unreadable checkpoint; recovering all segments", "err", err)
