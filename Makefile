@@ -41,6 +41,7 @@ test-deps:
 # client's own ceiling, with ratios. A report, not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
+	$(GO) run ./internal/bench/cdc
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s

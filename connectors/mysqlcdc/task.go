@@ -46,6 +46,16 @@ type Task struct {
 
 	// buffered holds converted changes not yet returned by Poll.
 	buffered []change
+
+	// Consecutive changes often share their source block and offset (a
+	// snapshot chunk, a DDL's records): the last ones built are reused.
+	// Records and their values are read-only once returned, so sharing is
+	// safe.
+	lastSource    sourceInfo
+	lastSourceVal *data.Struct
+	lastOffsetPos position
+	lastOffsetTs  int64
+	lastOffsetVal map[string]any
 }
 
 // NewTask returns an unstarted task.
@@ -297,7 +307,12 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 
 // records turns one change into its records.
 func (t *Task) records(ctx context.Context, c change, out []connect.SourceRecord) ([]connect.SourceRecord, error) {
-	offset := c.offset.offset(t.server.serverID, c.source.tsMs/1000)
+	tsSec := c.source.tsMs / 1000
+	if t.lastOffsetVal == nil || c.offset != t.lastOffsetPos || tsSec != t.lastOffsetTs {
+		t.lastOffsetPos, t.lastOffsetTs = c.offset, tsSec
+		t.lastOffsetVal = c.offset.offset(t.server.serverID, tsSec)
+	}
+	offset := t.lastOffsetVal
 	rec := func(topic string, partition int32, keySchema *data.Schema, key any, valueSchema *data.Schema, value any) connect.SourceRecord {
 		return connect.SourceRecord{
 			Record: connect.Record{Topic: topic, Partition: partition, KeySchema: keySchema, Key: key,
@@ -325,7 +340,7 @@ func (t *Task) records(ctx context.Context, c change, out []connect.SourceRecord
 		key := data.NewStruct(schemaChangeKeySchema)
 		key.PutAt(0, c.ddl.db)
 		val := data.NewStruct(t.schemaChangeValue)
-		val.PutAt(0, sourceStruct(t.source, t.server.flavor, t.cfg.TopicPrefix, c.source))
+		val.PutAt(0, t.sourceBlock(c.source))
 		val.PutAt(1, now)
 		if c.ddl.db != "" {
 			val.PutAt(2, c.ddl.db)
@@ -345,7 +360,7 @@ func (t *Task) records(ctx context.Context, c change, out []connect.SourceRecord
 		return out, err
 	}
 	env := data.NewStruct(ts.envelope)
-	env.PutAt(debezium.IndexSource, sourceStruct(t.source, t.server.flavor, t.cfg.TopicPrefix, c.source))
+	env.PutAt(debezium.IndexSource, t.sourceBlock(c.source))
 	env.PutAt(debezium.IndexOp, string(c.op))
 	env.PutAt(debezium.IndexTsMs, now)
 	if c.op == opTruncate {
@@ -412,6 +427,16 @@ func (t *Task) records(ctx context.Context, c change, out []connect.SourceRecord
 		out = append(out, rec(tbl.topic, part, ts.key, key, nil, nil))
 	}
 	return out, nil
+}
+
+// sourceBlock returns the source struct of si, reusing the last one when
+// it is the same.
+func (t *Task) sourceBlock(si sourceInfo) *data.Struct {
+	if t.lastSourceVal == nil || si != t.lastSource {
+		t.lastSource = si
+		t.lastSourceVal = sourceStruct(t.source, t.server.flavor, t.cfg.TopicPrefix, si)
+	}
+	return t.lastSourceVal
 }
 
 // Commit has nothing to acknowledge upstream: the binlog position lives in
