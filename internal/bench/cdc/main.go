@@ -62,13 +62,13 @@ func main() {
 }
 
 type result struct {
-	name    string
-	n       int
-	wall    time.Duration
-	cpu     time.Duration
-	target  float64
-	unit    string
-	extra   string
+	name   string
+	n      int
+	wall   time.Duration
+	cpu    time.Duration
+	target float64
+	unit   string
+	extra  string
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.wall.Seconds() }
