@@ -3,13 +3,10 @@ package mysqlcdc
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/tributary-streams/tributary/connect/worker"
+	"github.com/tributary-streams/tributary/connectors/internal/standalone"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
@@ -40,29 +37,11 @@ func TestBadInputFailsConnector(t *testing.T) {
 			cfg := taskConfig(tc.m, broker.Addr, tc.extra...)
 			cfg["name"] = fmt.Sprintf("bad-%d", i)
 			cfg[keyTopicPrefix] = fmt.Sprintf("bad%d", i)
-			wcfg := worker.Defaults()
-			wcfg.BootstrapServers = []string{broker.Addr}
-			wcfg.RestListen = "127.0.0.1:0"
-			wcfg.OffsetStorageFile = t.TempDir() + "/offsets"
-			wcfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-			w, err := worker.StartStandalone(context.Background(), wcfg, cfg)
-			if err != nil {
-				t.Fatal(err)
+			w := standalone.InProcess(t, broker.Addr, cfg)
+			trace := standalone.WaitFailed(t, w, cfg["name"], -1, tc.fix)
+			if strings.Contains(trace, testkit.MariaDBRootPassword) {
+				t.Errorf("the trace shows the password: %s", trace)
 			}
-			defer w.Close()
-			testkit.Eventually(t, 30*time.Second, func() error {
-				st, err := w.Status(cfg["name"])
-				if err != nil {
-					return err
-				}
-				if st.Connector.State != "FAILED" || !strings.Contains(st.Connector.Trace, tc.fix) {
-					return fmt.Errorf("status %s, trace %q; want FAILED naming %q", st.Connector.State, st.Connector.Trace, tc.fix)
-				}
-				if strings.Contains(st.Connector.Trace, testkit.MariaDBRootPassword) {
-					return fmt.Errorf("the trace shows the password: %s", st.Connector.Trace)
-				}
-				return nil
-			})
 			topics, err := testkit.Admin(t, broker.Addr).ListTopics(context.Background())
 			if err != nil {
 				t.Fatal(err)

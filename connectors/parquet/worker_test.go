@@ -3,9 +3,7 @@ package parquet
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/tributary-streams/tributary/connect/worker"
 	"github.com/tributary-streams/tributary/connectors/internal/standalone"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
@@ -140,35 +137,14 @@ func TestBadInputFailsSink(t *testing.T) {
 		{"tombstone", good, "task", "behavior.on.null.values=ignore"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wcfg := worker.Defaults()
-			wcfg.BootstrapServers = []string{broker.Addr}
-			wcfg.RestListen = "127.0.0.1:0"
-			wcfg.OffsetStorageFile = t.TempDir() + "/offsets"
-			wcfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			cfg := map[string]string{"name": "sink-" + strings.ReplaceAll(tc.name, " ", "-"), "connector.class": "parquet", "topics": "events",
 				keyStoreURL: "file://" + tc.dir, keyFlushSize: "2", "value.converter": "org.apache.kafka.connect.json.JsonConverter"}
-			w, err := worker.StartStandalone(context.Background(), wcfg, cfg)
-			if err != nil {
-				t.Fatal(err)
+			w := standalone.InProcess(t, broker.Addr, cfg)
+			task := -1
+			if tc.task != "" {
+				task = 0
 			}
-			defer w.Close()
-			testkit.Eventually(t, 30*time.Second, func() error {
-				st, err := w.Status(cfg["name"])
-				if err != nil {
-					return err
-				}
-				state, trace := st.Connector.State, st.Connector.Trace
-				if tc.task != "" {
-					if len(st.Tasks) == 0 {
-						return fmt.Errorf("no task yet")
-					}
-					state, trace = st.Tasks[0].State, st.Tasks[0].Trace
-				}
-				if state != "FAILED" || !strings.Contains(trace, tc.fix) {
-					return fmt.Errorf("state %s, trace %q; want FAILED naming %q", state, trace, tc.fix)
-				}
-				return nil
-			})
+			standalone.WaitFailed(t, w, cfg["name"], task, tc.fix)
 			w.Close()
 			// Records before the tombstone went to a committed file (flush.size
 			// 2); nothing partial is left.
