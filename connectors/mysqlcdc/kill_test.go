@@ -247,8 +247,8 @@ func writeConnectorFile(t *testing.T, dir string, cfg map[string]string) string 
 // TestKillWorkerMidStream captures a workload of every column type (a
 // snapshot first, then the binlog with an ALTER TABLE, updates of keys,
 // deletes and rolled-back transactions) with a real worker process that
-// is killed with SIGKILL several times: the topic, replayed, equals the
-// final table row for row.
+// is killed with SIGKILL several times, the first time usually during the
+// snapshot: the topic, replayed, equals the final table row for row.
 func TestKillWorkerMidStream(t *testing.T) {
 	ops, kills := 600, 3
 	if testing.Short() {
@@ -284,17 +284,6 @@ func TestKillWorkerMidStream(t *testing.T) {
 	}
 
 	proc := standalone.Start(t, broker.Addr, offsets, file)
-	// The kills come once the snapshot is complete and its position
-	// committed: a snapshot interrupted by a crash is taken again, and, as
-	// in Debezium, rows deleted between the two snapshots keep their first
-	// snapshot's record.
-	testkit.Eventually(t, 60*time.Second, func() error {
-		b, _ := os.ReadFile(offsets)
-		if !strings.Contains(string(b), `"gtids"`) || strings.Contains(string(b), `"snapshot"`) {
-			return fmt.Errorf("snapshot position not committed yet: %s", b)
-		}
-		return nil
-	})
 	// The workload runs in phases, one per kill and a last one; during each,
 	// the worker is killed once it has written some of the phase's changes.
 	perPhase := ops / (kills + 1)

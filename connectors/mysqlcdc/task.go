@@ -128,6 +128,57 @@ type plan struct {
 	stream   bool
 	from     position
 	schemas  *ddl.Schemas
+	// catchUp is an interrupted snapshot's position: the binlog from there
+	// to the new snapshot's is read before the new snapshot's rows.
+	catchUp *position
+}
+
+// firstSnapshot returns the position of the first snapshot the history
+// records, or nil.
+func (t *Task) firstSnapshot(ctx context.Context) (*position, error) {
+	records, err := t.history.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range records {
+		if records[i].Reset {
+			p, err := positionFromOffset(records[i].Position)
+			if err != nil {
+				return nil, fmt.Errorf("mysqlcdc: schema history: %w", err)
+			}
+			return &p, nil
+		}
+	}
+	return nil, nil
+}
+
+// catchUpFrom returns the table definitions at an interrupted snapshot's
+// position, or nil when there is nothing to catch up: no history was
+// written (so no row was emitted either) or the binlog is gone (then rows
+// deleted before the new snapshot keep their old snapshot record, as in
+// Debezium).
+func (t *Task) catchUpFrom(ctx context.Context, from position) (*ddl.Schemas, error) {
+	if from.File == "" {
+		return nil, nil
+	}
+	ok, err := t.server.available(ctx, from)
+	if err != nil || !ok {
+		if !ok {
+			t.log.Warn("the interrupted snapshot's binlog position is gone: rows deleted since keep their old snapshot record", "file", from.File)
+		}
+		return nil, err
+	}
+	records, err := t.history.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	at := from
+	at.Snapshot = false
+	schemas, applied, err := replayHistory(records, at, t.server.flavor, t.server.charset)
+	if err != nil || applied == 0 {
+		return nil, err
+	}
+	return schemas, nil
 }
 
 // plan decides from snapshot.mode and the committed offset.
@@ -151,6 +202,23 @@ func (t *Task) plan(ctx context.Context, committed map[string]any) (plan, error)
 		default:
 			p.snapshot, p.withData = true, true
 		}
+		// No offset, but a history: earlier snapshots emitted rows before
+		// any offset was committed. Catch up from the first one's position:
+		// nothing since may have reached Kafka (records are acknowledged
+		// asynchronously, history records synchronously), so a later
+		// snapshot's position would skip changes that were lost.
+		first, err := t.firstSnapshot(ctx)
+		if err != nil {
+			return p, err
+		}
+		if first != nil {
+			if schemas, err := t.catchUpFrom(ctx, *first); err != nil {
+				return p, err
+			} else if schemas != nil {
+				p.catchUp, p.schemas = first, schemas
+				t.log.Info("an earlier snapshot wrote records before committing an offset; reading the binlog from its position, then snapshotting again", "file", first.File, "pos", first.Pos)
+			}
+		}
 		return p, nil
 	}
 	from, err := positionFromOffset(committed)
@@ -158,9 +226,21 @@ func (t *Task) plan(ctx context.Context, committed map[string]any) (plan, error)
 		return p, fmt.Errorf("mysqlcdc: committed offset: %w", err)
 	}
 	if from.Snapshot {
-		// The snapshot did not finish: take it again.
-		t.log.Info("the last snapshot did not complete; snapshotting again")
+		// The snapshot did not finish: take it again. Some of its rows are in
+		// Kafka already, as of its position; the binlog from there to the new
+		// snapshot's position is read first, so that rows deleted or changed
+		// in between are not left as the old snapshot wrote them.
 		p.snapshot, p.withData = true, mode != "no_data"
+		catchUp, err := t.catchUpFrom(ctx, from)
+		if err != nil {
+			return p, err
+		}
+		if catchUp != nil {
+			p.catchUp, p.schemas = &from, catchUp
+			t.log.Info("the last snapshot did not complete; reading the binlog from its position, then snapshotting again", "file", from.File, "pos", from.Pos)
+		} else {
+			t.log.Info("the last snapshot did not complete; snapshotting again")
+		}
 		return p, nil
 	}
 	if mode == "initial_only" {
@@ -220,6 +300,26 @@ func (t *Task) read(ctx context.Context, p plan) error {
 		s := &snapshotter{server: t.server, tables: t.tables, history: t.history, log: t.log,
 			withData: p.withData, lockMode: t.cfg.SnapshotLocking, fetchSize: t.cfg.FetchSize,
 			threads: t.cfg.SnapshotThreads, schemaChanges: t.cfg.IncludeSchemaChanges}
+		if p.catchUp != nil {
+			from := *p.catchUp
+			s.catchUp = func(ctx context.Context, until position) error {
+				// The catch-up's changes keep the interrupted snapshot's
+				// offset: a crash now starts this all over.
+				r := &binlogReader{server: t.server, serverID: t.cfg.ServerID, tables: t.tables, history: t.history,
+					log: t.log, skipOps: t.cfg.skipped(), schemaChanges: t.cfg.IncludeSchemaChanges,
+					skipBadDDL: t.cfg.SkipUnparseableDDL, until: &until,
+					emit: func(ctx context.Context, cs []change) error {
+						for i := range cs {
+							cs[i].offset = from
+							cs[i].source.snapshot = "true"
+						}
+						return emit(ctx, cs)
+					}}
+				start := from
+				start.Snapshot = false
+				return r.run(ctx, start)
+			}
+		}
 		// Snapshot workers emit concurrently.
 		var mu sync.Mutex
 		s.emit = func(ctx context.Context, cs []change) error {
