@@ -12,7 +12,6 @@ import (
 
 	"github.com/tributary-streams/tributary/connect"
 	"github.com/tributary-streams/tributary/connect/data"
-	"github.com/tributary-streams/tributary/connectors/debezium"
 	"github.com/tributary-streams/tributary/connectors/mysqlcdc/internal/ddl"
 )
 
@@ -38,24 +37,14 @@ type Task struct {
 	// partition is the source partition of every offset: {"server": prefix}.
 	partition map[string]any
 
-	queue   chan []change
+	queue   chan []connect.SourceRecord
 	cancel  context.CancelFunc
 	done    chan struct{}
 	failure error
 	stopped sync.Once
 
-	// buffered holds converted changes not yet returned by Poll.
-	buffered []change
-
-	// Consecutive changes often share their source block and offset (a
-	// snapshot chunk, a DDL's records): the last ones built are reused.
-	// Records and their values are read-only once returned, so sharing is
-	// safe.
-	lastSource    sourceInfo
-	lastSourceVal *data.Struct
-	lastOffsetPos position
-	lastOffsetTs  int64
-	lastOffsetVal map[string]any
+	// buffered holds records not yet returned by Poll.
+	buffered []connect.SourceRecord
 }
 
 // NewTask returns an unstarted task.
@@ -114,7 +103,7 @@ func (t *Task) Start(ctx connect.SourceTaskContext, config map[string]string) er
 
 	runCtx, runCancel := context.WithCancel(context.Background())
 	t.cancel = runCancel
-	t.queue = make(chan []change, max(cfg.MaxQueueSize/64, 8))
+	t.queue = make(chan []connect.SourceRecord, max(cfg.MaxQueueSize/64, 8))
 	t.done = make(chan struct{})
 	go t.run(runCtx, plan)
 	return nil
@@ -286,16 +275,25 @@ func (t *Task) run(ctx context.Context, p plan) {
 }
 
 func (t *Task) read(ctx context.Context, p plan) error {
+	// Changes become records here, on the goroutines that read them
+	// (several snapshot workers, then the binlog reader), so Poll only hands
+	// them over. emitted is the position of the last change handed on.
 	emitted := p.from
-	emit := func(ctx context.Context, cs []change) error {
+	send := func(ctx context.Context, mk *recordMaker, cs []change) error {
+		recs, err := mk.make(ctx, cs)
+		if err != nil {
+			return err
+		}
 		select {
-		case t.queue <- cs:
+		case t.queue <- recs:
 			emitted = cs[len(cs)-1].offset
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	stream := t.maker()
+	emit := func(ctx context.Context, cs []change) error { return send(ctx, stream, cs) }
 	if p.snapshot {
 		s := &snapshotter{server: t.server, tables: t.tables, history: t.history, log: t.log,
 			withData: p.withData, lockMode: t.cfg.SnapshotLocking, fetchSize: t.cfg.FetchSize,
@@ -320,12 +318,24 @@ func (t *Task) read(ctx context.Context, p plan) error {
 				return r.run(ctx, start)
 			}
 		}
-		// Snapshot workers emit concurrently.
+		// Snapshot workers emit concurrently, each batch with its own
+		// maker; sending (and emitted) are serialised.
 		var mu sync.Mutex
 		s.emit = func(ctx context.Context, cs []change) error {
+			mk := t.maker()
+			recs, err := mk.make(ctx, cs)
+			if err != nil {
+				return err
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			return emit(ctx, cs)
+			select {
+			case t.queue <- recs:
+				emitted = cs[len(cs)-1].offset
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		pos, err := s.run(ctx)
 		if err != nil {
@@ -358,19 +368,20 @@ func (t *Task) read(ctx context.Context, p plan) error {
 	}
 }
 
-// Poll returns the records of the changes read so far, waiting up to
-// poll.interval.ms for the first.
+// Poll returns the records read so far, waiting up to poll.interval.ms
+// for the first, at most max.batch.size (a change's records stay
+// together).
 func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 	if len(t.buffered) == 0 {
 		wait := time.NewTimer(t.cfg.PollInterval)
 		defer wait.Stop()
 		select {
-		case cs := <-t.queue:
-			t.buffered = cs
+		case recs := <-t.queue:
+			t.buffered = recs
 		case <-t.done:
 			select {
-			case cs := <-t.queue:
-				t.buffered = cs
+			case recs := <-t.queue:
+				t.buffered = recs
 			default:
 				if t.failure != nil {
 					return nil, t.failure
@@ -383,160 +394,18 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 			return nil, nil
 		}
 	}
-	// Take more that are ready, up to max.batch.size changes.
 	for len(t.buffered) < t.cfg.MaxBatchSize {
 		select {
-		case cs := <-t.queue:
-			t.buffered = append(t.buffered, cs...)
+		case recs := <-t.queue:
+			t.buffered = append(t.buffered, recs...)
 			continue
 		default:
 		}
 		break
 	}
-	n := min(len(t.buffered), t.cfg.MaxBatchSize)
-	out := make([]connect.SourceRecord, 0, n+n/8)
-	var err error
-	for _, c := range t.buffered[:n] {
-		if out, err = t.records(ctx, c, out); err != nil {
-			return nil, err
-		}
-	}
-	t.buffered = t.buffered[n:]
+	out := t.buffered
+	t.buffered = nil
 	return out, nil
-}
-
-// records turns one change into its records.
-func (t *Task) records(ctx context.Context, c change, out []connect.SourceRecord) ([]connect.SourceRecord, error) {
-	tsSec := c.source.tsMs / 1000
-	if t.lastOffsetVal == nil || c.offset != t.lastOffsetPos || tsSec != t.lastOffsetTs {
-		t.lastOffsetPos, t.lastOffsetTs = c.offset, tsSec
-		t.lastOffsetVal = c.offset.offset(t.server.serverID, tsSec)
-	}
-	offset := t.lastOffsetVal
-	rec := func(topic string, partition int32, keySchema *data.Schema, key any, valueSchema *data.Schema, value any) connect.SourceRecord {
-		return connect.SourceRecord{
-			Record: connect.Record{Topic: topic, Partition: partition, KeySchema: keySchema, Key: key,
-				ValueSchema: valueSchema, Value: value},
-			SourcePartition: t.partition, SourceOffset: offset,
-		}
-	}
-	now := time.Now().UnixMilli()
-	switch c.op {
-	case opHeartbeat:
-		topic := t.cfg.HeartbeatTopicsPrefix + "." + t.cfg.TopicPrefix
-		if _, err := t.topics.count(ctx, topic, 1); err != nil {
-			return out, err
-		}
-		key := data.NewStruct(heartbeatKeySchema)
-		key.PutAt(0, t.cfg.TopicPrefix)
-		val := data.NewStruct(heartbeatValueSchema)
-		val.PutAt(0, now)
-		return append(out, rec(topic, 0, heartbeatKeySchema, key, heartbeatValueSchema, val)), nil
-	case opSchemaChange:
-		topic := t.cfg.TopicPrefix
-		if _, err := t.topics.count(ctx, topic, 1); err != nil {
-			return out, err
-		}
-		key := data.NewStruct(schemaChangeKeySchema)
-		key.PutAt(0, c.ddl.db)
-		val := data.NewStruct(t.schemaChangeValue)
-		val.PutAt(0, t.sourceBlock(c.source))
-		val.PutAt(1, now)
-		if c.ddl.db != "" {
-			val.PutAt(2, c.ddl.db)
-		}
-		val.PutAt(4, c.ddl.ddl)
-		val.PutAt(5, tableChangesValue(c.ddl.changes))
-		return append(out, rec(topic, 0, schemaChangeKeySchema, key, t.schemaChangeValue, val)), nil
-	}
-
-	tbl := c.table
-	if tbl.schemas == nil {
-		tbl.schemas = newTableSchemas(tbl, t.source)
-	}
-	ts := tbl.schemas
-	n, err := t.topics.count(ctx, tbl.topic, 0)
-	if err != nil {
-		return out, err
-	}
-	env := data.NewStruct(ts.envelope)
-	env.PutAt(debezium.IndexSource, t.sourceBlock(c.source))
-	env.PutAt(debezium.IndexOp, string(c.op))
-	env.PutAt(debezium.IndexTsMs, now)
-	if c.op == opTruncate {
-		// A truncate concerns every row: one copy per partition keeps it in
-		// order with the rows of each.
-		for p := int32(0); p < n; p++ {
-			out = append(out, rec(tbl.topic, p, ts.key, nil, ts.envelope, env))
-		}
-		return out, nil
-	}
-	before, err := ts.rowStruct(c.before)
-	if err != nil {
-		return out, fmt.Errorf("mysqlcdc: %s: %w", tbl.id, err)
-	}
-	after, err := ts.rowStruct(c.after)
-	if err != nil {
-		return out, fmt.Errorf("mysqlcdc: %s: %w", tbl.id, err)
-	}
-	if before != nil {
-		env.PutAt(debezium.IndexBefore, before)
-	}
-	if after != nil {
-		env.PutAt(debezium.IndexAfter, after)
-	}
-	keyRow := c.after
-	if keyRow == nil {
-		keyRow = c.before
-	}
-	key, err := ts.keyStruct(tbl, keyRow)
-	if err != nil {
-		return out, fmt.Errorf("mysqlcdc: %s key: %w", tbl.id, err)
-	}
-	part := keyPartition(key, n)
-	if c.op == opUpdate {
-		// A key change is a delete of the old key and a create of the new,
-		// as Debezium sends it, each in its key's partition.
-		oldKey, err := ts.keyStruct(tbl, c.before)
-		if err != nil {
-			return out, fmt.Errorf("mysqlcdc: %s key: %w", tbl.id, err)
-		}
-		if !data.Equal(oldKey, key) {
-			del := data.NewStruct(ts.envelope)
-			del.PutAt(debezium.IndexBefore, before)
-			del.PutAt(debezium.IndexSource, env.At(debezium.IndexSource))
-			del.PutAt(debezium.IndexOp, debezium.OpDelete)
-			del.PutAt(debezium.IndexTsMs, now)
-			oldPart := keyPartition(oldKey, n)
-			out = append(out, rec(tbl.topic, oldPart, ts.key, oldKey, ts.envelope, del))
-			if t.cfg.Tombstones {
-				out = append(out, rec(tbl.topic, oldPart, ts.key, oldKey, nil, nil))
-			}
-			create := data.NewStruct(ts.envelope)
-			create.PutAt(debezium.IndexAfter, after)
-			create.PutAt(debezium.IndexSource, env.At(debezium.IndexSource))
-			create.PutAt(debezium.IndexOp, debezium.OpCreate)
-			create.PutAt(debezium.IndexTsMs, now)
-			return append(out, rec(tbl.topic, part, ts.key, key, ts.envelope, create)), nil
-		}
-	}
-	out = append(out, rec(tbl.topic, part, ts.key, key, ts.envelope, env))
-	if c.op == opDelete && t.cfg.Tombstones {
-		// A tombstone has neither value nor value schema, so converters
-		// write a null value.
-		out = append(out, rec(tbl.topic, part, ts.key, key, nil, nil))
-	}
-	return out, nil
-}
-
-// sourceBlock returns the source struct of si, reusing the last one when
-// it is the same.
-func (t *Task) sourceBlock(si sourceInfo) *data.Struct {
-	if t.lastSourceVal == nil || si != t.lastSource {
-		t.lastSource = si
-		t.lastSourceVal = sourceStruct(t.source, t.server.flavor, t.cfg.TopicPrefix, si)
-	}
-	return t.lastSourceVal
 }
 
 // Commit has nothing to acknowledge upstream: the binlog position lives in
