@@ -38,6 +38,12 @@ func (s *Shard) claim(store string) error {
 	return nil
 }
 
+// ReleaseStores forgets which stores were opened, so that they can be
+// opened again: a shard restored through one set of store handles is then
+// handed to its task, which opens its own. The old handles must not be
+// used after.
+func (s *Shard) ReleaseStores() { clear(s.stores) }
+
 // KeyValue opens the key-value store name in this shard. log, if not nil,
 // receives every write.
 func (s *Shard) KeyValue(name string, log Changelog) (KeyValueStore, error) {
