@@ -116,13 +116,14 @@ func (b *balancer) Balance(cb *kgo.ConsumerBalancer, _ map[string]int32) kgo.Int
 		info    memberInfo
 		local   map[string]bool
 		load    int
+		subLoad map[int]int
 		standby []string
 	}
 	var members []*member
 	prev := map[topology.TaskID]int{}
 	prevGen := map[topology.TaskID]int32{}
 	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, meta *kmsg.ConsumerMemberMetadata) {
-		mm := &member{id: m.MemberID, local: map[string]bool{}}
+		mm := &member{id: m.MemberID, local: map[string]bool{}, subLoad: map[int]int{}}
 		_ = json.Unmarshal(meta.UserData, &mm.info)
 		for _, t := range mm.info.Local {
 			mm.local[t] = true
@@ -155,20 +156,45 @@ func (b *balancer) Balance(cb *kgo.ConsumerBalancer, _ map[string]int32) kgo.Int
 			tasks = append(tasks, &plannedTask{id: topology.TaskID{Subtopology: sub, Partition: p}, owner: -1, stateful: stateful})
 		}
 	}
-	capacity := (len(tasks) + len(members) - 1) / len(members)
+	// An even share of all tasks, and of each sub-topology's tasks, so
+	// that stateful and stateless work both spread.
+	share := func(n int) int { return (n + len(members) - 1) / len(members) }
+	capacity := share(len(tasks))
+	subCapacity := map[int]int{}
+	for sub, n := range b.layout.tasks {
+		subCapacity[sub] = share(int(n))
+	}
+	take := func(t *plannedTask, o int) {
+		t.owner = o
+		members[o].load++
+		members[o].subLoad[t.id.Subtopology]++
+	}
+	fits := func(t *plannedTask, o int) bool {
+		m := members[o]
+		return m.load < capacity && m.subLoad[t.id.Subtopology] < subCapacity[t.id.Subtopology]
+	}
 	// 1. Tasks stay with their owner, up to an even share.
 	for _, t := range tasks {
-		if o, ok := prev[t.id]; ok && members[o].load < capacity {
-			t.owner = o
-			members[o].load++
+		if o, ok := prev[t.id]; ok && fits(t, o) {
+			take(t, o)
 		}
 	}
-	// 2. The rest go to the least loaded member, preferring one that holds
-	// the task's state.
-	leastLoaded := func(ok func(int) bool) int {
+	// 2. The rest go to the least loaded member (in the task's
+	// sub-topology, then overall), preferring one that holds the task's
+	// state.
+	leastLoaded := func(t *plannedTask, ok func(int) bool) int {
 		best := -1
 		for i, m := range members {
-			if ok(i) && (best < 0 || m.load < members[best].load) {
+			if !ok(i) {
+				continue
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
+			bm := members[best]
+			sl, bsl := m.subLoad[t.id.Subtopology], bm.subLoad[t.id.Subtopology]
+			if sl < bsl || (sl == bsl && m.load < bm.load) {
 				best = i
 			}
 		}
@@ -179,12 +205,11 @@ func (b *balancer) Balance(cb *kgo.ConsumerBalancer, _ map[string]int32) kgo.Int
 			continue
 		}
 		key := t.id.String()
-		o := leastLoaded(func(i int) bool { return members[i].local[key] && members[i].load < capacity })
+		o := leastLoaded(t, func(i int) bool { return members[i].local[key] && fits(t, i) })
 		if o < 0 {
-			o = leastLoaded(func(int) bool { return true })
+			o = leastLoaded(t, func(int) bool { return true })
 		}
-		t.owner = o
-		members[o].load++
+		take(t, o)
 	}
 	// 3. Standby replicas of stateful tasks on other members, preferring
 	// members that hold the state, then those with fewer standbys.

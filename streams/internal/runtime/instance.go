@@ -125,7 +125,8 @@ func New(g *topology.Graph, cfg Config) (*Instance, error) {
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 
 func (in *Instance) clientOpts() []kgo.Opt {
-	return append([]kgo.Opt{kgo.SeedBrokers(in.cfg.Bootstrap...)}, in.cfg.ClientOpts...)
+	opts := []kgo.Opt{kgo.SeedBrokers(in.cfg.Bootstrap...), kgo.WithLogger(kgoLogger{in.log.With("component", "kgo")})}
+	return append(opts, in.cfg.ClientOpts...)
 }
 
 // loadProcessID is this state directory's instance id, kept across restarts:
@@ -310,7 +311,13 @@ func (in *Instance) join() error {
 	if in.sess != nil {
 		produce = in.sess.Produce
 	}
-	in.prod = newProducer(context.Background(), changelogs, produce)
+	in.prod = newProducer(context.Background(), changelogs, func(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+		if err := in.begin(); err != nil {
+			promise(r, err)
+			return
+		}
+		produce(ctx, r, promise)
+	})
 	return nil
 }
 
@@ -354,9 +361,12 @@ func (in *Instance) loop(ctx context.Context) error {
 			fs = in.cl.PollRecords(pctx, in.cfg.MaxPollRecords)
 		}
 		cancel()
-		if ctx.Err() != nil || fs.IsClientClosed() {
+		if fs.IsClientClosed() {
 			return nil
 		}
+		// Records a poll returned are processed even when ctx ended
+		// meanwhile: the poll counted them as consumed, and the final
+		// commit would commit their offsets.
 		var ferr error
 		fs.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && ferr == nil {
@@ -372,15 +382,27 @@ func (in *Instance) loop(ctx context.Context) error {
 			in.mu.Unlock()
 			return err
 		}
-		if in.sess != nil && in.rebalanced {
-			// The session aborts a transaction that saw a revocation. Start
-			// the next one clean: end the empty session (which resets the
-			// positions to the committed offsets) and fetch again.
+		if in.sess != nil && in.rebalanced && ctx.Err() == nil {
+			// The session aborts a transaction that saw a revocation (or a
+			// loss). End it now, which resets the positions to the committed
+			// offsets, roll the tasks back to their last commit, and fetch
+			// again.
 			in.rebalanced = false
-			in.mu.Unlock()
 			if _, err := in.sess.End(ctx, kgo.TryAbort); err != nil {
+				in.mu.Unlock()
 				return fmt.Errorf("streams: reset transaction after a rebalance: %w", err)
 			}
+			if in.inTxn {
+				in.inTxn = false
+				in.metrics.aborts.Add(1)
+				if err := in.rollback(); err != nil {
+					in.mu.Unlock()
+					return err
+				}
+				dirty = false
+			}
+			in.prod.firstErr() // errors of the aborted records
+			in.mu.Unlock()
 			in.sess.AllowRebalance()
 			continue
 		}
@@ -388,12 +410,13 @@ func (in *Instance) loop(ctx context.Context) error {
 			in.mu.Unlock()
 			return err
 		}
-		if in.sess != nil && !in.inTxn && (!fs.Empty() || in.hasWallClockWork()) {
-			if err := in.sess.Begin(); err != nil {
+		if !fs.Empty() {
+			// Consumed offsets commit in a transaction, even when nothing
+			// is produced.
+			if err := in.begin(); err != nil {
 				in.mu.Unlock()
-				return fmt.Errorf("streams: begin transaction: %w", err)
+				return err
 			}
-			in.inTxn = true
 		}
 		n, err := in.process(fs)
 		if err == nil {
@@ -406,17 +429,27 @@ func (in *Instance) loop(ctx context.Context) error {
 		if s := in.metrics.sent.Load(); n > 0 || s != sent {
 			dirty, sent = true, s
 		}
-		if dirty && (time.Since(lastCommit) >= in.cfg.CommitInterval || in.stagedTooMuch()) {
+		// Under exactly-once, what is to commit is the open transaction.
+		pending := dirty
+		if in.sess != nil {
+			pending = in.inTxn
+		}
+		if pending && (time.Since(lastCommit) >= in.cfg.CommitInterval || in.stagedTooMuch()) {
+			// A commit runs to its end even when Run's context ends
+			// meanwhile: shutdown commits next anyway.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 			if in.sess != nil {
-				err = in.commitTransaction(ctx)
+				err = in.commitTransaction(cctx)
 			} else {
-				err = in.commitAll(ctx)
+				err = in.commitAll(cctx)
 			}
+			cancel()
 			if err != nil {
 				in.mu.Unlock()
 				return err
 			}
-			dirty = false
+			// What the commit's flush sent was committed with it.
+			dirty, sent = false, in.metrics.sent.Load()
 			lastCommit = time.Now()
 		}
 		inTxn := in.inTxn
@@ -430,6 +463,9 @@ func (in *Instance) loop(ctx context.Context) error {
 		}
 	}
 }
+
+// commitTimeout bounds one commit.
+const commitTimeout = time.Minute
 
 // pollWait is the longest a poll waits for records: how often wall-clock
 // punctuators and finished restorations are looked at when no records
@@ -451,7 +487,19 @@ func (in *Instance) stagedTooMuch() bool {
 	return false
 }
 
-func (in *Instance) hasWallClockWork() bool { return len(in.active) > 0 }
+// begin opens a transaction under exactly-once if none is open: before
+// processing polled records, and before anything is produced (a
+// wall-clock punctuator may produce between polls). The caller holds mu.
+func (in *Instance) begin() error {
+	if in.sess == nil || in.inTxn {
+		return nil
+	}
+	if err := in.sess.Begin(); err != nil {
+		return fmt.Errorf("streams: begin transaction: %w", err)
+	}
+	in.inTxn = true
+	return nil
+}
 
 // process runs a poll's records through their tasks. A task with several
 // input partitions takes their records in timestamp order, as Kafka
@@ -944,7 +992,7 @@ func (in *Instance) publish() {
 // shutdown commits what was processed, closes the tasks and leaves the
 // group.
 func (in *Instance) shutdown() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	in.mu.Lock()
 	var err error
@@ -975,4 +1023,26 @@ func (in *Instance) shutdown() error {
 		return fmt.Errorf("streams: final commit: %w", err)
 	}
 	return nil
+}
+
+// kgoLogger sends franz-go's log lines to slog: its info lines (group and
+// transaction life cycle) at debug level, warnings and errors as such.
+type kgoLogger struct{ l *slog.Logger }
+
+func (k kgoLogger) Level() kgo.LogLevel {
+	if k.l.Enabled(context.Background(), slog.LevelDebug) {
+		return kgo.LogLevelInfo
+	}
+	return kgo.LogLevelWarn
+}
+
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		k.l.Error(msg, keyvals...)
+	case kgo.LogLevelWarn:
+		k.l.Warn(msg, keyvals...)
+	default:
+		k.l.Debug(msg, keyvals...)
+	}
 }
