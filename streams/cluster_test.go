@@ -105,9 +105,12 @@ func produceChunk(t *testing.T, cl *kgo.Client, topic string, lines []string) {
 	}
 }
 
-// millionWords is the word count of the multi-instance test; the soak
-// build raises it.
-var millionWords = 1_000_000
+// millionWords is the word count of the multi-instance test, and
+// killWords of the kill test; smaller under the race detector.
+var (
+	millionWords = 1_000_000
+	killWords    = 200_000
+)
 
 // TestWordCountInstancesComeAndGo counts a million words while three
 // instances are started and stopped mid-run: exact under exactly-once,
@@ -209,7 +212,7 @@ func TestKillInstanceMidAggregation(t *testing.T) {
 	addr := testkit.Bootstrap(t)
 	testkit.CreateTopic(t, addr, "lines", 4)
 	testkit.CreateTopic(t, addr, "counts", 4)
-	lines := corpus(200_000, 500, 2)
+	lines := corpus(killWords, 500, 2)
 	want := wantCounts(lines)
 	latest := readCounts(t, addr, "counts", kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	producer := testkit.Client(t, addr)

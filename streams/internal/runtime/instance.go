@@ -864,6 +864,10 @@ func (in *Instance) activateRestored() error {
 		}
 		in.metrics.restoredRecords.Add(at.restore.restored.Load())
 		in.metrics.restoredBytes.Add(at.restore.bytes.Load())
+		if b := at.restore.began.Load(); in.metrics.restoreBegan.Load() == 0 || b < in.metrics.restoreBegan.Load() {
+			in.metrics.restoreBegan.Store(b)
+		}
+		in.metrics.restoreEnded.Store(max(in.metrics.restoreEnded.Load(), at.restore.ended.Load()))
 		at.restore = nil
 		at.shard.ReleaseStores()
 		t, err := in.newTask(id, at.shard)

@@ -15,6 +15,9 @@ type instanceMetrics struct {
 	commitNanos     atomic.Int64
 	restoredRecords atomic.Int64
 	restoredBytes   atomic.Int64
+	// restoreBegan and restoreEnded bound the finished restorations
+	// (unix nanoseconds).
+	restoreBegan, restoreEnded atomic.Int64
 }
 
 // Metrics is a snapshot of an instance's metrics.
@@ -37,7 +40,10 @@ type Metrics struct {
 	// by finished and running restorations (standbys included).
 	RestoredRecords int64
 	RestoredBytes   int64
-	Tasks           []TaskMetrics
+	// RestoreTime spans the finished restorations, from the first start to
+	// the last end: RestoredBytes over it is the restore rate.
+	RestoreTime time.Duration
+	Tasks       []TaskMetrics
 }
 
 // TaskMetrics describe one task of this instance.
@@ -63,6 +69,9 @@ func (in *Instance) Metrics() Metrics {
 		Aborts:           in.metrics.aborts.Load(),
 		RestoredRecords:  in.metrics.restoredRecords.Load(),
 		RestoredBytes:    in.metrics.restoredBytes.Load(),
+	}
+	if b, e := in.metrics.restoreBegan.Load(), in.metrics.restoreEnded.Load(); b > 0 && e > b {
+		m.RestoreTime = time.Duration(e - b)
 	}
 	if m.Commits > 0 {
 		m.CommitLatency = time.Duration(in.metrics.commitNanos.Load() / m.Commits)

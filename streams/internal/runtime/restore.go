@@ -39,6 +39,8 @@ type restoration struct {
 	bytes    atomic.Int64
 	// total is how many offsets there were to restore when it started.
 	total atomic.Int64
+	// began and ended are when it ran (unix nanoseconds).
+	began, ended atomic.Int64
 }
 
 // restoreBatchBytes bounds the writes staged between two commits of a
@@ -48,8 +50,10 @@ const restoreBatchBytes = 16 << 20
 func (in *Instance) startRestore(r *restoration) {
 	ctx, cancel := context.WithCancel(in.ctx)
 	r.cancel, r.done = cancel, make(chan struct{})
+	r.began.Store(time.Now().UnixNano())
 	go func() {
 		defer close(r.done)
+		defer func() { r.ended.Store(time.Now().UnixNano()) }()
 		r.err = in.restore(ctx, r)
 		if errors.Is(r.err, context.Canceled) {
 			r.err = nil
@@ -159,6 +163,10 @@ func (in *Instance) restore(ctx context.Context, r *restoration) error {
 		return fmt.Errorf("restore %s: %w", r.shard.Name(), err)
 	}
 	defer cl.Close()
+	if err := r.shard.Restoring(true); err != nil {
+		return err
+	}
+	defer r.shard.Restoring(false)
 	pending := len(offsets)
 	staged := 0
 	commit := func() error {
