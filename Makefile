@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/tributary
 DATA    ?= ./data
 # Packages where concurrency lives run under the race detector.
-RACE_PKGS = ./broker/... ./internal/...
+RACE_PKGS = ./broker/... ./internal/... ./streams/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: build run test test-deps bench fuzz lint clean
@@ -35,9 +35,11 @@ test-deps:
 	@[ -d broker/testdata/kafkajs/node_modules/kafkajs ] || npm ci --prefix broker/testdata/kafkajs --no-audit --no-fund
 
 # Side-by-side benchmarks: our broker against franz-go's kfake and the
-# client's own ceiling, with ratios. A report, not a pass/fail gate.
+# client's own ceiling; streams against lovoo/goka. With ratios. A report,
+# not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
+	$(GO) run ./internal/bench/streams
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s
