@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -43,13 +44,14 @@ type options struct {
 	words        int
 	restoreBytes int64
 	sections     []string
+	cpuProfile   string
 	progress     io.Writer
 }
 
 var allSections = []string{"stateless", "wordcount", "restore"}
 
 func defaultOptions(quick bool) options {
-	o := options{statelessN: 2_000_000, words: 2_000_000, restoreBytes: 256 << 20, sections: allSections, progress: io.Discard}
+	o := options{statelessN: 2_000_000, words: 1_000_000, restoreBytes: 256 << 20, sections: allSections, progress: io.Discard}
 	if quick {
 		o.statelessN, o.words, o.restoreBytes = 200_000, 200_000, 32<<20
 	}
@@ -60,11 +62,13 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench-streams", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "small workloads, for a smoke run")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated parts to run")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := defaultOptions(*quick)
 	o.sections = strings.Split(*sections, ",")
+	o.cpuProfile = *cpuProfile
 	for _, s := range o.sections {
 		if !slices.Contains(allSections, s) {
 			return o, fmt.Errorf("-sections: unknown section %q; want some of %s", s, strings.Join(allSections, ","))
@@ -85,8 +89,19 @@ func main() {
 	o.progress = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -539,6 +539,7 @@ func (in *Instance) process(fs kgo.Fetches) (int, error) {
 	var in0 topology.Input
 	for id, queues := range byTask {
 		t := in.active[id].task
+		start := time.Now()
 		for {
 			var q *queue
 			for _, c := range queues {
@@ -564,6 +565,7 @@ func (in *Instance) process(fs kgo.Fetches) (int, error) {
 			}
 			n++
 		}
+		t.Stats().ProcessNanos.Add(int64(time.Since(start)))
 	}
 	in.metrics.processed.Add(int64(n))
 	return n, nil

@@ -54,7 +54,8 @@ type TaskMetrics struct {
 	// and offsets.
 	Restored, ToRestore int64
 	// Lag is how many records of its input partitions are not yet
-	// processed (running tasks).
+	// processed (running tasks), or how many changelog records its state
+	// is behind (restoring and standby tasks).
 	Lag int64
 	// StoreBytes estimates the size of the task's state on disk.
 	StoreBytes int64
@@ -111,7 +112,7 @@ func (in *Instance) Metrics() Metrics {
 		if r.standby {
 			state = "standby"
 		}
-		tm := TaskMetrics{ID: id, State: state, Restored: r.restored.Load(), ToRestore: r.total.Load()}
+		tm := TaskMetrics{ID: id, State: state, Restored: r.restored.Load(), ToRestore: r.total.Load(), Lag: r.lag.Load()}
 		tm.StoreBytes, _ = in.engine.Size(id)
 		m.Tasks = append(m.Tasks, tm)
 	}

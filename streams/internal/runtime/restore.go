@@ -41,6 +41,9 @@ type restoration struct {
 	total atomic.Int64
 	// began and ended are when it ran (unix nanoseconds).
 	began, ended atomic.Int64
+	// lag is how many changelog offsets the shard is behind, as of the
+	// last fetch.
+	lag atomic.Int64
 }
 
 // restoreBatchBytes bounds the writes staged between two commits of a
@@ -57,6 +60,9 @@ func (in *Instance) startRestore(r *restoration) {
 		r.err = in.restore(ctx, r)
 		if errors.Is(r.err, context.Canceled) {
 			r.err = nil
+		}
+		if r.err != nil && r.standby {
+			in.log.Warn("standby stopped", "task", r.shard.Name(), "error", r.err)
 		}
 	}()
 }
@@ -149,6 +155,7 @@ func (in *Instance) restore(ctx context.Context, r *restoration) error {
 		}
 	}
 	r.total.Store(total)
+	r.lag.Store(total)
 	if len(offsets) == 0 {
 		return nil
 	}
@@ -192,6 +199,11 @@ func (in *Instance) restore(ctx context.Context, r *restoration) error {
 			return ferr
 		}
 		applied := false
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if p.HighWatermark >= 0 {
+				end[p.Topic] = max(end[p.Topic], p.HighWatermark)
+			}
+		})
 		var rerr error
 		fs.EachRecord(func(rec *kgo.Record) {
 			if rerr != nil {
@@ -214,6 +226,11 @@ func (in *Instance) restore(ctx context.Context, r *restoration) error {
 		if rerr != nil {
 			return rerr
 		}
+		var lag int64
+		for t := range r.stores {
+			lag += max(0, end[t]-next[t])
+		}
+		r.lag.Store(lag)
 		for t := range offsets {
 			if !r.standby && end[t] >= 0 && next[t] >= end[t] {
 				delete(offsets, t)
