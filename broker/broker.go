@@ -33,7 +33,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tributary-streams/tributary/internal/fsutil"
+	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
 // Broker is a running broker.
@@ -57,7 +57,7 @@ type Broker struct {
 	// runtime, persisted) and the merged map readers use, replaced whole.
 	// dynamicConfigs is replaced under topics.mu: read it through dynamic().
 	staticDefaults map[string]string
-	dynamicConfigs map[string]string
+	dynamicConfigs dynamicConfigs
 	topicDefaults  atomic.Pointer[map[string]string]
 
 	httpSrv *http.Server
@@ -70,11 +70,16 @@ type Broker struct {
 
 	connMu sync.Mutex
 	conns  map[*clientConn]struct{}
+	// requestMemory bounds the request frames held in memory.
+	requestMemory *requestMemory
 
 	closeOnce sync.Once
 	done      chan struct{} // closed once Close has finished
 	stopErr   error         // why the broker stopped; set before done is closed
 	failErr   atomic.Pointer[error]
+
+	// dirLock holds <data-dir>/.lock until Close.
+	dirLock *os.File
 }
 
 // Start opens the data dir, recovers every partition log, and starts serving
@@ -96,16 +101,23 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		conns:   map[*clientConn]struct{}{},
 		metrics: newMetrics(),
 		done:    make(chan struct{}),
+
+		requestMemory: newRequestMemory(cfg.QueuedMaxRequestBytes),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	b.metrics.broker = b
-
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	b.dirLock = lock
 	started := false
 	defer func() {
 		if !started {
 			b.Close()
 		}
 	}()
+
 	if cfg.MetricsListen != "" {
 		if err := b.startHTTP(); err != nil {
 			return nil, err
@@ -237,7 +249,7 @@ func (b *Broker) loadIdentity() error {
 		ClusterID string `json:"cluster_id"`
 		NodeID    int32  `json:"node_id"`
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := metafile.Read(path)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(raw, &meta); err != nil {
@@ -252,11 +264,12 @@ func (b *Broker) loadIdentity() error {
 		}
 		meta.NodeID = b.cfg.NodeID
 		raw, _ := json.Marshal(meta)
-		if err := fsutil.WriteFileAtomic(path, raw); err != nil {
+		if err := metafile.Write(path, raw, true); err != nil {
 			return err
 		}
 	default:
-		return fmt.Errorf("read %s: %w", path, err)
+		// A damaged identity is not guessed at (metafile names the file).
+		return fmt.Errorf("read broker identity: %w", err)
 	}
 	if b.cfg.ClusterID != "" && b.cfg.ClusterID != meta.ClusterID {
 		return fmt.Errorf("cluster.id %q does not match %q stored in %s", b.cfg.ClusterID, meta.ClusterID, path)
@@ -375,6 +388,9 @@ func (b *Broker) Close() (err error) {
 		}
 		if b.httpSrv != nil {
 			b.httpSrv.Close()
+		}
+		if b.dirLock != nil {
+			b.dirLock.Close() // releases the flock
 		}
 		closeErr := errors.Join(errs...)
 		b.stopErr = closeErr

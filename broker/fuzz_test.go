@@ -3,18 +3,29 @@ package broker
 // FuzzRequest feeds arbitrary frames to the request decoder and, for
 // frames that decode, to the handlers of a running broker (produce, fetch,
 // metadata, list offsets and the describe APIs; fetch with no wait). Nothing
-// a client sends may panic.
+// a client sends may panic, and no frame may cost more than 100 ms of CPU:
+// the seeds include flexible requests whose tag and array counts claim far
+// more than the bytes left.
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"log/slog"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/tributary-streams/tributary/internal/fuzzguard"
 )
+
+// threadCPU is the calling OS thread's CPU time.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_THREAD, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func FuzzRequest(f *testing.F) {
 	cfg := Config{Listen: "127.0.0.1:0", DataDir: f.TempDir()}
@@ -57,13 +68,28 @@ func FuzzRequest(f *testing.F) {
 	seed(kmsg.NewPtrApiVersionsRequest(), 3)
 	seed(kmsg.NewPtrListOffsetsRequest(), 1)
 	seed(kmsg.NewPtrDescribeConfigsRequest(), 4)
+	// Counts claiming more than the frame holds: a 2^32-1 tag count at the
+	// end of each flexible seed's body, and in its header.
+	huge := binary.AppendUvarint(nil, 0xffffffff)
+	for _, r := range []kmsg.Request{md, fr, pr, kmsg.NewPtrApiVersionsRequest()} {
+		r.SetVersion(r.MaxVersion())
+		hdr := []byte{byte(r.Key() >> 8), byte(r.Key()), byte(r.MaxVersion() >> 8), byte(r.MaxVersion()), 0, 0, 0, 1, 0, 1, 'c'}
+		body := r.AppendTo(nil)
+		f.Add(append(append(append(hdr, 0), body[:len(body)-1]...), huge...))
+		f.Add(append(append(hdr, huge...), body...))
+	}
 
 	readOnly := map[int16]bool{0: true, 1: true, 2: true, 3: true, 18: true, 23: true, 32: true, 35: true, 60: true, 75: true}
 	c := b.newClientConn(nopConn{})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if fuzzguard.HugeUvarint(raw) {
-			return // kmsg's tagged-field loop; see fuzzguard.HugeUvarint
-		}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start := threadCPU()
+		defer func() {
+			if used := threadCPU() - start; used > 100*time.Millisecond {
+				t.Fatalf("a %d-byte frame cost %s of CPU", len(raw), used)
+			}
+		}()
 		req, err := b.decodeRequest(raw)
 		if err != nil || req.kreq == nil || !readOnly[req.key] {
 			return

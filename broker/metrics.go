@@ -1,7 +1,8 @@
 package broker
 
 // Prometheus metrics, served with /healthz on --metrics-listen. Names follow
-// the tributary_ prefix; per-topic traffic counters, per-API request,
+// the tributary_ prefix, next to the standard go_* and process_* collectors;
+// per-topic traffic counters, per-API request,
 // error and latency figures, open connections, and per-partition log end
 // offset and size (collected at scrape time, so the hot path pays nothing
 // for them).
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -55,7 +57,17 @@ func newMetrics() *metrics {
 	m.bytesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_topic_bytes_out_total", Help: "Record batch bytes fetched, by topic."}, []string{"topic"})
 	m.recordsOut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_topic_records_out_total", Help: "Records fetched, by topic."}, []string{"topic"})
 	m.reg.MustRegister(m.connections, m.requests, m.requestErrors, m.latency, m.bytesIn, m.recordsIn, m.bytesOut, m.recordsOut,
-		partitionCollector{m})
+		partitionCollector{m},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_request_bytes_in_flight",
+			Help: "Bytes of request frames read and not yet answered (bounded by queued.max.request.bytes)."},
+			func() float64 {
+				if m.broker == nil || m.broker.requestMemory == nil {
+					return 0
+				}
+				return float64(m.broker.requestMemory.inFlight())
+			}),
+		// The standard go_* and process_* series every Go service exports.
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -36,12 +36,34 @@ type partition struct {
 	// waiter costs one uncontended lock.
 	waitMu  sync.Mutex
 	waiters map[*fetchWaiter]struct{}
+
+	// snapMu orders producer state snapshots with the partition's removal:
+	// DeleteTopics sets gone under it before the directory is renamed, and
+	// a snapshot is written under it only while !gone, so nothing is ever
+	// written under the old directory path, which a new topic of the same
+	// name may own by then.
+	snapMu sync.Mutex
+	gone   bool
 }
 
-func (b *Broker) openPartition(t *topic, i int32) (*partition, error) {
-	l, err := log.Open(partitionDir(b.cfg.DataDir, t.name, i), t.settings.Load().log,
-		b.logger.With("topic", t.name, "partition", i))
+// openPartition opens (creating it if needed) the log of partition i of t
+// and records the topic id in its directory. For a partition being
+// created (fresh), a directory already at its path belongs to no live
+// topic (a topic this broker does not know, or metadata damage): it is
+// moved aside, never deleted.
+func (b *Broker) openPartition(t *topic, i int32, fresh bool) (*partition, error) {
+	dir := partitionDir(b.cfg.DataDir, t.name, i)
+	if fresh {
+		if err := b.moveAsideIfExists(dir); err != nil {
+			return nil, err
+		}
+	}
+	l, err := log.Open(dir, t.settings.Load().log, b.logger.With("topic", t.name, "partition", i))
 	if err != nil {
+		return nil, err
+	}
+	if err := writePartitionMetadata(dir, t.id, fresh); err != nil {
+		l.Abandon()
 		return nil, err
 	}
 	p := &partition{b: b, topic: t, index: i, log: l}
@@ -50,6 +72,16 @@ func (b *Broker) openPartition(t *topic, i int32) (*partition, error) {
 		return nil, fmt.Errorf("rebuild producer state of %s-%d: %w", t.name, i, err)
 	}
 	return p, nil
+}
+
+// detach stops the partition for good without writing to its directory,
+// before DeleteTopics renames the directory away.
+func (p *partition) detach() {
+	p.snapMu.Lock()
+	p.gone = true
+	p.snapMu.Unlock()
+	p.log.Abandon()
+	p.wake()
 }
 
 // appendBatch appends one validated batch after the idempotence checks,

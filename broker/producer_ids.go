@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/tributary-streams/tributary/internal/fsutil"
+	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
 const producerIDBlock = 1000
@@ -26,7 +26,7 @@ type producerIDs struct {
 
 func openProducerIDs(dataDir string) (*producerIDs, error) {
 	pi := &producerIDs{path: filepath.Join(dataDir, "producer-ids.json")}
-	raw, err := os.ReadFile(pi.path)
+	raw, err := metafile.Read(pi.path)
 	switch {
 	case err == nil:
 		var st struct {
@@ -38,7 +38,8 @@ func openProducerIDs(dataDir string) (*producerIDs, error) {
 		pi.next, pi.limit = st.Limit, st.Limit
 	case errors.Is(err, os.ErrNotExist):
 	default:
-		return nil, fmt.Errorf("read %s: %w", pi.path, err)
+		// A damaged limit could hand out producer ids twice: refuse.
+		return nil, fmt.Errorf("read producer id limit: %w", err)
 	}
 	return pi, nil
 }
@@ -50,7 +51,7 @@ func (pi *producerIDs) Allocate() (int64, error) {
 	if pi.next >= pi.limit {
 		limit := pi.next + producerIDBlock
 		raw, _ := json.Marshal(map[string]int64{"limit": limit})
-		if err := fsutil.WriteFileAtomic(pi.path, raw); err != nil {
+		if err := metafile.Write(pi.path, raw, true); err != nil {
 			return 0, fmt.Errorf("reserve producer ids: %w", err)
 		}
 		pi.limit = limit

@@ -121,6 +121,11 @@ func (p *partition) loadProducerState() error {
 // (fsynced and renamed into place): the fsync costs little at this rate, and
 // a snapshot that is always whole keeps restarts from rescanning the tail.
 func (p *partition) saveProducerState() error {
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	if p.gone {
+		return nil
+	}
 	p.appendMu.Lock()
 	end := p.log.EndOffset()
 	if end == p.snapshotEnd {

@@ -9,8 +9,9 @@ package broker
 // lock except per partition, so one slow client cannot stall another.
 //
 // Bad input never panics: an impossible frame length, a frame over
-// socket.request.max.bytes, an unknown API key or an unsupported version
-// (other than ApiVersions, which answers UNSUPPORTED_VERSION in v0 form)
+// socket.request.max.bytes, an unknown API key, an unsupported version
+// (other than ApiVersions, which answers UNSUPPORTED_VERSION in v0 form) or
+// a body whose counts claim more than it holds (broker/internal/prescan)
 // closes only that connection, and the reason is logged at debug level.
 
 import (
@@ -28,6 +29,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-streams/tributary/broker/internal/prescan"
 )
 
 type clientConn struct {
@@ -52,6 +55,9 @@ type request struct {
 	// pooledFrame is the request's frame when it came from framePool; it goes
 	// back once the response is encoded.
 	pooledFrame []byte
+	// charge is the frame's share of queued.max.request.bytes, given back
+	// with the frame.
+	charge *frameCharge
 }
 
 func (b *Broker) newClientConn(nc net.Conn) *clientConn {
@@ -64,6 +70,15 @@ func (b *Broker) newClientConn(nc net.Conn) *clientConn {
 var errCloseConn = errors.New("close connection")
 
 func (c *clientConn) serve() {
+	// Requests read but not served when the connection ends give their
+	// memory back: this deferred drain runs after the connection is closed
+	// and cancelled, so the reader stops and closes reqs, ending the range.
+	reqs := make(chan *request, 4)
+	defer func() {
+		for req := range reqs {
+			c.finish(req)
+		}
+	}()
 	defer c.cancel()
 	defer c.nc.Close()
 	c.b.metrics.connections.Inc()
@@ -71,7 +86,6 @@ func (c *clientConn) serve() {
 
 	// The reader may run a few requests ahead so decoding overlaps with
 	// handling; requests are still handled one at a time, in order.
-	reqs := make(chan *request, 4)
 	go func() {
 		defer close(reqs)
 		br := bufio.NewReaderSize(c.nc, 64<<10)
@@ -81,12 +95,16 @@ func (c *clientConn) serve() {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 					c.logger.Debug("closing connection", "reason", err)
 				}
+				if req != nil {
+					c.finish(req)
+				}
 				c.cancel()
 				return
 			}
 			select {
 			case reqs <- req:
 			case <-c.ctx.Done():
+				c.finish(req)
 				return
 			}
 		}
@@ -94,34 +112,52 @@ func (c *clientConn) serve() {
 
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	for req := range reqs {
-		resp, err := c.handle(req)
-		if err != nil {
-			c.logger.Debug("closing connection", "api", kmsg.NameForKey(req.key), "reason", err)
+		if !c.serveRequest(req, bw, len(reqs) == 0) {
 			return
-		}
-		if resp == nil { // acks=0 produce: no response
-			framePool.put(req.pooledFrame)
-			continue
-		}
-		buf := c.appendResponse(responsePool.get(0, responseSizeHint(resp)), req, resp)
-		// The response is encoded: nothing refers to the request frame or
-		// the fetch's read buffer now.
-		framePool.put(req.pooledFrame)
-		fetchPool.put(c.fetchBuf)
-		c.fetchBuf = nil
-		_, err = bw.Write(buf)
-		responsePool.put(buf)
-		if err != nil {
-			return
-		}
-		// Flush only when no further request is already waiting, so
-		// pipelined requests share one write.
-		if len(reqs) == 0 {
-			if err := bw.Flush(); err != nil {
-				return
-			}
 		}
 	}
+}
+
+// serveRequest handles one request and writes its response, flushing when
+// flush is set. It reports whether the connection can go on.
+func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bool {
+	resp, err := c.handle(req)
+	if err != nil {
+		c.logger.Debug("closing connection", "api", kmsg.NameForKey(req.key), "reason", err)
+		c.finish(req)
+		return false
+	}
+	if resp == nil { // acks=0 produce: no response
+		c.finish(req)
+		return true
+	}
+	buf := c.appendResponse(responsePool.get(0, responseSizeHint(resp)), req, resp)
+	// The response is encoded: nothing refers to the request frame or the
+	// fetch's read buffer now.
+	c.finish(req)
+	fetchPool.put(c.fetchBuf)
+	c.fetchBuf = nil
+	_, err = bw.Write(buf)
+	responsePool.put(buf)
+	if err != nil {
+		return false
+	}
+	// Flush only when no further request is already waiting, so
+	// pipelined requests share one write.
+	if flush {
+		if err := bw.Flush(); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// finish returns a request's frame to its pool and its memory to the
+// budget. Nothing may use the frame afterwards.
+func (c *clientConn) finish(req *request) {
+	framePool.put(req.pooledFrame)
+	req.pooledFrame = nil
+	c.b.requestMemory.release(req.charge)
 }
 
 // bufPool recycles one kind of large, short-lived buffer of the produce and
@@ -146,6 +182,15 @@ func (bp *bufPool) get(n, capHint int) []byte {
 		return (*p)[:n]
 	}
 	return make([]byte, n, max(capHint, 4<<10))
+}
+
+// tryGet returns a pooled buffer of capacity at least n with length 0, or
+// nil when the pool has none that large.
+func (bp *bufPool) tryGet(n int) []byte {
+	if p, _ := bp.p.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return nil
 }
 
 func (bp *bufPool) put(b []byte) {
@@ -192,18 +237,19 @@ func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
 	// them once the response is encoded, so they come from the pool and go
 	// back after the response. Other frames may be referenced by what a
 	// handler keeps (strings decoded in place), so they are never reused.
-	var frame []byte
-	pooled := false
+	produce := false
 	if key, err := br.Peek(2); err == nil && binary.BigEndian.Uint16(key) == 0 {
-		frame, pooled = framePool.get(int(size), 0), true
-	} else {
-		frame = make([]byte, size)
+		produce = true
 	}
-	if _, err := io.ReadFull(br, frame); err != nil {
+	fc := &frameCharge{}
+	frame, err := c.readFrame(br, int(size), produce, fc)
+	if err != nil {
+		c.b.requestMemory.release(fc)
 		return nil, fmt.Errorf("%w: truncated frame: %v", errCloseConn, err)
 	}
 	req, err := c.b.decodeRequest(frame)
-	if pooled {
+	req.charge = fc
+	if produce {
 		req.pooledFrame = frame
 	}
 	if err != nil {
@@ -212,6 +258,38 @@ func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
 	}
 	req.received = time.Now()
 	return req, nil
+}
+
+// firstFrameChunk is how much of a frame is read (and allocated) before
+// the buffer grows: it then doubles with the data received.
+const firstFrameChunk = 64 << 10
+
+// readFrame reads a frame of size bytes as it arrives, charging each chunk
+// to the request memory budget before reading it (and so waiting while the
+// budget is spent). A pooled buffer large enough is used when pooled is set
+// and the pool has one; otherwise the buffer grows with the data, so a
+// client that claims much and sends little costs what it sent.
+func (c *clientConn) readFrame(br *bufio.Reader, size int, pooled bool, fc *frameCharge) ([]byte, error) {
+	var frame []byte
+	if pooled {
+		frame = framePool.tryGet(size)
+	}
+	for len(frame) < size {
+		n := min(size-len(frame), max(firstFrameChunk, len(frame)))
+		if err := c.b.requestMemory.reserve(c.ctx, fc, int64(n)); err != nil {
+			return nil, err
+		}
+		if cap(frame)-len(frame) < n {
+			grown := make([]byte, len(frame), min(size, max(2*cap(frame), len(frame)+n)))
+			copy(grown, frame)
+			frame = grown
+		}
+		if _, err := io.ReadFull(br, frame[len(frame):len(frame)+n]); err != nil {
+			return nil, err
+		}
+		frame = frame[:len(frame)+n]
+	}
+	return frame, nil
 }
 
 // decodeRequest parses a request frame (without its length prefix). It is
@@ -262,6 +340,13 @@ func (b *Broker) decodeRequest(frame []byte) (req *request, err error) {
 		}
 	}
 	body := r.Src
+	// kmsg trusts the counts it reads (a 22-byte request can claim 2^32
+	// tagged fields and keep its decoder busy for minutes), so the body is
+	// first walked against the request's schema, bounding every count by
+	// the bytes left; what passes decodes in time linear in its size.
+	if err := prescan.Check(req.key, req.version, kreq.IsFlexible(), body); err != nil {
+		return req, fmt.Errorf("%w: %s v%d: %v", errCloseConn, kmsg.NameForKey(req.key), req.version, err)
+	}
 	// The frame buffer belongs to this request alone, so decoders may alias
 	// it: Produce keeps record batches as slices of the frame, no copy.
 	if u, ok := kreq.(kmsg.UnsafeReadFrom); ok {

@@ -1,20 +1,25 @@
 package broker
 
 // The topic registry: names, ids, partition counts and config overrides, kept
-// in <data-dir>/topics.json (rewritten atomically on every change), and the
-// open partition logs, one directory each: <data-dir>/<topic>-<partition>.
+// in <data-dir>/topics.json (topics_file.go), and the open partition logs,
+// one directory each: <data-dir>/<topic>-<partition> (data_dir.go).
+//
+// Creation records the topic in topics.json before making its directories,
+// so a crash in between leaves a topic that the next start completes, and
+// rolls the record back if a directory cannot be made, so a failure leaves
+// nothing half created. Deletion records the topic as being deleted, then
+// renames its directories to <dir>.<topic id>-delete before the name may be
+// reused, and removes them in the background: a new topic of the same name
+// never shares a path with the old one's files.
 
 import (
 	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +55,11 @@ type topic struct {
 	// waiters, so a fetch that resolved the topic earlier answers
 	// UNKNOWN_TOPIC_OR_PARTITION instead of waiting again.
 	deleted atomic.Bool
+
+	// recorded is the partition count in topics.json, which runs ahead of
+	// partitions while CreateTopics or CreatePartitions makes directories.
+	// Guarded by topics.mu.
+	recorded int32
 }
 
 // partition returns partition i, or nil when it does not exist (or t is
@@ -70,17 +80,33 @@ func (t *topic) numPartitions() int32 { return int32(len(*t.partitions.Load())) 
 // topics is the registry. mu guards the maps and the topics.json file; the
 // hot path (produce/fetch) takes only the read lock for a map lookup.
 type topics struct {
-	b      *Broker
-	mu     sync.RWMutex
-	byName map[string]*topic
-	byID   map[[16]byte]*topic
+	b *Broker
+	// cleaner is the compaction memory every partition's cleaning shares,
+	// one pass at a time (Kafka's log.cleaner.threads=1).
+	cleaner *log.Cleaner
+	mu      sync.RWMutex
+	byName  map[string]*topic
+	byID    map[[16]byte]*topic
+	// deleting are deleted topics whose directories are not all removed
+	// yet, kept in topics.json so that a restart finishes the removal.
+	deleting map[[16]byte]deletingTopic
+	// renaming are names whose deletion is still renaming directories:
+	// creating one answers TOPIC_ALREADY_EXISTS until that is done.
+	renaming map[string]bool
+
+	remover *dirRemover
 }
 
-type topicRecord struct {
-	Name       string            `json:"name"`
-	ID         string            `json:"id"`
-	Partitions int32             `json:"partitions"`
-	Configs    map[string]string `json:"configs,omitempty"`
+type deletingTopic struct {
+	name       string
+	partitions int32
+}
+
+// settingsOf derives a topic's settings from its overrides and the broker
+// defaults. Internal topics are never fsynced per append: they are views of
+// coordinator state, which is durable on its own (see internal_topics.go).
+func (b *Broker) settingsOf(t *topic, configs map[string]string) topicSettings {
+	return parseTopicSettings(configs, b.defaults(), b.cfg.FsyncAlways && !t.internal)
 }
 
 func (b *Broker) topicsFile() string { return filepath.Join(b.cfg.DataDir, "topics.json") }
@@ -90,57 +116,66 @@ func partitionDir(dataDir, topic string, p int32) string {
 }
 
 func (b *Broker) loadTopics() error {
-	b.topics = &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{}}
-	raw, err := os.ReadFile(b.topicsFile())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	ts := &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{},
+		deleting: map[[16]byte]deletingTopic{}, renaming: map[string]bool{},
+		cleaner: &log.Cleaner{DedupeBufferBytes: b.cfg.LogCleanerDedupeBufferSize, LoadFactor: b.cfg.LogCleanerIOBufferLoadFactor}}
+	b.topics = ts
+	ts.startRemover()
+	f, err := b.readTopicsFile()
 	if err != nil {
-		return fmt.Errorf("read topic metadata: %w", err)
+		return err
 	}
-	var recs []topicRecord
-	if err := json.Unmarshal(raw, &recs); err != nil {
-		return fmt.Errorf("parse %s: %w", b.topicsFile(), err)
+	for _, r := range f.Deleting {
+		id, _ := parseTopicID(r.ID)
+		ts.deleting[id] = deletingTopic{name: r.Name, partitions: r.Partitions}
 	}
-	for _, r := range recs {
-		idb, err := hex.DecodeString(r.ID)
-		if err != nil || len(idb) != 16 {
-			return fmt.Errorf("%s: topic %q has a bad id %q", b.topicsFile(), r.Name, r.ID)
-		}
-		t := &topic{name: r.Name, configs: r.Configs, internal: strings.HasPrefix(r.Name, "__")}
-		copy(t.id[:], idb)
-		if t.configs == nil {
-			t.configs = map[string]string{}
-		}
-		s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
-		t.settings.Store(&s)
-		ps := make([]*partition, 0, r.Partitions)
-		for i := int32(0); i < r.Partitions; i++ {
-			p, err := b.openPartition(t, i)
+	for _, r := range f.Topics {
+		t := b.newTopic(r.Name, r.Configs)
+		t.id, _ = parseTopicID(r.ID)
+		t.recorded = r.Partitions
+		ts.byName[t.name] = t
+		ts.byID[t.id] = t
+	}
+	if err := ts.tidyDataDir(); err != nil {
+		return err
+	}
+	for _, t := range ts.byName {
+		ps := make([]*partition, 0, t.recorded)
+		missing := 0
+		for i := int32(0); i < t.recorded; i++ {
+			// A directory missing for a recorded partition was not made
+			// yet when a crash interrupted CreateTopics or
+			// CreatePartitions (or was lost): it starts empty.
+			_, serr := os.Stat(partitionDir(b.cfg.DataDir, t.name, i))
+			fresh := errors.Is(serr, os.ErrNotExist)
+			if fresh {
+				missing++
+			}
+			p, err := b.openPartition(t, i, fresh)
 			if err != nil {
 				return err
 			}
 			ps = append(ps, p)
 		}
 		t.partitions.Store(&ps)
-		b.topics.byName[t.name] = t
-		b.topics.byID[t.id] = t
+		if missing > 0 {
+			b.logger.Warn("created partition directories missing at startup (left unmade by a crash during CreateTopics or CreatePartitions, or lost)",
+				"topic", t.name, "directories", missing)
+		}
 	}
 	return nil
 }
 
-// saveLocked rewrites topics.json atomically. Callers hold mu.
-func (ts *topics) saveLocked() error {
-	recs := make([]topicRecord, 0, len(ts.byName))
-	for _, t := range ts.byName {
-		recs = append(recs, topicRecord{Name: t.name, ID: hex.EncodeToString(t.id[:]), Partitions: t.numPartitions(), Configs: t.configs})
+// newTopic is a topic with no partitions yet.
+func (b *Broker) newTopic(name string, configs map[string]string) *topic {
+	t := &topic{name: name, configs: map[string]string{}, internal: isInternalTopic(name)}
+	for k, v := range configs {
+		t.configs[k] = v
 	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
-	raw, err := json.MarshalIndent(recs, "", "  ")
-	if err != nil {
-		return err
-	}
-	return fsutil.WriteFileAtomic(ts.b.topicsFile(), raw)
+	s := b.settingsOf(t, t.configs)
+	t.settings.Store(&s)
+	t.partitions.Store(&[]*partition{})
+	return t
 }
 
 func (ts *topics) get(name string) *topic {
@@ -195,10 +230,15 @@ type createSpec struct {
 	configs    map[string]string
 }
 
-// checkCreate validates a topic creation without doing it.
+// checkCreate validates a topic creation (by CreateTopics or auto
+// creation) without doing it. Internal topics are created by
+// internalTopics.ensure only.
 func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs map[string]string) (createSpec, error) {
 	if err := validateTopicName(name); err != nil {
 		return createSpec{}, err
+	}
+	if isInternalTopic(name) {
+		return createSpec{}, errInternalTopicChange(name, "create")
 	}
 	if partitions == -1 {
 		partitions = ts.b.cfg.NumPartitions
@@ -220,49 +260,82 @@ func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs m
 	return createSpec{name: name, partitions: partitions, configs: configs}, nil
 }
 
-// create makes a topic and its partition logs, then records it durably.
+// create records a topic durably, then makes its partition logs; see the
+// file comment for the order.
 func (ts *topics) create(spec createSpec) (*topic, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if _, ok := ts.byName[spec.name]; ok {
-		return nil, fmt.Errorf("%w: %q", errTopicExists, spec.name)
+	if err := ts.nameFreeLocked(spec.name); err != nil {
+		return nil, err
 	}
-	t := &topic{name: spec.name, configs: map[string]string{}, internal: strings.HasPrefix(spec.name, "__")}
-	for k, v := range spec.configs {
-		t.configs[k] = v
-	}
+	t := ts.b.newTopic(spec.name, spec.configs)
 	if _, err := rand.Read(t.id[:]); err != nil {
 		return nil, err
 	}
-	s := parseTopicSettings(t.configs, ts.b.defaults(), ts.b.cfg.FsyncAlways)
-	t.settings.Store(&s)
-	ps := make([]*partition, 0, spec.partitions)
-	for i := int32(0); i < spec.partitions; i++ {
-		// A leftover directory from an earlier topic of the same name that
-		// was deleted before its files were removed must not leak data.
-		os.RemoveAll(partitionDir(ts.b.cfg.DataDir, spec.name, i))
-		p, err := ts.b.openPartition(t, i)
-		if err != nil {
-			for _, p := range ps {
-				p.log.Delete()
-			}
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	t.partitions.Store(&ps)
+	t.recorded = spec.partitions
 	ts.byName[t.name] = t
 	ts.byID[t.id] = t
-	if err := ts.saveLocked(); err != nil {
+	forget := func() {
 		delete(ts.byName, t.name)
 		delete(ts.byID, t.id)
-		for _, p := range ps {
-			p.log.Delete()
+	}
+	if err := ts.saveLocked(); err != nil {
+		forget()
+		return nil, err
+	}
+	ps, err := ts.openNewPartitions(t, nil, spec.partitions)
+	if err != nil {
+		forget()
+		if serr := ts.saveLocked(); serr != nil {
+			ts.b.logger.Error("cannot roll back the record of a topic whose creation failed; the next start will create it",
+				"topic", t.name, "err", serr)
 		}
 		return nil, err
 	}
+	t.partitions.Store(&ps)
 	ts.b.logger.Info("topic created", "topic", t.name, "partitions", spec.partitions)
 	return t, nil
+}
+
+// nameFreeLocked refuses a name in use or still being deleted. Caller
+// holds mu.
+func (ts *topics) nameFreeLocked(name string) error {
+	if _, ok := ts.byName[name]; ok {
+		return fmt.Errorf("%w: %q", errTopicExists, name)
+	}
+	if ts.renaming[name] {
+		return fmt.Errorf("%w: %q is being deleted; try again shortly", errTopicExists, name)
+	}
+	return nil
+}
+
+// openNewPartitions makes partitions len(ps)..count-1 of t and returns ps
+// extended with them, the data dir synced so their directories last. On a
+// failure it removes the ones it made and returns the error; a descriptor
+// limit is logged with the limit and what to do.
+func (ts *topics) openNewPartitions(t *topic, ps []*partition, count int32) ([]*partition, error) {
+	out := append([]*partition(nil), ps...)
+	for i := int32(len(ps)); i < count; i++ {
+		p, err := ts.b.openPartition(t, i, true)
+		if err == nil {
+			out = append(out, p)
+			continue
+		}
+		for _, p := range out[len(ps):] {
+			if derr := p.log.Delete(); derr != nil {
+				ts.b.logger.Warn("remove partition of a failed creation", "topic", t.name, "partition", p.index, "err", derr)
+			}
+		}
+		ts.b.logStorageFailure("create partitions", t.name, err)
+		return nil, fmt.Errorf("create partition %s-%d: %w", t.name, i, err)
+	}
+	if err := fsutil.SyncDir(ts.b.cfg.DataDir); err != nil {
+		for _, p := range out[len(ps):] {
+			p.log.Delete()
+		}
+		return nil, fmt.Errorf("sync data dir: %w", err)
+	}
+	return out, nil
 }
 
 // autoCreate creates a topic with broker defaults if auto creation is on;
@@ -282,7 +355,14 @@ func (ts *topics) autoCreate(name string) (*topic, error) {
 	return t, err
 }
 
+// delete removes a topic: recorded as deleting (so the name is free once
+// this returns and a restart finishes the job), every partition stopped
+// without another write and its directory renamed aside, then removed in
+// the background.
 func (ts *topics) delete(name string) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "delete")
+	}
 	ts.mu.Lock()
 	t, ok := ts.byName[name]
 	if !ok {
@@ -291,19 +371,37 @@ func (ts *topics) delete(name string) error {
 	}
 	delete(ts.byName, name)
 	delete(ts.byID, t.id)
-	err := ts.saveLocked()
-	ts.mu.Unlock()
-	if err != nil {
+	ts.deleting[t.id] = deletingTopic{name: name, partitions: t.recorded}
+	ts.renaming[name] = true
+	if err := ts.saveLocked(); err != nil {
+		ts.byName[name], ts.byID[t.id] = t, t
+		delete(ts.deleting, t.id)
+		delete(ts.renaming, name)
+		ts.mu.Unlock()
 		return err
 	}
+	ts.mu.Unlock()
+
 	t.deleted.Store(true)
+	var dirs []string
 	for _, p := range *t.partitions.Load() {
-		p.wake()
-		if err := p.log.Delete(); err != nil {
+		p.detach()
+		to, err := renameForDelete(p.log.Dir(), t.id)
+		if err != nil {
 			ts.b.logger.Warn("delete partition files", "topic", name, "partition", p.index, "err", err)
+			continue
 		}
+		dirs = append(dirs, to)
 		ts.b.metrics.forgetPartition(name, p.index)
 	}
+	if err := fsutil.SyncDir(ts.b.cfg.DataDir); err != nil {
+		ts.b.logger.Warn("sync data dir after renaming a deleted topic's directories", "topic", name, "err", err)
+	}
+	ts.mu.Lock()
+	delete(ts.renaming, name)
+	ts.mu.Unlock()
+	ts.remover.add(removeJob{dirs: dirs, finish: [][16]byte{t.id}})
+
 	// Committed offsets of a deleted topic go with it, as in Kafka.
 	if ts.b.groups != nil {
 		if err := ts.b.groups.TopicDeleted(name); err != nil {
@@ -314,7 +412,22 @@ func (ts *topics) delete(name string) error {
 	return nil
 }
 
+// finishDeleting forgets deleted topics whose directories are gone.
+func (ts *topics) finishDeleting(ids [][16]byte) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, id := range ids {
+		delete(ts.deleting, id)
+	}
+	if err := ts.saveLocked(); err != nil {
+		ts.b.logger.Warn("record finished topic deletions; the next start will redo them", "err", err)
+	}
+}
+
 func (ts *topics) addPartitions(name string, count int32, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "add partitions to")
+	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t, ok := ts.byName[name]
@@ -331,21 +444,35 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	if validateOnly {
 		return nil
 	}
-	ps := append([]*partition(nil), *t.partitions.Load()...)
-	for i := cur; i < count; i++ {
-		os.RemoveAll(partitionDir(ts.b.cfg.DataDir, name, i))
-		p, err := ts.b.openPartition(t, i)
-		if err != nil {
-			return err
+	t.recorded = count
+	if err := ts.saveLocked(); err != nil {
+		t.recorded = cur
+		return err
+	}
+	ps, err := ts.openNewPartitions(t, *t.partitions.Load(), count)
+	if err != nil {
+		t.recorded = cur
+		if serr := ts.saveLocked(); serr != nil {
+			ts.b.logger.Error("cannot roll back the partition count of a failed CreatePartitions; the next start will create them",
+				"topic", name, "err", serr)
 		}
-		ps = append(ps, p)
+		return err
 	}
 	t.partitions.Store(&ps)
-	return ts.saveLocked()
+	return nil
 }
 
-// setConfigs replaces a topic's overrides after validating every entry.
+// setConfigs replaces a topic's overrides after validating every entry,
+// for AlterConfigs and IncrementalAlterConfigs: internal topics refuse.
 func (ts *topics) setConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "alter the configs of")
+	}
+	return ts.replaceConfigs(name, configs, validateOnly)
+}
+
+// replaceConfigs replaces a topic's overrides after validating every entry.
+func (ts *topics) replaceConfigs(name string, configs map[string]string, validateOnly bool) error {
 	for k, v := range configs {
 		if err := validateTopicConfig(k, v); err != nil {
 			return err
@@ -361,7 +488,7 @@ func (ts *topics) setConfigs(name string, configs map[string]string, validateOnl
 		return nil
 	}
 	t.configs = configs
-	s := parseTopicSettings(configs, ts.b.defaults(), ts.b.cfg.FsyncAlways)
+	s := ts.b.settingsOf(t, configs)
 	t.settings.Store(&s)
 	for _, p := range *t.partitions.Load() {
 		if err := p.log.SetConfig(s.log); err != nil {
@@ -439,7 +566,7 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 				ts.b.logger.Info("retention deleted segments", "topic", t.name, "partition", p.index, "segments", n)
 			}
 			if compact && t.settings.Load().compacted {
-				if st, err := p.log.Compact(now); err != nil && !errors.Is(err, log.ErrClosed) {
+				if st, err := p.log.Compact(now, ts.cleaner); err != nil && !errors.Is(err, log.ErrClosed) {
 					ts.b.logger.Warn("compaction", "topic", t.name, "partition", p.index, "err", err)
 				} else if st.SegmentsCleaned > 0 {
 					ts.b.logger.Info("compacted", "topic", t.name, "partition", p.index,

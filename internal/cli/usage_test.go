@@ -1,10 +1,15 @@
 package cli_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tributary-streams/tributary/internal/cli"
 )
 
 // TestUsageErrors checks that every kind of bad invocation exits 2 with a
@@ -13,7 +18,11 @@ import (
 func TestUsageErrors(t *testing.T) {
 	const bs = "127.0.0.1:1"
 	unsupported := filepath.Join(t.TempDir(), "client.properties")
-	if err := os.WriteFile(unsupported, []byte("# comment\nclient.id=x\nsecurity.protocol=SSL\n"), 0o644); err != nil {
+	if err := os.WriteFile(unsupported, []byte("# comment\nclient.id=x\nsasl.mechanisms=PLAIN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secured := filepath.Join(t.TempDir(), "ssl.properties")
+	if err := os.WriteFile(secured, []byte("security.protocol=SSL\nssl.truststore.location=/etc/ts.jks\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	badTimeout := filepath.Join(t.TempDir(), "timeout.properties")
@@ -34,10 +43,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bootstrap without port", []string{"topics", "list", "--bootstrap-server", "localhost"}, `--bootstrap-server entry "localhost" must be host:port`},
 		{"bootstrap bad port", []string{"topics", "list", "--bootstrap-server", "localhost:99999"}, `invalid port`},
 		{"timeout not a duration", []string{"topics", "list", "--bootstrap-server", bs, "--timeout", "5"}, `--timeout must be a positive duration such as 30s or 2m, got "5"`},
-		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `unsupported client property "security.protocol": supported client.id, request.timeout.ms`},
+		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `client.properties:3: unsupported client property "sasl.mechanisms"; supported: acks, auto.commit.interval.ms,`},
+		{"security not live yet", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", secured}, `security.protocol=SSL (--command-config ` + secured + `:1) is not supported yet`},
 		{"bad command-config value", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", badTimeout}, `request.timeout.ms must be a positive number of milliseconds, got "soon"`},
 		{"missing command-config file", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", "/nonexistent/x.properties"}, `--command-config: open /nonexistent/x.properties`},
-		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, json`},
+		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, table, json`},
 
 		{"create without topic", []string{"topics", "create", "--bootstrap-server", bs}, `--topic is required`},
 		{"partitions not a number", []string{"topics", "create", "--bootstrap-server", bs, "--topic", "t", "--partitions", "x"}, `--partitions must be a positive integer, got "x"`},
@@ -63,14 +73,14 @@ func TestUsageErrors(t *testing.T) {
 		{"produce bad codec", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--compression-codec", "foo"}, `unknown --compression-codec "foo": accepted none, gzip, snappy, lz4, zstd`},
 		{"produce bad acks", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--acks", "2"}, `unknown --acks "2": accepted all, -1, 1, 0`},
 		{"produce negative partition", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--partition", "-2"}, `--partition must be a non-negative integer, got "-2"`},
-		{"produce unknown property", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "print.key=true"}, `unknown --property "print.key": accepted headers.delimiter, headers.key.separator, headers.separator, ignore.error, key.separator, parse.headers, parse.key`},
+		{"produce unknown property", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "print.key=true"}, `unknown --property "print.key": accepted headers.delimiter, headers.key.separator, headers.separator, ignore.error, key.separator, null.marker, parse.headers, parse.key`},
 		{"produce property not key=value", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "parse.key"}, `--property must be key=value, got "parse.key"`},
 		{"produce property not bool", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "parse.key=yes"}, `--property parse.key must be true or false, got "yes"`},
 		{"produce empty separator", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "key.separator="}, `--property key.separator must not be empty`},
 
 		{"consume without topic", []string{"consume", "--bootstrap-server", bs}, `--topic is required`},
 		{"consume offset without partition", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--offset", "3"}, `--offset needs --partition`},
-		{"consume bad offset", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "first"}, `--offset must be earliest, latest or a non-negative offset, got "first"`},
+		{"consume bad offset", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "first"}, `--offset "first": not an offset; accepted earliest, latest, N, start, end, +N, -N, N:M`},
 		{"consume offset and from-beginning", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "3", "--from-beginning"}, `give either --from-beginning or --offset, not both`},
 		{"consume group and partition", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--group", "g"}, `--group and --partition cannot be used together`},
 		{"consume max-messages zero", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--max-messages", "0"}, `--max-messages must be a positive integer, got "0"`},
@@ -80,7 +90,7 @@ func TestUsageErrors(t *testing.T) {
 
 		{"groups describe without group", []string{"groups", "describe", "--bootstrap-server", bs}, `--group is required`},
 		{"groups delete without group", []string{"groups", "delete", "--bootstrap-server", bs}, `--group is required`},
-		{"reset without scenario", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t"}, `give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by, --by-duration`},
+		{"reset without scenario", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t"}, `give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, --to-datetime, --shift-by, --by-duration, --from-file`},
 		{"reset two scenarios", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t", "--to-earliest", "--to-latest"}, `got --to-earliest and --to-latest`},
 		{"reset without topics", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--to-earliest"}, `--topic T[:P,...] (may be repeated) or --all-topics`},
 		{"reset topics and all-topics", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t", "--all-topics", "--to-earliest"}, `give either --topic or --all-topics, not both`},
@@ -114,5 +124,53 @@ func TestHelpExitsZero(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("tributary %v: want exit 0 with usage on stdout, got exit %d stdout %q stderr %q", args, r.code, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestHelpHasExamples: every command of the Kafka-style tools, the broker
+// and profiles shows examples in --help.
+func TestHelpHasExamples(t *testing.T) {
+	root := cli.NewRootCommand(strings.NewReader(""), io.Discard, io.Discard)
+	var walk func(c *cobra.Command)
+	checked := 0
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			switch sub.Name() {
+			case "help", "completion", "server", "connect", "mirror": // cobra's own, and other parts' commands
+				continue
+			}
+			if sub.Example == "" {
+				t.Errorf("tributary %s has no examples in --help", strings.TrimPrefix(sub.CommandPath(), "tributary "))
+			}
+			checked++
+			walk(sub)
+		}
+	}
+	walk(root)
+	if checked < 20 {
+		t.Fatalf("checked only %d commands", checked)
+	}
+	r := run(t, "", "topics", "create", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:\n  tributary topics create --bootstrap-server") {
+		t.Errorf("topics create --help:\n%s", r.stdout)
+	}
+}
+
+// TestShellCompletion: `tributary completion bash|zsh|fish` prints a
+// script, and enum flags complete to their accepted words.
+func TestShellCompletion(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "bash completion", "zsh": "#compdef tributary", "fish": "fish completion for tributary"} {
+		r := run(t, "", "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("completion %s: exit %d, output starts %.80q", shell, r.code, r.stdout)
+		}
+	}
+	r := run(t, "", "__complete", "configs", "describe", "--entity-type", "")
+	if r.code != 0 || !strings.Contains(r.stdout, "topics\nbrokers\n") {
+		t.Errorf("completing --entity-type: exit %d\n%s", r.code, r.stdout)
+	}
+	r = run(t, "", "__complete", "consume", "--isolation-level", "read_")
+	if r.code != 0 || !strings.Contains(r.stdout, "read_committed") {
+		t.Errorf("completing --isolation-level: exit %d\n%s", r.code, r.stdout)
 	}
 }

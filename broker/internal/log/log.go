@@ -422,8 +422,14 @@ func (l *Log) Tick(now time.Time) error {
 		return ErrClosed
 	}
 	var err error
-	if l.unflushed > 0 && now.Sub(l.lastFlush).Milliseconds() >= l.cfg.Load().FlushMs {
+	cfg := l.cfg.Load()
+	if l.unflushed > 0 && now.Sub(l.lastFlush).Milliseconds() >= cfg.FlushMs {
 		err = l.flushLocked(now)
+	}
+	if err == nil && l.active.size > 0 && now.UnixMilli()-l.active.rollAtMs > cfg.SegmentMs {
+		// An idle active segment rolls by segment.ms too, not only at the
+		// next append, so that retention and compaction reach its data.
+		_, err = l.roll(l.end.Load())
 	}
 	l.appendMu.Unlock()
 	if err != nil {
@@ -501,13 +507,39 @@ func (l *Log) closeLocked() error {
 	return fsutil.SyncDir(l.dir)
 }
 
-// Delete closes the log and removes its directory.
-func (l *Log) Delete() error {
-	if err := l.Close(); err != nil && !errors.Is(err, ErrClosed) {
-		l.logger.Warn("close before delete failed", "err", err)
+// Abandon stops the log without writing anything to its directory: no
+// flush, checkpoint or clean-shutdown marker. It is for a log whose
+// directory is about to be renamed away or removed (a deleted topic), so
+// that nothing is written under the old path afterwards, where a new
+// topic's log may live by then. Readers still holding segments finish
+// normally; every later operation gets ErrClosed.
+func (l *Log) Abandon() {
+	l.maintMu.Lock()
+	defer l.maintMu.Unlock()
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	if l.closed.Load() {
+		return
 	}
+	l.bg.Wait() // a background fsync may still write the recovery point
+	l.mu.Lock()
+	l.closed.Store(true)
+	segs := l.segs
+	l.segs = nil
+	l.mu.Unlock()
+	for _, s := range segs {
+		s.release()
+	}
+}
+
+// Delete abandons the log and removes its directory.
+func (l *Log) Delete() error {
+	l.Abandon()
 	if err := os.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("delete log %s: %w", l.dir, err)
 	}
 	return nil
 }
+
+// Dir is the log's directory.
+func (l *Log) Dir() string { return l.dir }
