@@ -119,3 +119,7 @@ func QueryKeyValue[K, V any](a *App, store string, key K, keys Serde[K]) (V, boo
 		return zero, false, fmt.Errorf("streams: store %s holds %T, not %s", store, entries[0].Value, typeName[V]())
 	}
 }
+
+// ErrMissingSourceTopic reports an input topic that does not exist when
+// the App starts (Kafka Streams' MissingSourceTopicException).
+var ErrMissingSourceTopic = runtime.ErrMissingSourceTopic

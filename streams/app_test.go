@@ -206,3 +206,101 @@ func TestAppWordCount(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// A global table is loaded from every partition of its topic before the
+// instance processes, and followed after.
+func TestAppGlobalTable(t *testing.T) {
+	addr := testkit.Bootstrap(t)
+	testkit.CreateTopic(t, addr, "pages", 3)
+	testkit.CreateTopic(t, addr, "clicks", 2)
+	testkit.CreateTopic(t, addr, "titled", 2)
+	testkit.Produce(t, addr, &kgo.Record{Topic: "pages", Key: []byte("/"), Value: []byte("Home")},
+		&kgo.Record{Topic: "pages", Key: []byte("/about"), Value: []byte("About")})
+	b := streams.NewBuilder()
+	clicks := streams.Stream(b, "clicks", streams.String(), streams.String())
+	pages := streams.GlobalTable(b, "pages", streams.String(), streams.String(), streams.Materialized("pages"))
+	streams.LeftJoinGlobal(clicks, pages, func(_, page string) string { return page },
+		func(page string, title *string) string {
+			if title == nil {
+				return page + "=?"
+			}
+			return page + "=" + *title
+		}).To("titled")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := startApp(t, top, streams.WithApplicationID("global"), streams.WithBootstrapServers(addr), streams.WithStateDir(t.TempDir()),
+		streams.WithCommitInterval(100*time.Millisecond))
+	// Loaded before running: the first clicks find their titles.
+	testkit.Produce(t, addr, &kgo.Record{Topic: "clicks", Key: []byte("u1"), Value: []byte("/")},
+		&kgo.Record{Topic: "clicks", Key: []byte("u2"), Value: []byte("/about")})
+	got := map[string]string{}
+	for _, r := range testkit.Consume(t, addr, "titled", 2) {
+		got[string(r.Key)] = string(r.Value)
+	}
+	if got["u1"] != "/=Home" || got["u2"] != "/about=About" {
+		t.Fatalf("titled = %v", got)
+	}
+	// Followed: a new page shows up in joins and in queries.
+	testkit.Produce(t, addr, &kgo.Record{Topic: "pages", Key: []byte("/new"), Value: []byte("New")})
+	testkit.Eventually(t, 30*time.Second, func() error {
+		v, ok, err := streams.QueryKeyValue[string, string](app.app, "pages", "/new", streams.String())
+		if err != nil || !ok || v != "New" {
+			return fmt.Errorf("pages[/new] = %q %v %v", v, ok, err)
+		}
+		return nil
+	})
+	testkit.Produce(t, addr, &kgo.Record{Topic: "clicks", Key: []byte("u3"), Value: []byte("/new")})
+	testkit.Eventually(t, 30*time.Second, func() error {
+		for _, r := range testkit.Consume(t, addr, "titled", 3) {
+			if string(r.Key) == "u3" && string(r.Value) == "/new=New" {
+				return nil
+			}
+		}
+		return fmt.Errorf("u3's click is not titled yet")
+	})
+}
+
+// What can only be checked against the cluster is checked when the App
+// starts, before it joins: inputs of a join with different partition
+// counts, and input topics that do not exist.
+func TestAppChecksTopicsAtStart(t *testing.T) {
+	addr := testkit.Bootstrap(t)
+	testkit.CreateTopic(t, addr, "left", 3)
+	testkit.CreateTopic(t, addr, "right", 4)
+	b := streams.NewBuilder()
+	l := streams.Stream(b, "left", streams.String(), streams.String())
+	r := streams.Table(b, "right", streams.String(), streams.String())
+	streams.JoinTable(l, r, func(a, b string) string { return a + b }, streams.Named("enrich")).To("out")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(top *streams.Topology) error {
+		app, err := streams.New(top, streams.WithApplicationID("checks"), streams.WithBootstrapServers(addr),
+			streams.WithStateDir(t.TempDir()), streams.WithLogger(testLogger()))
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return app.Run(ctx)
+	}
+	err = run(top)
+	if err == nil || !strings.Contains(err.Error(), "step enrich") || !strings.Contains(err.Error(), "not co-partitioned") {
+		t.Fatalf("err = %v, want the co-partitioning error naming the step", err)
+	}
+	b = streams.NewBuilder()
+	streams.Stream(b, "no-such-topic", streams.String(), streams.String()).To("out")
+	top, err = b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(top); !errors.Is(err, streams.ErrMissingSourceTopic) || !strings.Contains(err.Error(), "no-such-topic") {
+		t.Fatalf("err = %v, want ErrMissingSourceTopic naming the topic", err)
+	}
+	if _, err := streams.New(top, streams.WithApplicationID("x")); err == nil || !strings.Contains(err.Error(), "bootstrap.servers") {
+		t.Fatalf("New without bootstrap servers: %v", err)
+	}
+}

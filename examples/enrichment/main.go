@@ -15,20 +15,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tributary-streams/tributary/examples/internal/appflags"
 	"github.com/tributary-streams/tributary/streams"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := appflags.Main("enrichment", run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { appflags.Main("enrichment", run) }
 
 type order struct {
 	ID       string `json:"id,omitempty"`
@@ -72,23 +64,12 @@ func topology(orders, customers, output string) (*streams.Topology, error) {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var customers string
-	f, err := appflags.Parse("enrichment", args, stderr, "orders", "enriched-orders", func(fs *flag.FlagSet) {
+	return appflags.Run(ctx, "enrichment", args, stdout, stderr, "orders", "enriched-orders", func(fs *flag.FlagSet) {
 		fs.StringVar(&customers, "customers", "customers", "customers topic (a table: the latest value per customer id)")
+	}, func(f *appflags.Flags) (*streams.Topology, error) {
+		if customers == "" {
+			return nil, fmt.Errorf("%w: --customers must name a topic", appflags.ErrUsage)
+		}
+		return topology(f.Input, customers, f.Output)
 	})
-	if err != nil {
-		return err
-	}
-	if customers == "" {
-		return fmt.Errorf("%w: --customers must name a topic", appflags.ErrUsage)
-	}
-	top, err := topology(f.Input, customers, f.Output)
-	if err != nil {
-		return err
-	}
-	app, err := streams.New(top, f.Options...)
-	if err != nil {
-		return err
-	}
-	io.WriteString(stdout, top.Describe())
-	return app.Run(ctx)
 }

@@ -12,21 +12,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/tributary-streams/tributary/examples/internal/appflags"
 	"github.com/tributary-streams/tributary/streams"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := appflags.Main("pageviews", run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { appflags.Main("pageviews", run) }
 
 // viewsInWindow is one output record's value.
 type viewsInWindow struct {
@@ -51,23 +43,12 @@ func topology(input, output string, grace time.Duration) (*streams.Topology, err
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var grace time.Duration
-	f, err := appflags.Parse("pageviews", args, stderr, "pageviews", "pageviews-per-minute", func(fs *flag.FlagSet) {
+	return appflags.Run(ctx, "pageviews", args, stdout, stderr, "pageviews", "pageviews-per-minute", func(fs *flag.FlagSet) {
 		fs.DurationVar(&grace, "grace", 10*time.Second, "how late a view may come and still count in its window")
+	}, func(f *appflags.Flags) (*streams.Topology, error) {
+		if grace < 0 {
+			return nil, fmt.Errorf("%w: --grace %s: want 0 or more", appflags.ErrUsage, grace)
+		}
+		return topology(f.Input, f.Output, grace)
 	})
-	if err != nil {
-		return err
-	}
-	if grace < 0 {
-		return fmt.Errorf("%w: --grace %s: want 0 or more", appflags.ErrUsage, grace)
-	}
-	top, err := topology(f.Input, f.Output, grace)
-	if err != nil {
-		return err
-	}
-	app, err := streams.New(top, f.Options...)
-	if err != nil {
-		return err
-	}
-	io.WriteString(stdout, top.Describe())
-	return app.Run(ctx)
 }

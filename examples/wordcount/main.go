@@ -9,22 +9,14 @@ package main
 import (
 	"context"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/tributary-streams/tributary/examples/internal/appflags"
 	"github.com/tributary-streams/tributary/streams"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := appflags.Main("wordcount", run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { appflags.Main("wordcount", run) }
 
 // topology counts the words of input's lines into output.
 func topology(input, output string) (*streams.Topology, error) {
@@ -41,18 +33,7 @@ func topology(input, output string) (*streams.Topology, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := appflags.Parse("wordcount", args, stderr, "", "", nil)
-	if err != nil {
-		return err
-	}
-	top, err := topology(f.Input, f.Output)
-	if err != nil {
-		return err
-	}
-	app, err := streams.New(top, f.Options...)
-	if err != nil {
-		return err
-	}
-	io.WriteString(stdout, top.Describe())
-	return app.Run(ctx)
+	return appflags.Run(ctx, "wordcount", args, stdout, stderr, "", "", nil, func(f *appflags.Flags) (*streams.Topology, error) {
+		return topology(f.Input, f.Output)
+	})
 }

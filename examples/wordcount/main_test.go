@@ -42,7 +42,7 @@ func TestWordCount(t *testing.T) {
 func TestWordCountUsage(t *testing.T) {
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"--input", "x", "--output", "y"}, &bytes.Buffer{}, &stderr)
-	if !errors.Is(err, appflags.ErrUsage) || appflags.Main("wordcount", err, &stderr) != 2 {
+	if !errors.Is(err, appflags.ErrUsage) || appflags.ExitCode(err) != 2 {
 		t.Fatalf("err = %v, want a usage error (exit 2) for a missing --bootstrap-server", err)
 	}
 }

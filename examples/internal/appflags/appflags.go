@@ -3,13 +3,16 @@
 package appflags
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/tributary-streams/tributary/streams"
 )
@@ -70,15 +73,46 @@ func Parse(name string, args []string, stderr io.Writer, input, output string, d
 	return f, nil
 }
 
-// Main runs an example's run function as a program: exit 2 for a usage
-// error, 1 for any other failure.
-func Main(name string, err error, stderr io.Writer) int {
-	if err == nil {
+// Run is an example's whole run: parse the flags, build the topology,
+// print its description and run the App until ctx ends.
+func Run(ctx context.Context, name string, args []string, stdout, stderr io.Writer, input, output string,
+	define func(*flag.FlagSet), build func(f *Flags) (*streams.Topology, error)) error {
+	f, err := Parse(name, args, stderr, input, output, define)
+	if err != nil {
+		return err
+	}
+	top, err := build(f)
+	if err != nil {
+		return err
+	}
+	app, err := streams.New(top, f.Options...)
+	if err != nil {
+		return err
+	}
+	io.WriteString(stdout, top.Describe())
+	return app.Run(ctx)
+}
+
+// Main runs an example's run function as a program, until SIGINT or
+// SIGTERM.
+func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	}
+	os.Exit(ExitCode(err))
+}
+
+// ExitCode is 0 for nil, 2 for a usage error, 1 for any other failure.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
 		return 0
-	}
-	fmt.Fprintf(stderr, "%s: %v\n", name, err)
-	if errors.Is(err, ErrUsage) {
+	case errors.Is(err, ErrUsage):
 		return 2
+	default:
+		return 1
 	}
-	return 1
 }

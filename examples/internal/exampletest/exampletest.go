@@ -3,9 +3,10 @@
 package exampletest
 
 import (
-	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -24,14 +25,20 @@ func Start(t *testing.T, run Run, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var stdout, stderr syncBuffer
-	go func() { done <- run(ctx, args, &stdout, &stderr) }()
+	// A file takes concurrent writes, and can be read on failure.
+	logs, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- run(ctx, args, io.Discard, logs) }()
 	t.Cleanup(func() {
+		defer logs.Close()
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("run: %v\nstderr:\n%s", err, stderr.String())
+				raw, _ := os.ReadFile(logs.Name())
+				t.Errorf("run: %v\nstderr:\n%s", err, raw)
 			}
 		case <-time.After(time.Minute):
 			t.Errorf("run did not return within a minute of cancelling it")
@@ -69,21 +76,4 @@ func Latest(t *testing.T, addr, topic string) func() map[string]string {
 		}
 		return out
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

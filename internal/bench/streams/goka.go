@@ -18,7 +18,6 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func gokaConfig() {
@@ -63,21 +62,6 @@ func startGoka(c *cluster, g *goka.GroupGraph) (func() error, error) {
 }
 
 func statelessGoka(ctx context.Context, n int) (result, error) {
-	c, err := startCluster(ctx)
-	if err != nil {
-		return result{}, err
-	}
-	defer c.close()
-	for _, t := range []string{"stateless-in", "stateless-out"} {
-		if err := c.createTopic(ctx, t, partitions, nil); err != nil {
-			return result{}, err
-		}
-	}
-	if err := c.fill(ctx, "stateless-in", n, func(i int) *kgo.Record {
-		return &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: statelessValue(i)}
-	}); err != nil {
-		return result{}, err
-	}
 	g := goka.DefineGroup("goka-stateless",
 		goka.Input("stateless-in", new(codec.String), func(ctx goka.Context, msg any) {
 			if v := msg.(string); keep(v) {
@@ -86,30 +70,12 @@ func statelessGoka(ctx context.Context, n int) (result, error) {
 		}),
 		goka.Output("stateless-out", new(codec.String)),
 	)
-	r, err := measure(ctx, func() (func() error, error) { return startGoka(c, g) },
-		func() error { return c.waitConsumed(ctx, "goka-stateless", []string{"stateless-in"}, runTimeout) })
-	if err != nil {
-		return r, err
-	}
-	r.records = int64(n)
-	return r, checkCount(ctx, c, "stateless-out", kept(n))
+	return statelessWorkload(n).run(ctx, "goka-stateless", []string{"stateless-in"}, func(c *cluster) (func() error, error) {
+		return startGoka(c, g)
+	})
 }
 
 func wordCountGoka(ctx context.Context, words int) (result, error) {
-	c, err := startCluster(ctx)
-	if err != nil {
-		return result{}, err
-	}
-	defer c.close()
-	for _, t := range []string{"lines", "word-counts"} {
-		if err := c.createTopic(ctx, t, partitions, nil); err != nil {
-			return result{}, err
-		}
-	}
-	ls, want := lines(words)
-	if err := fillLines(ctx, c, "lines", ls); err != nil {
-		return result{}, err
-	}
 	// Words go through the loopback topic (goka's repartitioning, keyed by
 	// word) to the partition that counts them.
 	g := goka.DefineGroup("goka-wc",
@@ -130,11 +96,7 @@ func wordCountGoka(ctx context.Context, words int) (result, error) {
 		goka.Output("word-counts", new(codec.String)),
 		goka.Persist(new(codec.Int64)),
 	)
-	r, err := measure(ctx, func() (func() error, error) { return startGoka(c, g) },
-		func() error { return c.waitConsumed(ctx, "goka-wc", []string{"lines", "goka-wc-loop"}, runTimeout) })
-	if err != nil {
-		return r, err
-	}
-	r.records = int64(words)
-	return r, checkCounts(ctx, c, "word-counts", want)
+	return wordCountWorkload(words).run(ctx, "goka-wc", []string{"lines", "goka-wc-loop"}, func(c *cluster) (func() error, error) {
+		return startGoka(c, g)
+	})
 }

@@ -54,22 +54,54 @@ func appOptions(c *cluster, app string) []streams.Option {
 		streams.WithStateDir(c.tempDir("state")), streams.WithCommitInterval(commitInterval)}
 }
 
-func statelessTributary(ctx context.Context, n int) (result, error) {
+// workload is a benchmark's input and its check, the same for every
+// target: fresh topics, filled before the clock starts.
+type workload struct {
+	topics  []string
+	records int64
+	fill    func(ctx context.Context, c *cluster) error
+	check   func(ctx context.Context, c *cluster) error
+}
+
+// run measures one target on w: start starts it on a fresh cluster, and
+// it is done when group has consumed the topics in done.
+func (w workload) run(ctx context.Context, group string, done []string, start func(c *cluster) (func() error, error)) (result, error) {
 	c, err := startCluster(ctx)
 	if err != nil {
 		return result{}, err
 	}
 	defer c.close()
-	for _, t := range []string{"stateless-in", "stateless-out"} {
+	for _, t := range w.topics {
 		if err := c.createTopic(ctx, t, partitions, nil); err != nil {
 			return result{}, err
 		}
 	}
-	if err := c.fill(ctx, "stateless-in", n, func(i int) *kgo.Record {
-		return &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: statelessValue(i)}
-	}); err != nil {
+	if err := w.fill(ctx, c); err != nil {
 		return result{}, err
 	}
+	r, err := measure(ctx, func() (func() error, error) { return start(c) },
+		func() error { return c.waitConsumed(ctx, group, done, runTimeout) })
+	if err != nil {
+		return r, err
+	}
+	r.records = w.records
+	return r, w.check(ctx, c)
+}
+
+// statelessWorkload is n records of 100 bytes in; nine in ten out,
+// upper-cased.
+func statelessWorkload(n int) workload {
+	return workload{topics: []string{"stateless-in", "stateless-out"}, records: int64(n),
+		fill: func(ctx context.Context, c *cluster) error {
+			return c.fill(ctx, "stateless-in", n, func(i int) *kgo.Record {
+				return &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: statelessValue(i)}
+			})
+		},
+		check: func(ctx context.Context, c *cluster) error { return checkCount(ctx, c, "stateless-out", kept(n)) },
+	}
+}
+
+func statelessTributary(ctx context.Context, n int) (result, error) {
 	b := streams.NewBuilder()
 	in := streams.Stream(b, "stateless-in", streams.String(), streams.String())
 	streams.MapValues(in.Filter(func(_, v string) bool { return keep(v) }), strings.ToUpper).To("stateless-out")
@@ -77,13 +109,9 @@ func statelessTributary(ctx context.Context, n int) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	r, err := measure(ctx, func() (func() error, error) { return startApp(top, appOptions(c, "bench-stateless")...) },
-		func() error { return c.waitConsumed(ctx, "bench-stateless", []string{"stateless-in"}, runTimeout) })
-	if err != nil {
-		return r, err
-	}
-	r.records = int64(n)
-	return r, checkCount(ctx, c, "stateless-out", kept(n))
+	return statelessWorkload(n).run(ctx, "bench-stateless", []string{"stateless-in"}, func(c *cluster) (func() error, error) {
+		return startApp(top, appOptions(c, "bench-stateless")...)
+	})
 }
 
 func checkCount(ctx context.Context, c *cluster, topic string, want int64) error {
@@ -116,10 +144,6 @@ func lines(words int) ([]string, map[string]int64) {
 	return out, counts
 }
 
-func fillLines(ctx context.Context, c *cluster, topic string, ls []string) error {
-	return c.fill(ctx, topic, len(ls), func(i int) *kgo.Record { return &kgo.Record{Value: []byte(ls[i])} })
-}
-
 // checkCounts compares the latest count of each word on topic.
 func checkCounts(ctx context.Context, c *cluster, topic string, want map[string]int64) error {
 	latest, err := c.readLatest(ctx, topic)
@@ -137,21 +161,19 @@ func checkCounts(ctx context.Context, c *cluster, topic string, want map[string]
 	return nil
 }
 
-func wordCountTributary(ctx context.Context, words int) (result, error) {
-	c, err := startCluster(ctx)
-	if err != nil {
-		return result{}, err
-	}
-	defer c.close()
-	for _, t := range []string{"lines", "word-counts"} {
-		if err := c.createTopic(ctx, t, partitions, nil); err != nil {
-			return result{}, err
-		}
-	}
+// wordCountWorkload is lines of ten words in, the latest count of each
+// word out.
+func wordCountWorkload(words int) workload {
 	ls, want := lines(words)
-	if err := fillLines(ctx, c, "lines", ls); err != nil {
-		return result{}, err
+	return workload{topics: []string{"lines", "word-counts"}, records: int64(words),
+		fill: func(ctx context.Context, c *cluster) error {
+			return c.fill(ctx, "lines", len(ls), func(i int) *kgo.Record { return &kgo.Record{Value: []byte(ls[i])} })
+		},
+		check: func(ctx context.Context, c *cluster) error { return checkCounts(ctx, c, "word-counts", want) },
 	}
+}
+
+func wordCountTributary(ctx context.Context, words int) (result, error) {
 	b := streams.NewBuilder()
 	ws := streams.FlatMapValues(streams.Stream(b, "lines", streams.String(), streams.String()), func(line string, emit func(string)) {
 		for _, w := range strings.Fields(line) {
@@ -164,13 +186,7 @@ func wordCountTributary(ctx context.Context, words int) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	r, err := measure(ctx, func() (func() error, error) { return startApp(top, appOptions(c, "bench-wc")...) },
-		func() error {
-			return c.waitConsumed(ctx, "bench-wc", []string{"lines", "bench-wc-counts-repartition"}, runTimeout)
-		})
-	if err != nil {
-		return r, err
-	}
-	r.records = int64(words)
-	return r, checkCounts(ctx, c, "word-counts", want)
+	return wordCountWorkload(words).run(ctx, "bench-wc", []string{"lines", "bench-wc-counts-repartition"}, func(c *cluster) (func() error, error) {
+		return startApp(top, appOptions(c, "bench-wc")...)
+	})
 }

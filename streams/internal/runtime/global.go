@@ -45,14 +45,7 @@ func (in *Instance) startGlobal(ctx context.Context) (*globalFeed, error) {
 		return nil, fmt.Errorf("streams: global task: %w", err)
 	}
 	topics := in.g.GlobalTopics()
-	list := in.admin.ListEndOffsets
-	if in.cfg.ExactlyOnce {
-		list = in.admin.ListCommittedOffsets
-	}
-	ends, err := list(ctx, topics...)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := in.endOffsets(ctx, topics...)
 	if err != nil {
 		shard.Close()
 		return nil, fmt.Errorf("streams: global topics' end offsets: %w", err)

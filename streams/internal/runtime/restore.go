@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/streams/state"
@@ -84,14 +85,10 @@ func (r *restoration) finished() (bool, error) {
 	}
 }
 
-func (in *Instance) restore(ctx context.Context, r *restoration) error {
-	topics := make([]string, 0, len(r.stores))
-	for t := range r.stores {
-		topics = append(topics, t)
-	}
-	if len(topics) == 0 {
-		return nil
-	}
+// endOffsets are the ends of topics as this instance reads them: the last
+// stable offsets under exactly-once (read_committed), else the high
+// watermarks.
+func (in *Instance) endOffsets(ctx context.Context, topics ...string) (kadm.ListedOffsets, error) {
 	list := in.admin.ListEndOffsets
 	if in.cfg.ExactlyOnce {
 		list = in.admin.ListCommittedOffsets
@@ -100,6 +97,18 @@ func (in *Instance) restore(ctx context.Context, r *restoration) error {
 	if err == nil {
 		err = ends.Error()
 	}
+	return ends, err
+}
+
+func (in *Instance) restore(ctx context.Context, r *restoration) error {
+	topics := make([]string, 0, len(r.stores))
+	for t := range r.stores {
+		topics = append(topics, t)
+	}
+	if len(topics) == 0 {
+		return nil
+	}
+	ends, err := in.endOffsets(ctx, topics...)
 	if err != nil {
 		return fmt.Errorf("restore %s: list changelog end offsets: %w", r.shard.Name(), err)
 	}
