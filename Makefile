@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/tributary
 DATA    ?= ./data
 # Packages where concurrency lives run under the race detector.
-RACE_PKGS = ./broker/... ./internal/... ./connect/... ./connectors/file/... ./connectors/datagen/... ./streams/...
+RACE_PKGS = ./broker/... ./internal/... ./connect/... ./connectors/file/... ./connectors/datagen/... ./mirror/... ./streams/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: build install run test test-deps bench fuzz lint clean
@@ -27,7 +27,7 @@ run: build
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 12m $(RACE_PKGS)
-	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/ -e '/connect$$' -e /connect/ -e /connectors/file -e /connectors/datagen)
+	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/ -e '/connect$$' -e /connect/ -e /connectors/file -e /connectors/datagen -e /tributary/mirror)
 
 test-deps:
 	@command -v kcat >/dev/null 2>&1 || { \
@@ -44,10 +44,12 @@ test-deps:
 # Side-by-side benchmarks: our broker against franz-go's kfake and the
 # client's own ceiling, with ratios; then connect (generator -> broker ->
 # file sink, next to a plain producer, and a 3-transformation chain's cost);
-# then streams against lovoo/goka. A report, not a pass/fail gate.
+# then the mirror (A->B next to raw produce into B, and latency at half
+# rate); then streams against lovoo/goka. A report, not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
 	$(GO) run ./internal/bench/connect
+	$(GO) run ./internal/bench/mirror
 	$(GO) run ./internal/bench/streams
 
 # Each fuzz target briefly.
