@@ -76,6 +76,7 @@ type Instance struct {
 	standbys   map[topology.TaskID]*restoration
 	rebalanced bool // exactly-once: the session saw a revocation since the last End
 	inTxn      bool // exactly-once: a transaction is open
+	closing    bool // shutdown began: assignments are not taken any more
 	fatal      error
 
 	owned     atomic.Pointer[ownership]
@@ -783,6 +784,11 @@ func (in *Instance) tasksOf(parts map[string][]int32) map[topology.TaskID]map[st
 func (in *Instance) onAssigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.closing {
+		// Leaving the group lets a pending rebalance finish: what it
+		// assigns is not taken, as the instance is going away.
+		return
+	}
 	for id, parts := range in.tasksOf(assigned) {
 		if at := in.active[id]; at != nil {
 			for t, ps := range parts {
@@ -1001,6 +1007,7 @@ func (in *Instance) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	in.mu.Lock()
+	in.closing = true
 	var err error
 	if in.fatal == nil {
 		if in.sess != nil {
@@ -1025,6 +1032,13 @@ func (in *Instance) shutdown() error {
 	} else {
 		in.cl.CloseAllowingRebalance()
 	}
+	// Closing the client ran its last callbacks: nothing is left to
+	// release, but make sure no shard stays open.
+	in.mu.Lock()
+	for id := range in.active {
+		in.release(in.cl, id)
+	}
+	in.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("streams: final commit: %w", err)
 	}
