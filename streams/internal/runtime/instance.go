@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/internal/fsutil"
+	"github.com/tributary-streams/tributary/internal/kgolog"
 	"github.com/tributary-streams/tributary/streams/internal/topology"
 	"github.com/tributary-streams/tributary/streams/state"
 )
@@ -126,7 +127,7 @@ func New(g *topology.Graph, cfg Config) (*Instance, error) {
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 
 func (in *Instance) clientOpts() []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(in.cfg.Bootstrap...), kgo.WithLogger(kgoLogger{in.log.With("component", "kgo")})}
+	opts := []kgo.Opt{kgo.SeedBrokers(in.cfg.Bootstrap...), kgo.WithLogger(kgolog.New(in.log.With("component", "kgo")))}
 	return append(opts, in.cfg.ClientOpts...)
 }
 
@@ -1043,26 +1044,4 @@ func (in *Instance) shutdown() error {
 		return fmt.Errorf("streams: final commit: %w", err)
 	}
 	return nil
-}
-
-// kgoLogger sends franz-go's log lines to slog: its info lines (group and
-// transaction life cycle) at debug level, warnings and errors as such.
-type kgoLogger struct{ l *slog.Logger }
-
-func (k kgoLogger) Level() kgo.LogLevel {
-	if k.l.Enabled(context.Background(), slog.LevelDebug) {
-		return kgo.LogLevelInfo
-	}
-	return kgo.LogLevelWarn
-}
-
-func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	switch level {
-	case kgo.LogLevelError:
-		k.l.Error(msg, keyvals...)
-	case kgo.LogLevelWarn:
-		k.l.Warn(msg, keyvals...)
-	default:
-		k.l.Debug(msg, keyvals...)
-	}
 }
