@@ -1,11 +1,11 @@
-// Package standalone runs a standalone connect worker as a child process
-// of a test binary, so connector tests can kill it with SIGKILL mid-stream
-// and start it again on the same offsets file.
+// Package standalone runs standalone connect workers for connector tests:
+// `tributary connect standalone` as a child process that a test can kill
+// with SIGKILL mid-stream and start again on the same offsets file, or a
+// worker in the test process.
 package standalone
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,53 +19,25 @@ import (
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
-// child is the registered name of the worker child.
-const child = "connect-standalone"
+// Child is the name the `tributary` command line is registered under as
+// a child process (by package child).
+const Child = "tributary"
 
-// Register makes the worker child available; call it from TestMain before
-// testkit.RunChildIfRequested.
-func Register() { testkit.RegisterChild(child, run) }
-
-// run is the child: a standalone worker (`tributary connect standalone`)
-// running the connector files until SIGTERM.
-func run(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet(child, flag.ContinueOnError)
-	bootstrap := fs.String("bootstrap-server", "", "brokers")
-	offsets := fs.String("offsets", "", "offsets file")
-	flush := fs.Duration("offset-flush", 200*time.Millisecond, "offset.flush.interval.ms")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg := config(*bootstrap, *offsets)
-	cfg.OffsetFlushInterval = *flush
-	var connectors []map[string]string
-	for _, f := range fs.Args() {
-		c, err := worker.LoadConnectorFile(f)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-		connectors = append(connectors, c)
-	}
-	w, err := worker.StartStandalone(ctx, cfg, connectors...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Println("worker started")
-	<-ctx.Done()
-	if err := w.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
-
-// Start runs a worker child on the connector files, killed on cleanup.
+// Start runs `tributary connect standalone` on the connector files as a
+// child process (the test binary's TestMain must call child.Register),
+// offsets in offsets, committed every 200 ms; killed on cleanup.
 func Start(t testing.TB, bootstrap, offsets string, files ...string) *testkit.Process {
 	t.Helper()
-	args := append([]string{"-bootstrap-server", bootstrap, "-offsets", offsets}, files...)
-	return testkit.StartProcess(t, child, args...)
+	args := append([]string{"connect", "standalone", "--bootstrap-server", bootstrap, "--offsets", offsets,
+		"--rest-listen", "127.0.0.1:0", "--set", "offset.flush.interval.ms=200", "--log-level", logLevel()}, files...)
+	return testkit.StartProcess(t, Child, args...)
+}
+
+func logLevel() string {
+	if os.Getenv("TRIBUTARY_TEST_LOGS") != "" {
+		return "debug"
+	}
+	return "error"
 }
 
 // config is a standalone worker's config for tests: REST on an ephemeral
