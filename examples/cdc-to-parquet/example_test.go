@@ -1,26 +1,24 @@
 package cdctoparquet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	pgo "github.com/parquet-go/parquet-go"
 
-	"github.com/tributary-streams/tributary/connect/worker"
-	_ "github.com/tributary-streams/tributary/connectors/debezium"
-	_ "github.com/tributary-streams/tributary/connectors/mysqlcdc"
-	_ "github.com/tributary-streams/tributary/connectors/parquet"
+	"github.com/tributary-streams/tributary/internal/cli"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
@@ -37,31 +35,30 @@ func TestExample(t *testing.T) {
 	m.Exec(t, string(sql))
 	broker := testkit.StartBroker(t)
 	out := t.TempDir()
-	src, err := worker.LoadConnectorFile("mysql-cdc.properties")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := worker.LoadConnectorFile("parquet-sink.properties")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Only the addresses and the output directory differ from the files.
-	src["database.hostname"], src["database.port"] = m.Host, fmt.Sprint(m.Port)
-	src["schema.history.internal.kafka.bootstrap.servers"] = broker.Addr
-	sink["store.url"] = "file://" + out
-	sink["rotate.schedule.interval.ms"] = "200"
-
-	cfg := worker.Defaults()
-	cfg.BootstrapServers = []string{broker.Addr}
-	cfg.RestListen = "127.0.0.1:0"
-	cfg.OffsetStorageFile = filepath.Join(t.TempDir(), "connect.offsets")
-	cfg.OffsetFlushInterval = 200 * time.Millisecond
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	w, err := worker.StartStandalone(context.Background(), cfg, src, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	// The example's files, with only the addresses and the output
+	// directory changed, run by the documented command line.
+	dir := t.TempDir()
+	src := rewrite(t, "mysql-cdc.properties", dir, map[string]string{
+		"database.hostname": m.Host, "database.port": fmt.Sprint(m.Port),
+		"schema.history.internal.kafka.bootstrap.servers": broker.Addr,
+	})
+	sink := rewrite(t, "parquet-sink.properties", dir, map[string]string{
+		"store.url": "file://" + out, "rotate.schedule.interval.ms": "200",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	var stdout, stderr syncBuffer
+	go func() {
+		exited <- cli.Execute(ctx, []string{"connect", "standalone", "--bootstrap-server", broker.Addr,
+			"--offsets", filepath.Join(dir, "connect.offsets"), "--rest-listen", "127.0.0.1:0",
+			"--set", "offset.flush.interval.ms=200", "--log-level", "error", src, sink}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-exited; code != 0 {
+			t.Errorf("tributary connect standalone exited %d: %s", code, stderr.String())
+		}
+	}()
 
 	wait := func(want []string) {
 		t.Helper()
@@ -71,8 +68,7 @@ func TestExample(t *testing.T) {
 				return err
 			}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				st, _ := w.Status("inventory-parquet")
-				return fmt.Errorf("rows:\n%s\nwant:\n%s\n(sink status %+v)", strings.Join(got, "\n"), strings.Join(want, "\n"), st)
+				return fmt.Errorf("rows:\n%s\nwant:\n%s\n(worker output: %s %s)", strings.Join(got, "\n"), strings.Join(want, "\n"), stdout.String(), stderr.String())
 			}
 			return nil
 		})
@@ -139,4 +135,50 @@ func rows(dir string) ([]string, error) {
 	})
 	sort.Strings(out)
 	return out, err
+}
+
+// rewrite copies a properties file into dir with some keys' values
+// replaced, and returns the copy's path.
+func rewrite(t *testing.T, name, dir string, values map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, _, ok := strings.Cut(line, "="); ok {
+			if v, replace := values[strings.TrimSpace(k)]; replace {
+				line = k + "=" + v
+				delete(values, strings.TrimSpace(k))
+			}
+		}
+		out = append(out, line)
+	}
+	for k, v := range values {
+		out = append(out, k+"="+v)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// syncBuffer is a bytes.Buffer the command and the test may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
