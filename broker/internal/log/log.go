@@ -92,6 +92,8 @@ type Log struct {
 	nextHorizon  int64 // earliest tombstone delete horizon in cleaned segments, MaxInt64 if none
 
 	bg sync.WaitGroup // background fsyncs of rolled segments
+
+	badIndexes atomic.Int32 // segments whose index is marked bad (index.go)
 }
 
 // Open opens (creating if needed) the log in dir, recovering it if it was
@@ -416,6 +418,7 @@ func (l *Log) Flush() error {
 // Tick runs periodic work: the flush.ms policy, and checkpointing the
 // recovery point so an unclean restart rescans less.
 func (l *Log) Tick(now time.Time) error {
+	l.repairIndexes()
 	l.appendMu.Lock()
 	if l.closed.Load() {
 		l.appendMu.Unlock()
@@ -464,6 +467,7 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) closeLocked() error {
+	l.repairIndexesLocked()
 	act := l.active
 	l.mu.Lock()
 	act.addTimeEntry()

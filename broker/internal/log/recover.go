@@ -250,8 +250,16 @@ func (l *Log) recoverSegments(trustedBelow int) (int64, error) {
 	for i := 0; i < len(l.segs); i++ {
 		s := l.segs[i]
 		last := i == len(l.segs)-1
+		limit := int64(math.MaxInt64)
+		if !last {
+			limit = l.segs[i+1].base
+		}
 		if i < trustedBelow {
-			if err := s.loadIndexes(); err == nil {
+			err := s.loadIndexes(limit)
+			if err == nil {
+				err = s.checkIndexes()
+			}
+			if err == nil {
 				if !last {
 					continue
 				}
@@ -265,10 +273,6 @@ func (l *Log) recoverSegments(trustedBelow int) (int64, error) {
 			} else {
 				l.logger.Warn("index unusable; rebuilding", "path", s.path, "err", err)
 			}
-		}
-		limit := int64(math.MaxInt64)
-		if !last {
-			limit = l.segs[i+1].base
 		}
 		end, validTo, reason, err := l.scanSegment(s, interval, limit)
 		if err != nil {

@@ -86,6 +86,10 @@ type segment struct {
 	// (Log.syncMu), never concurrently.
 	idx, tidx *os.File
 	synced    atomic.Bool // .log and indexes fsynced since the segment was closed
+	// indexBad is set when a lookup landed somewhere the index did not
+	// promise (index.go): lookups then scan the segment from its start
+	// until Tick or Close rebuilds the index.
+	indexBad atomic.Bool
 
 	// Written under Log.mu.Lock (by the appender, or single-threaded in
 	// Open); readers copy them under Log.mu.RLock. Index slices only grow,
@@ -323,8 +327,11 @@ func (s *segment) syncIndexFiles() error {
 }
 
 // loadIndexes reads the index files into memory and checks that they are
-// plausible for a .log of s.size bytes. An error means "rebuild by scanning".
-func (s *segment) loadIndexes() error {
+// plausible for a .log of s.size bytes whose offsets lie below limit (the
+// next segment's base): entries increasing, offsets within the segment,
+// positions within the file. checkIndexes then checks the last entries
+// against the log. An error means "rebuild by scanning".
+func (s *segment) loadIndexes(limit int64) error {
 	ib, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		return err
@@ -342,7 +349,7 @@ func (s *segment) loadIndexes() error {
 			rel: binary.BigEndian.Uint32(ib[i*indexEntrySize:]),
 			pos: binary.BigEndian.Uint32(ib[i*indexEntrySize+4:]),
 		}
-		if int64(e.pos) >= s.size || (i > 0 && (e.rel <= index[i-1].rel || e.pos <= index[i-1].pos)) {
+		if int64(e.pos) >= s.size || s.base+int64(e.rel) >= limit || (i > 0 && (e.rel <= index[i-1].rel || e.pos <= index[i-1].pos)) {
 			return fmt.Errorf("offset index entry %d (%d, %d) is out of order or past the end", i, e.rel, e.pos)
 		}
 		index[i] = e
@@ -353,8 +360,8 @@ func (s *segment) loadIndexes() error {
 			ts:  int64(binary.BigEndian.Uint64(tb[i*timeEntrySize:])),
 			rel: binary.BigEndian.Uint32(tb[i*timeEntrySize+8:]),
 		}
-		if i > 0 && (e.ts <= tindex[i-1].ts || e.rel < tindex[i-1].rel) {
-			return fmt.Errorf("time index entry %d is out of order", i)
+		if s.base+int64(e.rel) >= limit || (i > 0 && (e.ts <= tindex[i-1].ts || e.rel < tindex[i-1].rel)) {
+			return fmt.Errorf("time index entry %d is out of order or past the end", i)
 		}
 		tindex[i] = e
 	}
@@ -385,24 +392,36 @@ func takeView(s *segment) view {
 
 func (v *view) release() { v.s.release() }
 
-// indexPos returns the position of the last indexed batch whose base
-// offset is <= off, or 0.
-func (v *view) indexPos(off int64) int64 {
-	if off < v.s.base {
-		return 0
+// entryAt returns the position and base offset of the last indexed batch
+// whose base offset is <= off, or (0, segment base) when there is none or
+// the index is known to be bad. The caller checks the batch found there
+// (see index.go) before trusting it.
+func (v *view) entryAt(off int64) (pos, base int64) {
+	if off < v.s.base || v.s.indexBad.Load() {
+		return 0, v.s.base
 	}
 	rel := off - v.s.base
 	i := sort.Search(len(v.index), func(i int) bool { return int64(v.index[i].rel) > rel })
 	if i == 0 {
-		return 0
+		return 0, v.s.base
 	}
-	return int64(v.index[i-1].pos)
+	return int64(v.index[i-1].pos), v.s.base + int64(v.index[i-1].rel)
+}
+
+// indexPos is entryAt's position.
+func (v *view) indexPos(off int64) int64 {
+	pos, _ := v.entryAt(off)
+	return pos
 }
 
 // boundBefore returns a file position at or before which every batch has a
 // base offset < off: the position of the first indexed batch with base >=
-// off, else the committed size.
+// off, else the committed size. Readers still check each batch's offset;
+// a bad index only makes a read shorter.
 func (v *view) boundBefore(off int64) int64 {
+	if v.s.indexBad.Load() {
+		return v.size
+	}
 	rel := off - v.s.base
 	i := sort.Search(len(v.index), func(i int) bool { return int64(v.index[i].rel) >= rel })
 	if i < len(v.index) {
@@ -411,15 +430,17 @@ func (v *view) boundBefore(off int64) int64 {
 	return v.size
 }
 
-// timePos returns the position from which to scan for the first batch
-// whose MaxTimestamp is >= ts: the batch of the last time entry with
-// timestamp <= ts (every earlier batch is below it), else 0.
-func (v *view) timePos(ts int64) int64 {
+// timeEntryAt returns the last time index entry with timestamp <= ts, as
+// (timestamp, base offset of its batch), or ok=false.
+func (v *view) timeEntryAt(ts int64) (entryTs, base int64, ok bool) {
+	if v.s.indexBad.Load() {
+		return 0, 0, false
+	}
 	i := sort.Search(len(v.tindex), func(i int) bool { return v.tindex[i].ts > ts })
 	if i == 0 {
-		return 0
+		return 0, 0, false
 	}
-	return v.indexPos(v.s.base + int64(v.tindex[i-1].rel))
+	return v.tindex[i-1].ts, v.s.base + int64(v.tindex[i-1].rel), true
 }
 
 // batchReader walks whole batches in [pos, lim) of a file, reading in
