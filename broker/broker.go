@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tributary-streams/tributary/broker/internal/log"
 	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
@@ -60,9 +61,10 @@ type Broker struct {
 	dynamicConfigs map[string]string
 	topicDefaults  atomic.Pointer[map[string]string]
 
-	httpSrv *http.Server
-	httpLn  net.Listener
-	ready   atomic.Bool
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	ready    atomic.Bool
+	recovery recoveryProgress
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -72,6 +74,8 @@ type Broker struct {
 	conns  map[*clientConn]struct{}
 	// requestMemory bounds the request frames held in memory.
 	requestMemory *requestMemory
+	// files bounds the segment files held open by all partition logs.
+	files *log.Files
 
 	closeOnce sync.Once
 	done      chan struct{} // closed once Close has finished
@@ -103,6 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		done:    make(chan struct{}),
 
 		requestMemory: newRequestMemory(cfg.QueuedMaxRequestBytes),
+		files:         log.NewFiles(cfg.OpenSegmentFiles),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	b.metrics.broker = b
@@ -130,7 +135,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	if err := b.loadTopics(); err != nil {
+	if err := b.loadTopics(ctx); err != nil {
 		return nil, err
 	}
 	b.fetchSessions = newFetchSessions(cfg.MaxIncrementalFetchSessionCacheSlots)

@@ -121,6 +121,12 @@ func (ts *topics) tidyDataDir() error {
 		case hasID && beingDeleted:
 			reason = "finishing an interrupted DeleteTopics"
 		case t != nil && (!hasID || id == t.id) && idx < t.recorded:
+			if !hasID {
+				// From before partition metadata, or damaged: adopt it.
+				if err := writePartitionMetadata(path, t.id); err != nil {
+					return err
+				}
+			}
 			continue // a live partition
 		case t != nil && merr == nil && (!hasID || id == t.id):
 			reason = "beyond the topic's partition count (an interrupted CreateTopics or CreatePartitions)"

@@ -28,6 +28,16 @@ func (b *Broker) logStorageFailure(op, topic string, err error) {
 	}
 }
 
+// defaultOpenSegmentFiles is a quarter of the descriptor limit, between 64
+// and 4096: the rest stays for connections and everything else.
+func defaultOpenSegmentFiles() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 1024
+	}
+	return int(min(max(lim.Cur/4, 64), 4096))
+}
+
 // openFiles counts this process's open descriptors, -1 if unknown.
 func openFiles() int {
 	ents, err := os.ReadDir("/proc/self/fd")

@@ -13,10 +13,10 @@ package broker
 // never shares a path with the old one's files.
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -106,7 +106,7 @@ func partitionDir(dataDir, topic string, p int32) string {
 	return filepath.Join(dataDir, topic+"-"+strconv.Itoa(int(p)))
 }
 
-func (b *Broker) loadTopics() error {
+func (b *Broker) loadTopics(ctx context.Context) error {
 	ts := &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{},
 		deleting: map[[16]byte]deletingTopic{}, renaming: map[string]bool{}}
 	b.topics = ts
@@ -129,31 +129,7 @@ func (b *Broker) loadTopics() error {
 	if err := ts.tidyDataDir(); err != nil {
 		return err
 	}
-	for _, t := range ts.byName {
-		ps := make([]*partition, 0, t.recorded)
-		missing := 0
-		for i := int32(0); i < t.recorded; i++ {
-			// A directory missing for a recorded partition was not made
-			// yet when a crash interrupted CreateTopics or
-			// CreatePartitions (or was lost): it starts empty.
-			_, serr := os.Stat(partitionDir(b.cfg.DataDir, t.name, i))
-			fresh := errors.Is(serr, os.ErrNotExist)
-			if fresh {
-				missing++
-			}
-			p, err := b.openPartition(t, i, fresh)
-			if err != nil {
-				return err
-			}
-			ps = append(ps, p)
-		}
-		t.partitions.Store(&ps)
-		if missing > 0 {
-			b.logger.Warn("created partition directories missing at startup (left unmade by a crash during CreateTopics or CreatePartitions, or lost)",
-				"topic", t.name, "directories", missing)
-		}
-	}
-	return nil
+	return b.openPartitions(ctx)
 }
 
 // newTopic is a topic with no partitions yet.
@@ -266,6 +242,7 @@ func (ts *topics) create(spec createSpec) (*topic, error) {
 	}
 	if err := ts.saveLocked(); err != nil {
 		forget()
+		ts.b.logStorageFailure("create topic", t.name, err)
 		return nil, err
 	}
 	ps, err := ts.openNewPartitions(t, nil, spec.partitions)
@@ -360,6 +337,7 @@ func (ts *topics) delete(name string) error {
 		delete(ts.deleting, t.id)
 		delete(ts.renaming, name)
 		ts.mu.Unlock()
+		ts.b.logStorageFailure("delete topic", name, err)
 		return err
 	}
 	ts.mu.Unlock()
@@ -426,6 +404,7 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	t.recorded = count
 	if err := ts.saveLocked(); err != nil {
 		t.recorded = cur
+		ts.b.logStorageFailure("create partitions", name, err)
 		return err
 	}
 	ps, err := ts.openNewPartitions(t, *t.partitions.Load(), count)

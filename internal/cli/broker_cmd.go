@@ -4,6 +4,7 @@ package cli
 // the all-in-one dev server.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,6 +78,9 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 			}
 			b, err := broker.Start(cmd.Context(), cfg)
 			if err != nil {
+				if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
+					return nil // SIGTERM during startup: stopped cleanly
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tributary broker listening on %s (data in %s)\n", b.Addr(), cfg.DataDir)

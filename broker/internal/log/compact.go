@@ -149,7 +149,7 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	l.cleanedUpTo = views[nClean].s.base
 	l.horizonKnown, l.nextHorizon = true, horizon
 	l.ckMu.Lock()
-	err = writeCheckpoint(l.dir, cleanerOffsetFile, l.cleanedUpTo)
+	err = l.checkpoint(cleanerOffsetFile, l.cleanedUpTo)
 	l.ckMu.Unlock()
 	if st.SegmentsCleaned > 0 {
 		l.logger.Info("compacted log", "segments", st.SegmentsCleaned, "records_removed", st.RecordsRemoved,
@@ -344,11 +344,20 @@ func (l *Log) cleanSegment(v *view, km *keyMap, cfg *Config, nowMs int64) (res c
 	}()
 	// startRewrite creates the new file holding the old [0, prefix).
 	startRewrite := func(prefix int64) error {
+		if err := l.touch(); err != nil {
+			return err
+		}
 		f, err := os.OpenFile(logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return err
 		}
-		ns = newSegment(l.dir, v.s.base, f)
+		// The descriptor is of the .cleaned file, but the path is the one
+		// it is renamed to: pinned, it is never reopened by path before
+		// the swap (files.go).
+		ns = newSegment(l.files, l.dir, v.s.base, f)
+		if err := ns.f.pin(); err != nil {
+			return err
+		}
 		ns.synced.Store(true)
 		w = bufio.NewWriterSize(f, 1<<20)
 		if _, err := io.Copy(w, io.NewSectionReader(v.s.f, 0, prefix)); err != nil {
@@ -418,7 +427,7 @@ func (l *Log) cleanSegment(v *view, km *keyMap, cfg *Config, nowMs int64) (res c
 	if err := w.Flush(); err != nil {
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
-	if err := fsync(ns.f); err != nil {
+	if err := ns.f.Sync(); err != nil {
 		return res, fmt.Errorf("compact %s: %w", v.s.path, err)
 	}
 	idx, tidx := ns.encodeIndexes()
@@ -517,6 +526,12 @@ func (l *Log) swapSegment(old, ns *segment) error {
 		l.mu.Unlock()
 		return fmt.Errorf("compact: segment %s is no longer a closed segment", old.path)
 	}
+	// The rename replaces the old inode: readers still holding the old
+	// segment keep its descriptor (files.go).
+	if err := old.f.pin(); err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("compact: swap %s: %w", old.path, err)
+	}
 	if err := os.Rename(old.path+cleanedSuffix, old.path); err != nil {
 		l.mu.Unlock()
 		return fmt.Errorf("compact: swap %s: %w", old.path, err)
@@ -524,6 +539,7 @@ func (l *Log) swapSegment(old, ns *segment) error {
 	l.segs[i] = ns
 	l.size.Add(ns.size - old.size)
 	l.mu.Unlock()
+	ns.f.unpin() // its path now names its file
 
 	// Committed. The index renames finish the swap; if they fail, Open
 	// finishes them.

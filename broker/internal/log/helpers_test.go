@@ -40,7 +40,7 @@ func smallConfig() Config {
 
 func openT(t testing.TB, dir string, cfg Config) *Log {
 	t.Helper()
-	l, err := Open(dir, cfg, testLogger(t))
+	l, err := Open(dir, cfg, Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -134,6 +134,10 @@ func (l *Log) repairIndexes() {
 	if l.closed.Load() {
 		return
 	}
+	if err := l.touch(); err != nil {
+		l.logger.Warn("index rebuild postponed", "err", err)
+		return
+	}
 	l.repairIndexesLocked()
 }
 
@@ -191,5 +195,5 @@ func (l *Log) rebuildIndex(s *segment, active bool) error {
 	// files: take syncMu to replace them.
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
-	return s.rewriteIndexFiles(active)
+	return s.rewriteIndexFiles(!active)
 }

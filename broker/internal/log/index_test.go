@@ -52,7 +52,7 @@ func TestOwnIndexesPassChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	l2, err := Open(dir, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	l2, err := Open(dir, cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestLookupMismatchRebuildsIndex(t *testing.T) {
 	damaged[2*8+7] ^= 0x10 // entry 2's position
 	os.WriteFile(path, damaged, 0o644)
 	var logs syncBuffer
-	l2, err := Open(dir, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	l2, err := Open(dir, cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

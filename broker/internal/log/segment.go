@@ -71,21 +71,17 @@ func parseSegmentName(name string) (int64, bool) {
 // Lifetime: refs starts at 1, the reference held by the Log's segment list.
 // Readers acquire a reference under Log.mu.RLock (so the segment is still
 // listed) and release it when done; removal from the list drops the list's
-// reference. Whoever drops the last reference closes the files. Files are
-// unlinked by whoever removes the segment, possibly while readers still hold
-// the descriptor, which Linux (and every Unix) allows.
+// reference. Whoever drops the last reference closes the file. Files are
+// unlinked by whoever removes the segment, after pinning the descriptor
+// (files.go) so that readers still holding the segment keep reading it,
+// which Linux (and every Unix) allows.
 type segment struct {
 	base int64
-	path string // .log path; index paths derive from it
-	f    *os.File
+	path string       // .log path; index paths derive from it
+	f    *segmentFile // opened on demand through the log's Files
 	refs atomic.Int32
 
-	// idx and tidx are open while the segment can still gain index
-	// entries: while active, and after rolling until the background sync
-	// has fsynced them. Touched by the appender, then by the syncer
-	// (Log.syncMu), never concurrently.
-	idx, tidx *os.File
-	synced    atomic.Bool // .log and indexes fsynced since the segment was closed
+	synced atomic.Bool // .log and indexes fsynced since the segment was closed
 	// indexBad is set when a lookup landed somewhere the index did not
 	// promise (index.go): lookups then scan the segment from its start
 	// until Tick or Close rebuilds the index.
@@ -100,11 +96,15 @@ type segment struct {
 	maxTs    int64 // largest batch MaxTimestamp, -1 if none
 	maxTsOff int64 // base offset of the first batch reaching maxTs, -1 if none
 
-	// Appender-only state (Log.appendMu, or Open).
+	// Appender-only state (Log.appendMu, or Open), then the syncer's
+	// (Log.syncMu) once the segment is closed.
 	sinceIndex int64 // bytes appended since the last offset index entry
 	rollAtMs   int64 // wall-clock ms used for segment.ms; 0 when empty
 	idxOnDisk  int   // index entries already written to the .index file
 	tidxOnDisk int   // time index entries already written
+	// indexStale says the index files on disk do not match the in-memory
+	// indexes (recovery rebuilt them): the next write rewrites them whole.
+	indexStale bool
 	pending    []byte
 }
 
@@ -113,11 +113,12 @@ func (s *segment) timeIndexPath() string {
 	return strings.TrimSuffix(s.path, logSuffix) + timeIndexSuffix
 }
 
-func newSegment(dir string, base int64, f *os.File) *segment {
+func newSegment(files *Files, dir string, base int64, f *os.File) *segment {
+	path := filepath.Join(dir, segmentName(base)+logSuffix)
 	s := &segment{
 		base:     base,
-		path:     filepath.Join(dir, segmentName(base)+logSuffix),
-		f:        f,
+		path:     path,
+		f:        files.newSegmentFile(path, f),
 		maxTs:    -1,
 		maxTsOff: -1,
 	}
@@ -125,8 +126,9 @@ func newSegment(dir string, base int64, f *os.File) *segment {
 	return s
 }
 
-// createSegment makes a new empty segment with open index files.
-func createSegment(dir string, base int64) (*segment, error) {
+// createSegment makes a new empty segment. Its index files are created
+// with their first entries.
+func createSegment(files *Files, dir string, base int64) (*segment, error) {
 	path := filepath.Join(dir, segmentName(base)+logSuffix)
 	// O_EXCL: a segment file with this base already existing means the
 	// log's bookkeeping is wrong; refuse rather than clobber data.
@@ -134,66 +136,35 @@ func createSegment(dir string, base int64) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
-	s := newSegment(dir, base, f)
-	if err := s.openIndexFiles(true); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, err
+	// Stale index files of an earlier segment with this base would be
+	// taken for this one's.
+	for _, p := range []string{strings.TrimSuffix(path, logSuffix) + indexSuffix, strings.TrimSuffix(path, logSuffix) + timeIndexSuffix} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("create segment: %w", err)
+		}
 	}
-	return s, nil
+	return newSegment(files, dir, base, f), nil
 }
 
-// openSegment opens an existing .log file.
-func openSegment(dir string, base int64) (*segment, error) {
-	path := filepath.Join(dir, segmentName(base)+logSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// openSegment describes an existing .log file; its descriptor opens when
+// it is first read.
+func openSegment(files *Files, dir string, base int64) (*segment, error) {
+	s := newSegment(files, dir, base, nil)
+	st, err := os.Stat(s.path)
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open segment: %w", err)
-	}
-	s := newSegment(dir, base, f)
 	s.size = st.Size()
 	return s, nil
-}
-
-// openIndexFiles opens the index files for appending entries; truncate
-// empties them (new segment, or about to be rewritten).
-func (s *segment) openIndexFiles(truncate bool) error {
-	flags := os.O_RDWR | os.O_CREATE
-	if truncate {
-		flags |= os.O_TRUNC
-	}
-	idx, err := os.OpenFile(s.indexPath(), flags, 0o644)
-	if err != nil {
-		return fmt.Errorf("open index: %w", err)
-	}
-	tidx, err := os.OpenFile(s.timeIndexPath(), flags, 0o644)
-	if err != nil {
-		idx.Close()
-		return fmt.Errorf("open time index: %w", err)
-	}
-	s.idx, s.tidx = idx, tidx
-	return nil
 }
 
 func (s *segment) acquire() { s.refs.Add(1) }
 
 func (s *segment) release() {
 	if s.refs.Add(-1) == 0 {
-		s.f.Close()
-		s.closeIndexFiles()
-	}
-}
-
-func (s *segment) closeIndexFiles() {
-	if s.idx != nil {
-		s.idx.Close()
-		s.tidx.Close()
-		s.idx, s.tidx = nil, nil
+		s.f.close()
 	}
 }
 
@@ -239,13 +210,15 @@ func (s *segment) addTimeEntry() bool {
 }
 
 // writePendingIndex writes the in-memory index entries not yet in the
-// files, in one write per file. Entries are written in bulk rather than per
-// append: the active segment's index is rebuilt by recovery after a crash
-// anyway, and roll and Close write the rest before anyone trusts the files.
-// Appender only (the slices only grow under the appender).
+// files, in one write per file (the whole indexes when the files are
+// stale). Entries are written in bulk rather than per append: the active
+// segment's index is rebuilt by recovery after a crash anyway, and roll and
+// Close write the rest before anyone trusts the files. The files are open
+// only for the write. Appender only (the slices only grow under the
+// appender), or the syncer once the segment is closed.
 func (s *segment) writePendingIndex() error {
-	if s.idx == nil {
-		return errors.New("index files are closed")
+	if s.indexStale {
+		return s.rewriteIndexFiles(false)
 	}
 	if n := len(s.index); n > s.idxOnDisk {
 		buf := s.pending[:0]
@@ -254,7 +227,7 @@ func (s *segment) writePendingIndex() error {
 			buf = binary.BigEndian.AppendUint32(buf, e.pos)
 		}
 		s.pending = buf
-		if _, err := s.idx.WriteAt(buf, int64(s.idxOnDisk)*indexEntrySize); err != nil {
+		if err := writeIndexFile(s.indexPath(), buf, int64(s.idxOnDisk)*indexEntrySize, false, false); err != nil {
 			return fmt.Errorf("write index %s: %w", s.indexPath(), err)
 		}
 		s.idxOnDisk = n
@@ -266,12 +239,33 @@ func (s *segment) writePendingIndex() error {
 			buf = binary.BigEndian.AppendUint32(buf, e.rel)
 		}
 		s.pending = buf
-		if _, err := s.tidx.WriteAt(buf, int64(s.tidxOnDisk)*timeEntrySize); err != nil {
+		if err := writeIndexFile(s.timeIndexPath(), buf, int64(s.tidxOnDisk)*timeEntrySize, false, false); err != nil {
 			return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
 		}
 		s.tidxOnDisk = n
 	}
 	return nil
+}
+
+// writeIndexFile writes buf at off in path (creating it; emptying it first
+// if truncate), fsyncing it if sync.
+func writeIndexFile(path string, buf []byte, off int64, truncate, sync bool) error {
+	flags := os.O_RDWR | os.O_CREATE
+	if truncate {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(buf, off)
+	if err == nil && sync {
+		err = fsync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // encodeIndexes serialises the in-memory indexes.
@@ -290,38 +284,39 @@ func (s *segment) encodeIndexes() (idx, tidx []byte) {
 }
 
 // rewriteIndexFiles replaces the index files with the in-memory indexes,
-// leaving them open for further entries if keepOpen.
-func (s *segment) rewriteIndexFiles(keepOpen bool) error {
-	s.closeIndexFiles()
-	if err := s.openIndexFiles(true); err != nil {
-		return err
-	}
+// fsyncing them if sync.
+func (s *segment) rewriteIndexFiles(sync bool) error {
 	idx, tidx := s.encodeIndexes()
-	if _, err := s.idx.WriteAt(idx, 0); err != nil {
+	if err := writeIndexFile(s.indexPath(), idx, 0, true, sync); err != nil {
 		return fmt.Errorf("write index %s: %w", s.indexPath(), err)
 	}
-	if _, err := s.tidx.WriteAt(tidx, 0); err != nil {
+	if err := writeIndexFile(s.timeIndexPath(), tidx, 0, true, sync); err != nil {
 		return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
 	}
-	s.idxOnDisk, s.tidxOnDisk = len(s.index), len(s.tindex)
-	if !keepOpen {
-		if err := s.syncIndexFiles(); err != nil {
-			return err
-		}
-		s.closeIndexFiles()
-	}
+	s.idxOnDisk, s.tidxOnDisk, s.indexStale = len(s.index), len(s.tindex), false
 	return nil
 }
 
+// syncIndexFiles writes what is pending and fsyncs the index files.
 func (s *segment) syncIndexFiles() error {
-	if s.idx == nil {
-		return nil
+	if s.indexStale {
+		return s.rewriteIndexFiles(true)
 	}
-	if err := fsync(s.idx); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.indexPath(), err)
+	if err := s.writePendingIndex(); err != nil {
+		return err
 	}
-	if err := fsync(s.tidx); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.timeIndexPath(), err)
+	for _, p := range []string{s.indexPath(), s.timeIndexPath()} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("fsync %s: %w", p, err)
+		}
+		err = fsync(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("fsync %s: %w", p, err)
+		}
 	}
 	return nil
 }
@@ -332,12 +327,14 @@ func (s *segment) syncIndexFiles() error {
 // positions within the file. checkIndexes then checks the last entries
 // against the log. An error means "rebuild by scanning".
 func (s *segment) loadIndexes(limit int64) error {
+	// Close and the syncer create both files, empty or not: a missing one
+	// is damage, unless the segment is empty (a new log has none).
 	ib, err := os.ReadFile(s.indexPath())
-	if err != nil {
+	if err != nil && !(s.size == 0 && errors.Is(err, os.ErrNotExist)) {
 		return err
 	}
 	tb, err := os.ReadFile(s.timeIndexPath())
-	if err != nil {
+	if err != nil && !(s.size == 0 && errors.Is(err, os.ErrNotExist)) {
 		return err
 	}
 	if len(ib)%indexEntrySize != 0 || len(tb)%timeEntrySize != 0 {
