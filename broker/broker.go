@@ -65,6 +65,7 @@ type Broker struct {
 	httpLn   net.Listener
 	ready    atomic.Bool
 	recovery recoveryProgress
+	storage  storageState
 
 	ctx    context.Context
 	cancel context.CancelFunc

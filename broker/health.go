@@ -4,7 +4,7 @@ package broker
 // one line per failing check otherwise, so a probe or a person sees why:
 //
 //	recovery: 1234 of 10000 partitions opened
-//	storage: ...
+//	storage: no space left on the device of ./data (0 bytes free); ...
 
 import (
 	"fmt"
@@ -20,6 +20,10 @@ func (b *Broker) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 		} else {
 			problems = append(problems, "recovery: starting")
 		}
+	}
+	if b.storageFull() {
+		problems = append(problems, fmt.Sprintf("storage: no space left on the device of %s (%d bytes free); produce fails with KAFKA_STORAGE_ERROR until space returns",
+			b.cfg.DataDir, max(b.freeBytes(), 0)))
 	}
 	if len(problems) > 0 {
 		http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)

@@ -58,6 +58,22 @@ func newMetrics() *metrics {
 	m.recordsOut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_topic_records_out_total", Help: "Records fetched, by topic."}, []string{"topic"})
 	m.reg.MustRegister(m.connections, m.requests, m.requestErrors, m.latency, m.bytesIn, m.recordsIn, m.bytesOut, m.recordsOut,
 		partitionCollector{m},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_storage_full",
+			Help: "1 while the data dir's device is full (writes fail, reads and deletes go on), else 0."},
+			func() float64 {
+				if m.broker != nil && m.broker.storageFull() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_storage_free_bytes",
+			Help: "Bytes available on the data dir's device."},
+			func() float64 {
+				if m.broker == nil {
+					return 0
+				}
+				return float64(m.broker.freeBytes())
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_log_open_segment_files",
 			Help: "Segment (.log) files held open across all partitions (bounded by OpenSegmentFiles)."},
 			func() float64 {

@@ -17,12 +17,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/internal/log"
@@ -320,7 +322,8 @@ func (ts *topics) autoCreate(name string) (*topic, error) {
 // delete removes a topic: recorded as deleting (so the name is free once
 // this returns and a restart finishes the job), every partition stopped
 // without another write and its directory renamed aside, then removed in
-// the background.
+// the background. On a full disk, where even the record cannot be
+// written, the files go first, freeing the space the record needs.
 func (ts *topics) delete(name string) error {
 	ts.mu.Lock()
 	t, ok := ts.byName[name]
@@ -332,7 +335,8 @@ func (ts *topics) delete(name string) error {
 	delete(ts.byID, t.id)
 	ts.deleting[t.id] = deletingTopic{name: name, partitions: t.recorded}
 	ts.renaming[name] = true
-	if err := ts.saveLocked(); err != nil {
+	err := ts.saveLocked()
+	if err != nil && !errors.Is(err, syscall.ENOSPC) {
 		ts.byName[name], ts.byID[t.id] = t, t
 		delete(ts.deleting, t.id)
 		delete(ts.renaming, name)
@@ -342,25 +346,30 @@ func (ts *topics) delete(name string) error {
 	}
 	ts.mu.Unlock()
 
-	t.deleted.Store(true)
-	var dirs []string
-	for _, p := range *t.partitions.Load() {
-		p.detach()
-		to, err := renameForDelete(p.log.Dir(), t.id)
-		if err != nil {
-			ts.b.logger.Warn("delete partition files", "topic", name, "partition", p.index, "err", err)
-			continue
+	dirs := ts.stopAndRename(t)
+	if err != nil {
+		ts.b.noteWriteError("delete topic", err)
+		for _, d := range dirs {
+			if rerr := os.RemoveAll(d); rerr != nil {
+				ts.b.logger.Warn("remove directory", "dir", d, "err", rerr)
+			}
 		}
-		dirs = append(dirs, to)
-		ts.b.metrics.forgetPartition(name, p.index)
+		ts.mu.Lock()
+		delete(ts.deleting, t.id)
+		delete(ts.renaming, name)
+		err = ts.saveLocked()
+		ts.mu.Unlock()
+		if err != nil {
+			ts.b.logger.Error("deleted a topic's files on a full disk but could not record it; the topic reappears, empty, at the next start",
+				"topic", name, "err", err)
+			return err
+		}
+	} else {
+		ts.mu.Lock()
+		delete(ts.renaming, name)
+		ts.mu.Unlock()
+		ts.remover.add(removeJob{dirs: dirs, finish: [][16]byte{t.id}})
 	}
-	if err := fsutil.SyncDir(ts.b.cfg.DataDir); err != nil {
-		ts.b.logger.Warn("sync data dir after renaming a deleted topic's directories", "topic", name, "err", err)
-	}
-	ts.mu.Lock()
-	delete(ts.renaming, name)
-	ts.mu.Unlock()
-	ts.remover.add(removeJob{dirs: dirs, finish: [][16]byte{t.id}})
 
 	// Committed offsets of a deleted topic go with it, as in Kafka.
 	if ts.b.groups != nil {
@@ -370,6 +379,27 @@ func (ts *topics) delete(name string) error {
 	}
 	ts.b.logger.Info("topic deleted", "topic", name)
 	return nil
+}
+
+// stopAndRename stops every partition of a deleted topic and renames its
+// directories aside, returning their new paths.
+func (ts *topics) stopAndRename(t *topic) []string {
+	t.deleted.Store(true)
+	var dirs []string
+	for _, p := range *t.partitions.Load() {
+		p.detach()
+		ts.b.metrics.forgetPartition(t.name, p.index)
+		to, err := renameForDelete(p.log.Dir(), t.id)
+		if err != nil {
+			ts.b.logger.Warn("delete partition files", "topic", t.name, "partition", p.index, "err", err)
+			continue
+		}
+		dirs = append(dirs, to)
+	}
+	if err := fsutil.SyncDir(ts.b.cfg.DataDir); err != nil {
+		ts.b.logger.Warn("sync data dir after renaming a deleted topic's directories", "topic", t.name, "err", err)
+	}
+	return dirs
 }
 
 // finishDeleting forgets deleted topics whose directories are gone.
@@ -501,11 +531,11 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 		for _, p := range *t.partitions.Load() {
 			if retention {
 				p.expireProducers(producerCutoff)
-				if err := p.saveProducerState(); err != nil {
+				if err := p.saveProducerState(); err != nil && !ts.b.noteWriteError("save producer state", err) {
 					ts.b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
 				}
 			}
-			if err := p.log.Tick(now); err != nil && !errors.Is(err, log.ErrClosed) {
+			if err := p.log.Tick(now); err != nil && !errors.Is(err, log.ErrClosed) && !ts.b.noteWriteError("log tick", err) {
 				ts.b.logger.Warn("log tick", "topic", t.name, "partition", p.index, "err", err)
 			}
 			if !retention {
