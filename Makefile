@@ -17,8 +17,8 @@ build:
 run: build
 	./$(BIN) broker --listen 127.0.0.1:9092 --data-dir $(DATA)
 
-# Installs what the tests need (kcat, nodejs/npm via apt-get when missing;
-# kafkajs through npm), then runs
+# Installs what the tests need (kcat, nodejs/npm and mariadb-server via
+# apt-get when missing; kafkajs through npm), then runs
 # vet and every test; concurrent packages under -race.
 test: test-deps
 	$(GO) vet ./...
@@ -32,6 +32,9 @@ test-deps:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 		echo "installing nodejs and npm (Debian packages) for the kafkajs compatibility test"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { \
+		echo "installing mariadb-server (Debian package) for the MySQL CDC tests (each test runs a private server)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq mariadb-server >/dev/null; }
 	@[ -d broker/testdata/kafkajs/node_modules/kafkajs ] || npm ci --prefix broker/testdata/kafkajs --no-audit --no-fund
 
 # Side-by-side benchmarks: our broker against franz-go's kfake and the

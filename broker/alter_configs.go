@@ -2,7 +2,8 @@ package broker
 
 // AlterConfigs v0-2: replaces a resource's whole set of overrides (keys not
 // given go back to their defaults), as in Kafka. Topics and the broker's
-// dynamic topic defaults are served; see dynamic_configs.go.
+// dynamic topic defaults are served; see dynamic_configs.go. Kafka's
+// internal topics are TOPIC_AUTHORIZATION_FAILED (internal_topics.go).
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"

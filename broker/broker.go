@@ -58,7 +58,7 @@ type Broker struct {
 	// runtime, persisted) and the merged map readers use, replaced whole.
 	// dynamicConfigs is replaced under topics.mu: read it through dynamic().
 	staticDefaults map[string]string
-	dynamicConfigs map[string]string
+	dynamicConfigs dynamicConfigs
 	topicDefaults  atomic.Pointer[map[string]string]
 
 	httpSrv  *http.Server

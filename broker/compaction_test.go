@@ -532,3 +532,28 @@ func TestCompactionKeepsProducerStateAcrossKill9(t *testing.T) {
 	expectProduce(t, "sequence gap", rawProduce(t, proc.Addr, topic, 0, "", keyedBatch(t, pid, 11, "k", []byte("gap"))), kerr.OutOfOrderSequenceNumber, 0)
 	expectProduce(t, "next sequence", rawProduce(t, proc.Addr, topic, 0, "", keyedBatch(t, pid, 10, "k", []byte("a-10"))), nil, 12)
 }
+
+// With a key map (log.cleaner.dedupe.buffer.size) far smaller than the
+// number of keys, cleaning takes several passes and still leaves exactly the
+// newest value per key at its original offset.
+func TestCompactionWithKeyMapSmallerThanKeys(t *testing.T) {
+	// 1 KiB holds about 38 keys; the topic has 600.
+	b := testkit.StartBroker(t, testkit.WithConfig("log.cleaner.backoff.ms", "3600000"),
+		testkit.WithConfig("log.cleaner.dedupe.buffer.size", "1024"))
+	const topic = "many-keys"
+	createTopic(t, b.Addr, topic, 1, compactTopicConfig("compact"))
+	cl := testkit.Client(t, b.Addr, kgo.DefaultProduceTopic(topic))
+	var all []*kgo.Record
+	for round := range 3 {
+		var recs []*kgo.Record
+		for k := range 600 {
+			recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprintf("key-%03d", k)), Value: []byte(fmt.Sprintf("key-%03d-round-%d", k, round))})
+		}
+		produceAll(t, cl, recs...)
+		all = append(all, recs...)
+	}
+	produceAll(t, cl, sentinel(topic))
+	b.RunMaintenance()
+	// The sentinel rolled the log, so every round is in closed segments.
+	checkSurvivors(t, readToSentinel(t, b.Addr, topic), newestByKey(all))
+}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tributary-streams/tributary/broker/internal/log"
 	"github.com/tributary-streams/tributary/internal/properties"
 )
 
@@ -100,6 +101,15 @@ type Config struct {
 	DisableLogCleaner bool
 	// LogCleanerBackoffMs is log.cleaner.backoff.ms. Default 15000.
 	LogCleanerBackoffMs int64
+	// LogCleanerDedupeBufferSize is log.cleaner.dedupe.buffer.size: the
+	// memory of compaction's key map (24 bytes a key), shared by all
+	// partitions. A log with more distinct dirty keys than it holds is
+	// cleaned in several passes. Default 134217728; at least 1024 (Kafka
+	// asks for 1 MiB).
+	LogCleanerDedupeBufferSize int64
+	// LogCleanerIOBufferLoadFactor is log.cleaner.io.buffer.load.factor:
+	// how full the key map may get. Default 0.9.
+	LogCleanerIOBufferLoadFactor float64
 	// FetchMaxBytes is fetch.max.bytes: the cap on a whole fetch response.
 	// Default 57671680.
 	FetchMaxBytes int32
@@ -117,12 +127,26 @@ type Config struct {
 	OffsetsRetentionMinutes      int64 // offsets.retention.minutes, default 10080
 	ConsumerHeartbeatIntervalMs  int32 // group.consumer.heartbeat.interval.ms, default 5000
 	ConsumerSessionTimeoutMs     int32 // group.consumer.session.timeout.ms, default 45000
+	// OffsetsTopicNumPartitions is offsets.topic.num.partitions: the
+	// partitions of __consumer_offsets, which a group's records go to by
+	// the hash of its id. Default 50. Once the topic exists its partition
+	// count is used instead, as in Kafka.
+	OffsetsTopicNumPartitions int32
 
 	// Transaction and producer settings.
 	TransactionMaxTimeoutMs       int32 // transaction.max.timeout.ms, default 900000
 	TransactionalIDExpirationMs   int64 // transactional.id.expiration.ms, default 604800000
 	ProducerIDExpirationMs        int64 // producer.id.expiration.ms, default 86400000
 	TransactionAbortCheckInterval int64 // transaction.abort.timed.out.transaction.cleanup.interval.ms, default 10000
+	// TransactionRemoveExpiredInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms: how often
+	// transactional ids idle past transactional.id.expiration.ms are
+	// removed. Default 3600000.
+	TransactionRemoveExpiredInterval int64
+	// TransactionStateLogNumPartitions is
+	// transaction.state.log.num.partitions: the partitions of
+	// __transaction_state. Default 50.
+	TransactionStateLogNumPartitions int32
 
 	// TopicDefaults are the broker-level defaults for topic configs, keyed
 	// by the topic config name (retention.ms, segment.bytes, ...). They are
@@ -147,6 +171,8 @@ func (c *Config) Defaults() {
 	setDefault(&c.ConnectionsMaxIdleMs, 600000)
 	setDefault(&c.RetentionCheckIntervalMs, 300000)
 	setDefault(&c.LogCleanerBackoffMs, 15000)
+	setDefault(&c.LogCleanerDedupeBufferSize, log.DefaultDedupeBufferBytes)
+	setDefault(&c.LogCleanerIOBufferLoadFactor, log.DefaultLoadFactor)
 	setDefault(&c.FetchMaxBytes, 57671680)
 	setDefault(&c.MaxIncrementalFetchSessionCacheSlots, 1000)
 	setDefault(&c.GroupMinSessionTimeoutMs, 6000)
@@ -159,6 +185,9 @@ func (c *Config) Defaults() {
 	setDefault(&c.TransactionalIDExpirationMs, 604800000)
 	setDefault(&c.ProducerIDExpirationMs, 86400000)
 	setDefault(&c.TransactionAbortCheckInterval, 10000)
+	setDefault(&c.TransactionRemoveExpiredInterval, 3600000)
+	setDefault(&c.OffsetsTopicNumPartitions, 50)
+	setDefault(&c.TransactionStateLogNumPartitions, 50)
 	defaults := make(map[string]string, len(topicConfigDefs))
 	for _, d := range topicConfigDefs {
 		defaults[d.name] = d.def
@@ -282,6 +311,17 @@ var brokerKeys = map[string]brokerKey{
 	"log.cleaner.backoff.ms": intKey("an integer >= 1", 1, math.MaxInt64, func(c *Config, v int64) {
 		c.LogCleanerBackoffMs = v
 	}),
+	"log.cleaner.dedupe.buffer.size": intKey(fmt.Sprintf("an integer >= %d (bytes)", log.MinDedupeBufferBytes), log.MinDedupeBufferBytes, math.MaxInt64, func(c *Config, v int64) {
+		c.LogCleanerDedupeBufferSize = v
+	}),
+	"log.cleaner.io.buffer.load.factor": {set: func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			return errors.New("accepted: a number above 0 and at most 1")
+		}
+		c.LogCleanerIOBufferLoadFactor = f
+		return nil
+	}},
 	"fetch.max.bytes": intKey("an integer >= 1024", 1024, math.MaxInt32, func(c *Config, v int64) {
 		c.FetchMaxBytes = int32(v)
 	}),
@@ -317,6 +357,15 @@ var brokerKeys = map[string]brokerKey{
 	}),
 	"transaction.abort.timed.out.transaction.cleanup.interval.ms": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
 		c.TransactionAbortCheckInterval = v
+	}),
+	"transaction.remove.expired.transaction.cleanup.interval.ms": intKey("an integer >= 1", 1, math.MaxInt32, func(c *Config, v int64) {
+		c.TransactionRemoveExpiredInterval = v
+	}),
+	"offsets.topic.num.partitions": intKey("an integer 1..100000", 1, 100000, func(c *Config, v int64) {
+		c.OffsetsTopicNumPartitions = int32(v)
+	}),
+	"transaction.state.log.num.partitions": intKey("an integer 1..100000", 1, 100000, func(c *Config, v int64) {
+		c.TransactionStateLogNumPartitions = int32(v)
 	}),
 
 	// Broker names for topic defaults.
@@ -458,6 +507,10 @@ func (c Config) Validate() error {
 	positiveOrNone("connections.max.idle.ms", c.ConnectionsMaxIdleMs)
 	atLeast("log.retention.check.interval.ms", c.RetentionCheckIntervalMs, 1)
 	atLeast("log.cleaner.backoff.ms", c.LogCleanerBackoffMs, 1)
+	atLeast("log.cleaner.dedupe.buffer.size", c.LogCleanerDedupeBufferSize, log.MinDedupeBufferBytes)
+	if !(c.LogCleanerIOBufferLoadFactor > 0 && c.LogCleanerIOBufferLoadFactor <= 1) {
+		bad("log.cleaner.io.buffer.load.factor", c.LogCleanerIOBufferLoadFactor, "must be above 0 and at most 1")
+	}
 	atLeast("fetch.max.bytes", int64(c.FetchMaxBytes), 1024)
 	positiveOrNone("max.incremental.fetch.session.cache.slots", int64(c.MaxIncrementalFetchSessionCacheSlots))
 	atLeast("group.min.session.timeout.ms", int64(c.GroupMinSessionTimeoutMs), 1)
@@ -477,6 +530,13 @@ func (c Config) Validate() error {
 	atLeast("transactional.id.expiration.ms", c.TransactionalIDExpirationMs, 1)
 	atLeast("producer.id.expiration.ms", c.ProducerIDExpirationMs, 1)
 	atLeast("transaction.abort.timed.out.transaction.cleanup.interval.ms", c.TransactionAbortCheckInterval, 1)
+	atLeast("transaction.remove.expired.transaction.cleanup.interval.ms", c.TransactionRemoveExpiredInterval, 1)
+	if c.OffsetsTopicNumPartitions < 1 || c.OffsetsTopicNumPartitions > 100000 {
+		bad("offsets.topic.num.partitions", c.OffsetsTopicNumPartitions, "must be 1..100000")
+	}
+	if c.TransactionStateLogNumPartitions < 1 || c.TransactionStateLogNumPartitions > 100000 {
+		bad("transaction.state.log.num.partitions", c.TransactionStateLogNumPartitions, "must be 1..100000")
+	}
 	keys := make([]string, 0, len(c.TopicDefaults))
 	for k := range c.TopicDefaults {
 		keys = append(keys, k)

@@ -14,9 +14,10 @@ import (
 )
 
 type coordinators struct {
-	producerIDs *producerIDs
-	groups      *group.Coordinator
-	txns        *txn.Coordinator
+	internalTopics *internalTopics
+	producerIDs    *producerIDs
+	groups         *group.Coordinator
+	txns           *txn.Coordinator
 }
 
 func (b *Broker) startCoordinators() error {
@@ -24,14 +25,22 @@ func (b *Broker) startCoordinators() error {
 	if b.producerIDs, err = openProducerIDs(b.cfg.DataDir); err != nil {
 		return err
 	}
-	if b.groups, err = group.New(groupConfig(b.cfg), b.topics, b.logger.With("component", "groups")); err != nil {
+	if b.internalTopics, err = newInternalTopics(b); err != nil {
+		return err
+	}
+	gc := groupConfig(b.cfg)
+	gc.OffsetsLog = offsetsLog{b.internalTopics}
+	gc.OffsetsTopicPartitions = b.internalTopics.partitions[group.OffsetsTopicName]
+	if b.groups, err = group.New(gc, b.topics, b.logger.With("component", "groups")); err != nil {
 		return err
 	}
 	b.txns, err = txn.New(txn.Config{
-		Dir:                  filepath.Join(b.cfg.DataDir, "__transactions"),
-		MaxTimeoutMs:         b.cfg.TransactionMaxTimeoutMs,
-		AbortCheckIntervalMs: b.cfg.TransactionAbortCheckInterval,
-		SyncWrites:           b.cfg.FsyncAlways,
+		Dir:                     filepath.Join(b.cfg.DataDir, "__transactions"),
+		MaxTimeoutMs:            b.cfg.TransactionMaxTimeoutMs,
+		AbortCheckIntervalMs:    b.cfg.TransactionAbortCheckInterval,
+		SyncWrites:              b.cfg.FsyncAlways,
+		IDExpirationMs:          b.cfg.TransactionalIDExpirationMs,
+		RemoveExpiredIntervalMs: b.cfg.TransactionRemoveExpiredInterval,
 	}, txnPartitions{b}, b.groups, b.producerIDs, b.logger.With("component", "transactions"))
 	return err
 }

@@ -1,7 +1,8 @@
 package broker
 
 // CreatePartitions v0-3, including validate-only. Explicit assignments may
-// only name this node.
+// only name this node. Kafka's internal topics are TOPIC_AUTHORIZATION_FAILED
+// (internal_topics.go).
 
 import (
 	"fmt"

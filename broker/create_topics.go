@@ -4,7 +4,9 @@ package broker
 // replication factor take the broker defaults (v4+ semantics are accepted on
 // every version). Replica assignments may only name this node. Duplicate
 // names in one request are INVALID_REQUEST for each copy, as in Kafka. v5+
-// responses carry the topic's resulting configs.
+// responses carry the topic's resulting configs. Kafka's internal topics
+// (__consumer_offsets, __transaction_state) are TOPIC_AUTHORIZATION_FAILED:
+// the broker creates them (internal_topics.go).
 
 import (
 	"fmt"

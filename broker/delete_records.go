@@ -2,7 +2,8 @@ package broker
 
 // DeleteRecords v0-2: advances a partition's log start offset. Offset -1
 // means the high watermark. An offset past the high watermark is
-// OFFSET_OUT_OF_RANGE, as in Kafka.
+// OFFSET_OUT_OF_RANGE, as in Kafka; an internal topic is
+// INVALID_TOPIC_EXCEPTION, as in Kafka.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -20,6 +21,8 @@ func (b *Broker) handleDeleteRecords(c *clientConn, req *kmsg.DeleteRecordsReque
 			switch {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case t.internal:
+				sp.ErrorCode = kerr.InvalidTopicException.Code // as Kafka: "Cannot delete records of internal topic"
 			case rp.Offset < -1 || rp.Offset > p.highWatermark():
 				sp.ErrorCode = kerr.OffsetOutOfRange.Code
 			default:

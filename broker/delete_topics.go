@@ -3,7 +3,8 @@ package broker
 // DeleteTopics v0-6 (v6 may name topics by id). Deletion closes the
 // partition logs and removes their directories; waiting fetches are woken
 // and see UNKNOWN_TOPIC_OR_PARTITION. delete.topic.enable=false answers
-// TOPIC_DELETION_DISABLED.
+// TOPIC_DELETION_DISABLED. Kafka's internal topics are
+// TOPIC_AUTHORIZATION_FAILED (internal_topics.go).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"

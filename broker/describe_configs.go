@@ -2,10 +2,14 @@ package broker
 
 // DescribeConfigs v0-4 for topics (resource type 2) and this broker (type
 // 4). Topic configs report where each value comes from: the topic's own
-// override, a dynamic broker default, the static broker configuration or
-// the built-in default, with synonyms (v1+) and documentation (v3+). The
-// broker resource lists the dynamic topic-default keys (updatable) and the
-// static keys (read-only).
+// override, this broker's dynamic value, the cluster-wide dynamic default,
+// the static broker configuration or the built-in default, with synonyms
+// (v1+) and documentation (v3+). The broker resource lists the dynamic
+// topic-default keys (updatable) and the static keys (read-only). Named by
+// node.id it reports this broker's values (DYNAMIC_BROKER_CONFIG first);
+// named "" it reports the cluster-wide view without this broker's own
+// values (Kafka answers "" with the dynamic defaults alone; the static and
+// default entries are extra).
 
 import (
 	"fmt"
@@ -61,7 +65,7 @@ func (b *Broker) handleDescribeConfigs(c *clientConn, req *kmsg.DescribeConfigsR
 				res.ErrorMessage = &msg
 				break
 			}
-			for _, cfg := range b.describeBrokerConfigs(req) {
+			for _, cfg := range b.describeBrokerConfigs(req, rr.ResourceName != "") {
 				if want(cfg.Name) {
 					res.Configs = append(res.Configs, cfg)
 				}
@@ -83,11 +87,14 @@ func (b *Broker) describeTopicConfig(req *kmsg.DescribeConfigsRequest, d topicCo
 		ok     bool
 	}
 	ov, hasOv := overrides[d.name]
-	dyn, hasDyn := b.dynamic()[d.synonym]
+	dynamic := b.dynamic()
+	node, hasNode := dynamic.node[d.synonym]
+	dyn, hasDyn := dynamic.clusterDefault[d.synonym]
 	static, hasStatic := b.staticDefaults[d.name]
 	hasStatic = hasStatic && static != d.def
 	layers := []layer{
 		{d.name, ov, kmsg.ConfigSourceDynamicTopicConfig, hasOv},
+		{d.synonym, node, kmsg.ConfigSourceDynamicBrokerConfig, hasNode},
 		{d.synonym, dyn, kmsg.ConfigSourceDynamicDefaultBrokerConfig, hasDyn},
 		{d.synonym, static, kmsg.ConfigSourceStaticBrokerConfig, hasStatic},
 		{d.synonym, d.def, kmsg.ConfigSourceDefaultConfig, true},
@@ -113,49 +120,68 @@ func (b *Broker) describeTopicConfig(req *kmsg.DescribeConfigsRequest, d topicCo
 	return cfg
 }
 
-func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest) []kmsg.DescribeConfigsResponseResourceConfig {
+// describeBrokerConfigs lists the broker's configs; perBroker includes
+// this broker's own dynamic values (the resource named by node.id).
+func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest, perBroker bool) []kmsg.DescribeConfigsResponseResourceConfig {
 	var out []kmsg.DescribeConfigsResponseResourceConfig
-	add := func(name, value string, readOnly bool, source kmsg.ConfigSource, typ kmsg.ConfigType) {
-		v := value
-		cfg := kmsg.DescribeConfigsResponseResourceConfig{Name: name, Value: &v, ReadOnly: readOnly, Source: source,
-			IsDefault: source == kmsg.ConfigSourceDefaultConfig, ConfigType: typ}
+	type synonym struct {
+		value  string
+		source kmsg.ConfigSource
+	}
+	// add lists a config; layers are its values, the effective one first.
+	add := func(name string, readOnly bool, typ kmsg.ConfigType, layers ...synonym) {
+		v := layers[0].value
+		cfg := kmsg.DescribeConfigsResponseResourceConfig{Name: name, Value: &v, ReadOnly: readOnly, Source: layers[0].source,
+			IsDefault: layers[0].source == kmsg.ConfigSourceDefaultConfig, ConfigType: typ}
 		if req.IncludeSynonyms {
-			cfg.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{{Name: name, Value: &v, Source: source}}
+			for _, l := range layers {
+				lv := l.value
+				cfg.ConfigSynonyms = append(cfg.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: name, Value: &lv, Source: l.source})
+			}
 		}
 		out = append(out, cfg)
 	}
 	dynamic := b.dynamic()
 	for _, d := range topicConfigDefs {
-		value, source := d.def, kmsg.ConfigSourceDefaultConfig
+		var layers []synonym
+		if v, ok := dynamic.node[d.synonym]; ok && perBroker {
+			layers = append(layers, synonym{v, kmsg.ConfigSourceDynamicBrokerConfig})
+		}
+		if v, ok := dynamic.clusterDefault[d.synonym]; ok {
+			layers = append(layers, synonym{v, kmsg.ConfigSourceDynamicDefaultBrokerConfig})
+		}
 		if v, ok := b.staticDefaults[d.name]; ok && v != d.def {
-			value, source = v, kmsg.ConfigSourceStaticBrokerConfig
+			layers = append(layers, synonym{v, kmsg.ConfigSourceStaticBrokerConfig})
 		}
-		if v, ok := dynamic[d.synonym]; ok {
-			value, source = v, kmsg.ConfigSourceDynamicDefaultBrokerConfig
-		}
-		add(d.synonym, value, false, source, kmsg.ConfigType(d.typ))
+		layers = append(layers, synonym{d.def, kmsg.ConfigSourceDefaultConfig})
+		add(d.synonym, false, kmsg.ConfigType(d.typ), layers...)
 	}
-	static := kmsg.ConfigSourceStaticBrokerConfig
+	static := func(name, value string, typ kmsg.ConfigType) {
+		add(name, true, typ, synonym{value, kmsg.ConfigSourceStaticBrokerConfig})
+	}
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	bo := strconv.FormatBool
-	add("node.id", i(int64(b.cfg.NodeID)), true, static, kmsg.ConfigTypeInt)
-	add("advertised.listeners", "PLAINTEXT://"+b.Addr(), true, static, kmsg.ConfigTypeString)
-	add("log.dirs", b.cfg.DataDir, true, static, kmsg.ConfigTypeString)
-	add("num.partitions", i(int64(b.cfg.NumPartitions)), true, static, kmsg.ConfigTypeInt)
-	add("default.replication.factor", i(int64(b.cfg.DefaultReplicationFactor)), true, static, kmsg.ConfigTypeInt)
-	add("auto.create.topics.enable", bo(!b.cfg.DisableAutoCreateTopics), true, static, kmsg.ConfigTypeBoolean)
-	add("delete.topic.enable", bo(!b.cfg.DisableTopicDeletion), true, static, kmsg.ConfigTypeBoolean)
-	add("socket.request.max.bytes", i(int64(b.cfg.SocketRequestMaxBytes)), true, static, kmsg.ConfigTypeInt)
-	add("fetch.max.bytes", i(int64(b.cfg.FetchMaxBytes)), true, static, kmsg.ConfigTypeInt)
-	add("log.cleaner.enable", bo(!b.cfg.DisableLogCleaner), true, static, kmsg.ConfigTypeBoolean)
-	add("log.retention.check.interval.ms", i(b.cfg.RetentionCheckIntervalMs), true, static, kmsg.ConfigTypeLong)
-	add("group.initial.rebalance.delay.ms", i(int64(orNone(b.cfg.GroupInitialRebalanceDelayMs))), true, static, kmsg.ConfigTypeInt)
-	add("group.min.session.timeout.ms", i(int64(b.cfg.GroupMinSessionTimeoutMs)), true, static, kmsg.ConfigTypeInt)
-	add("group.max.session.timeout.ms", i(int64(b.cfg.GroupMaxSessionTimeoutMs)), true, static, kmsg.ConfigTypeInt)
-	add("offsets.retention.minutes", i(b.cfg.OffsetsRetentionMinutes), true, static, kmsg.ConfigTypeInt)
-	add("transaction.max.timeout.ms", i(int64(b.cfg.TransactionMaxTimeoutMs)), true, static, kmsg.ConfigTypeInt)
-	add("offsets.topic.replication.factor", "1", true, static, kmsg.ConfigTypeShort)
-	add("transaction.state.log.replication.factor", "1", true, static, kmsg.ConfigTypeShort)
-	add("transaction.state.log.min.isr", "1", true, static, kmsg.ConfigTypeInt)
+	static("node.id", i(int64(b.cfg.NodeID)), kmsg.ConfigTypeInt)
+	static("advertised.listeners", "PLAINTEXT://"+b.Addr(), kmsg.ConfigTypeString)
+	static("log.dirs", b.cfg.DataDir, kmsg.ConfigTypeString)
+	static("num.partitions", i(int64(b.cfg.NumPartitions)), kmsg.ConfigTypeInt)
+	static("default.replication.factor", i(int64(b.cfg.DefaultReplicationFactor)), kmsg.ConfigTypeInt)
+	static("auto.create.topics.enable", bo(!b.cfg.DisableAutoCreateTopics), kmsg.ConfigTypeBoolean)
+	static("delete.topic.enable", bo(!b.cfg.DisableTopicDeletion), kmsg.ConfigTypeBoolean)
+	static("socket.request.max.bytes", i(int64(b.cfg.SocketRequestMaxBytes)), kmsg.ConfigTypeInt)
+	static("fetch.max.bytes", i(int64(b.cfg.FetchMaxBytes)), kmsg.ConfigTypeInt)
+	static("log.cleaner.enable", bo(!b.cfg.DisableLogCleaner), kmsg.ConfigTypeBoolean)
+	static("log.retention.check.interval.ms", i(b.cfg.RetentionCheckIntervalMs), kmsg.ConfigTypeLong)
+	static("group.initial.rebalance.delay.ms", i(int64(orNone(b.cfg.GroupInitialRebalanceDelayMs))), kmsg.ConfigTypeInt)
+	static("group.min.session.timeout.ms", i(int64(b.cfg.GroupMinSessionTimeoutMs)), kmsg.ConfigTypeInt)
+	static("group.max.session.timeout.ms", i(int64(b.cfg.GroupMaxSessionTimeoutMs)), kmsg.ConfigTypeInt)
+	static("offsets.retention.minutes", i(b.cfg.OffsetsRetentionMinutes), kmsg.ConfigTypeInt)
+	static("transaction.max.timeout.ms", i(int64(b.cfg.TransactionMaxTimeoutMs)), kmsg.ConfigTypeInt)
+	static("offsets.topic.replication.factor", "1", kmsg.ConfigTypeShort)
+	static("offsets.topic.num.partitions", i(int64(b.cfg.OffsetsTopicNumPartitions)), kmsg.ConfigTypeInt)
+	static("transaction.state.log.num.partitions", i(int64(b.cfg.TransactionStateLogNumPartitions)), kmsg.ConfigTypeInt)
+	static("transactional.id.expiration.ms", i(b.cfg.TransactionalIDExpirationMs), kmsg.ConfigTypeInt)
+	static("transaction.state.log.replication.factor", "1", kmsg.ConfigTypeShort)
+	static("transaction.state.log.min.isr", "1", kmsg.ConfigTypeInt)
 	return out
 }

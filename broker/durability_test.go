@@ -295,3 +295,29 @@ func topicID(t *testing.T, cl *kgo.Client, name string) [16]byte {
 	}
 	return resp.Topics[0].TopicID
 }
+
+// A topic that stops receiving writes does not keep its last segment
+// forever: retention deletes expired data in the active segment (rolling
+// it, as Kafka does), and the log start moves to the end.
+func TestRetentionReachesTheActiveSegment(t *testing.T) {
+	b := testkit.StartBroker(t)
+	ret := "60000"
+	createTopic(t, b.Addr, "idle", 1, map[string]*string{"retention.ms": &ret})
+	cl := testkit.Client(t, b.Addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	old := time.Now().Add(-time.Hour)
+	for i := range 10 {
+		r := &kgo.Record{Topic: "idle", Value: []byte(fmt.Sprintf("old-%d", i)), Timestamp: old}
+		if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.RunMaintenance()
+	if start := listStart(t, cl, "idle"); start != 10 {
+		t.Fatalf("log start %d after retention of an expired active segment, want 10 (everything expired)", start)
+	}
+	// Appends go on at the end offset.
+	r := &kgo.Record{Topic: "idle", Value: []byte("new")}
+	if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil || r.Offset != 10 {
+		t.Fatalf("produce after retention: offset %d, err %v", r.Offset, err)
+	}
+}

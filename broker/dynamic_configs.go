@@ -3,9 +3,17 @@ package broker
 // Dynamic broker configs: the broker-level defaults for topic configs
 // (log.retention.ms, log.segment.bytes, ...) can be changed at runtime with
 // AlterConfigs / IncrementalAlterConfigs on the broker resource, as in
-// Kafka. Changes are kept in <data-dir>/broker-configs.json and re-applied
-// on start, over the static configuration. Other broker keys are read-only
-// at runtime and answer INVALID_REQUEST naming the key.
+// Kafka, at two levels:
+//
+//   - the cluster-wide default (resource name ""), reported as
+//     DYNAMIC_DEFAULT_BROKER_CONFIG, kept in <data-dir>/broker-configs.json;
+//   - this broker's own values (resource name = node.id), reported as
+//     DYNAMIC_BROKER_CONFIG, kept in <data-dir>/broker-node-configs.json.
+//
+// A broker's own value takes precedence over the cluster default, which
+// takes precedence over the static configuration. Both files are re-applied
+// on start. Other broker keys are read-only at runtime and answer
+// INVALID_REQUEST naming the key.
 
 import (
 	"encoding/json"
@@ -30,7 +38,17 @@ var dynamicBrokerKeys = func() map[string]string {
 	return m
 }()
 
-func (b *Broker) dynamicConfigFile() string {
+// dynamicConfigs are the two levels of dynamic broker configs, each
+// mapping a broker key (log.retention.ms) to its value.
+type dynamicConfigs struct {
+	clusterDefault map[string]string // resource "": DYNAMIC_DEFAULT_BROKER_CONFIG
+	node           map[string]string // resource node.id: DYNAMIC_BROKER_CONFIG
+}
+
+func (b *Broker) dynamicConfigFile(node bool) string {
+	if node {
+		return filepath.Join(b.cfg.DataDir, "broker-node-configs.json")
+	}
 	return filepath.Join(b.cfg.DataDir, "broker-configs.json")
 }
 
@@ -40,39 +58,51 @@ func (b *Broker) loadDynamicConfigs() error {
 	for k, v := range b.cfg.TopicDefaults {
 		b.staticDefaults[k] = v
 	}
-	b.dynamicConfigs = map[string]string{}
-	raw, err := metafile.Read(b.dynamicConfigFile())
-	if errors.Is(err, os.ErrNotExist) {
-		b.topicDefaults.Store(&b.staticDefaults)
-		return nil
+	var d dynamicConfigs
+	for _, node := range []bool{false, true} {
+		m := map[string]string{}
+		raw, err := metafile.Read(b.dynamicConfigFile(node))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("read dynamic broker configs: %w", err)
+		default:
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return fmt.Errorf("parse %s: %w", b.dynamicConfigFile(node), err)
+			}
+		}
+		if node {
+			d.node = m
+		} else {
+			d.clusterDefault = m
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("read dynamic broker configs: %w", err)
-	}
-	if err := json.Unmarshal(raw, &b.dynamicConfigs); err != nil {
-		return fmt.Errorf("parse %s: %w", b.dynamicConfigFile(), err)
-	}
-	b.topicDefaults.Store(b.mergeDefaults(b.dynamicConfigs))
+	b.dynamicConfigs = d
+	b.topicDefaults.Store(b.mergeDefaults(d))
 	return nil
 }
 
-func (b *Broker) mergeDefaults(dynamic map[string]string) *map[string]string {
+// mergeDefaults layers the topic defaults: static, then the cluster-wide
+// dynamic default, then this broker's own dynamic value.
+func (b *Broker) mergeDefaults(d dynamicConfigs) *map[string]string {
 	m := map[string]string{}
 	for k, v := range b.staticDefaults {
 		m[k] = v
 	}
-	for k, v := range dynamic {
-		if name, ok := dynamicBrokerKeys[k]; ok {
-			m[name] = v
+	for _, layer := range []map[string]string{d.clusterDefault, d.node} {
+		for k, v := range layer {
+			if name, ok := dynamicBrokerKeys[k]; ok {
+				m[name] = v
+			}
 		}
 	}
 	return &m
 }
 
 // dynamic returns the dynamic broker configs. alterBrokerConfigs replaces
-// the map whole under topics.mu and never changes it afterwards, so callers
-// read it without the lock once they have it.
-func (b *Broker) dynamic() map[string]string {
+// the maps whole under topics.mu and never changes them afterwards, so
+// callers read them without the lock once they have them.
+func (b *Broker) dynamic() dynamicConfigs {
 	b.topics.mu.RLock()
 	defer b.topics.mu.RUnlock()
 	return b.dynamicConfigs
@@ -81,13 +111,15 @@ func (b *Broker) dynamic() map[string]string {
 // defaults returns the current broker-level topic defaults (read-only).
 func (b *Broker) defaults() map[string]string { return *b.topicDefaults.Load() }
 
-// alterBrokerConfigs replaces (incremental=false) or updates the dynamic
-// broker configs. ops maps a broker key to its new value; a nil value
-// deletes the key.
+// alterBrokerConfigs replaces (replace=true) or updates the dynamic broker
+// configs of one level: the cluster default (resourceName "") or this
+// broker's own (resourceName = node.id). ops maps a broker key to its new
+// value; a nil value deletes the key.
 func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string, replace, validateOnly bool) error {
 	if resourceName != "" && resourceName != strconv.Itoa(int(b.cfg.NodeID)) {
 		return kerrWith(kerr.InvalidRequest, fmt.Sprintf("broker %q does not exist; accepted: \"\" (cluster default) or %d", resourceName, b.cfg.NodeID))
 	}
+	node := resourceName != ""
 	for k, v := range ops {
 		name, ok := dynamicBrokerKeys[k]
 		if !ok {
@@ -109,9 +141,13 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	}
 	b.topics.mu.Lock()
 	defer b.topics.mu.Unlock()
+	current := b.dynamicConfigs.clusterDefault
+	if node {
+		current = b.dynamicConfigs.node
+	}
 	next := map[string]string{}
 	if !replace {
-		for k, v := range b.dynamicConfigs {
+		for k, v := range current {
 			next[k] = v
 		}
 	}
@@ -126,14 +162,18 @@ func (b *Broker) alterBrokerConfigs(resourceName string, ops map[string]*string,
 	if err != nil {
 		return err
 	}
-	if err := metafile.Write(b.dynamicConfigFile(), raw, true); err != nil {
+	if err := metafile.Write(b.dynamicConfigFile(node), raw, true); err != nil {
 		return err
 	}
-	b.dynamicConfigs = next
-	b.topicDefaults.Store(b.mergeDefaults(next))
+	if node {
+		b.dynamicConfigs.node = next
+	} else {
+		b.dynamicConfigs.clusterDefault = next
+	}
+	b.topicDefaults.Store(b.mergeDefaults(b.dynamicConfigs))
 	// Every topic without its own override follows the new default.
 	for _, t := range b.topics.byName {
-		s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
+		s := b.settingsOf(t, t.configs)
 		t.settings.Store(&s)
 		for _, p := range *t.partitions.Load() {
 			if err := p.log.SetConfig(s.log); err != nil {

@@ -3,7 +3,8 @@ package broker
 // IncrementalAlterConfigs v0-1: SET (0), DELETE (1), APPEND (2) and
 // SUBTRACT (3) on individual keys; APPEND and SUBTRACT apply to list configs
 // (cleanup.policy). Topics and the broker's dynamic topic defaults are
-// served. A resource's changes apply all or nothing.
+// served. A resource's changes apply all or nothing. Kafka's internal topics
+// are TOPIC_AUTHORIZATION_FAILED (internal_topics.go).
 
 import (
 	"fmt"

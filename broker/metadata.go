@@ -4,7 +4,9 @@ package broker
 // of every partition; leader epochs are always 0. Missing topics are created
 // when auto.create.topics.enable is on and the request allows it (v4+; always
 // allowed before v4, as in Kafka). Creation is synchronous, so a new topic is
-// returned ready rather than with LEADER_NOT_AVAILABLE.
+// returned ready rather than with LEADER_NOT_AVAILABLE. An internal topic
+// asked for this way is created as the broker keeps it (internal_topics.go),
+// never as an ordinary topic; internal topics are listed with is_internal.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -41,7 +43,11 @@ func (b *Broker) handleMetadata(c *clientConn, req *kmsg.MetadataRequest) kmsg.R
 		}
 		if t == nil && rt.Topic != nil && autoCreate {
 			var err error
-			t, err = b.topics.autoCreate(name)
+			if isInternalTopic(name) {
+				t, err = b.internalTopics.ensure(name)
+			} else {
+				t, err = b.topics.autoCreate(name)
+			}
 			if err != nil {
 				n := name
 				code := errorCode(err)

@@ -8,6 +8,9 @@ package broker
 // response; acks=1 and acks=all are the same on a single node: the batch is
 // in the log (and, with --fsync=always, on disk) before the response.
 //
+// Internal topics (__consumer_offsets, __transaction_state) refuse every
+// batch with INVALID_TOPIC_EXCEPTION, as Kafka does for clients.
+//
 // Differences from Kafka: a request may carry several batches for one
 // partition (Kafka allows exactly one); each is appended in order and the
 // first batch's offset is returned.
@@ -62,6 +65,9 @@ func (b *Broker) handleProduce(c *clientConn, req *kmsg.ProduceRequest) kmsg.Res
 			case p == nil:
 				*sp = produceError(rp.Partition, kerr.UnknownTopicOrPartition.Code,
 					fmt.Sprintf("topic %q has %d partitions, no partition %d", t.name, t.numPartitions(), rp.Partition))
+			case t.internal:
+				err := errInternalTopicWrite(t.name, "append to")
+				*sp = produceError(rp.Partition, errorCode(err), err.Error())
 			default:
 				size += len(rp.Records)
 				jobs = append(jobs, produceJob{p, rp, sp})

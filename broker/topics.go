@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -83,10 +82,13 @@ func (t *topic) numPartitions() int32 { return int32(len(*t.partitions.Load())) 
 // topics is the registry. mu guards the maps and the topics.json file; the
 // hot path (produce/fetch) takes only the read lock for a map lookup.
 type topics struct {
-	b      *Broker
-	mu     sync.RWMutex
-	byName map[string]*topic
-	byID   map[[16]byte]*topic
+	b *Broker
+	// cleaner is the compaction memory every partition's cleaning shares,
+	// one pass at a time (Kafka's log.cleaner.threads=1).
+	cleaner *log.Cleaner
+	mu      sync.RWMutex
+	byName  map[string]*topic
+	byID    map[[16]byte]*topic
 	// deleting are deleted topics whose directories are not all removed
 	// yet, kept in topics.json so that a restart finishes the removal.
 	deleting map[[16]byte]deletingTopic
@@ -102,6 +104,13 @@ type deletingTopic struct {
 	partitions int32
 }
 
+// settingsOf derives a topic's settings from its overrides and the broker
+// defaults. Internal topics are never fsynced per append: they are views of
+// coordinator state, which is durable on its own (see internal_topics.go).
+func (b *Broker) settingsOf(t *topic, configs map[string]string) topicSettings {
+	return parseTopicSettings(configs, b.defaults(), b.cfg.FsyncAlways && !t.internal)
+}
+
 func (b *Broker) topicsFile() string { return filepath.Join(b.cfg.DataDir, "topics.json") }
 
 func partitionDir(dataDir, topic string, p int32) string {
@@ -110,7 +119,8 @@ func partitionDir(dataDir, topic string, p int32) string {
 
 func (b *Broker) loadTopics(ctx context.Context) error {
 	ts := &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{},
-		deleting: map[[16]byte]deletingTopic{}, renaming: map[string]bool{}}
+		deleting: map[[16]byte]deletingTopic{}, renaming: map[string]bool{},
+		cleaner: &log.Cleaner{DedupeBufferBytes: b.cfg.LogCleanerDedupeBufferSize, LoadFactor: b.cfg.LogCleanerIOBufferLoadFactor}}
 	b.topics = ts
 	ts.startRemover()
 	f, err := b.readTopicsFile()
@@ -136,11 +146,11 @@ func (b *Broker) loadTopics(ctx context.Context) error {
 
 // newTopic is a topic with no partitions yet.
 func (b *Broker) newTopic(name string, configs map[string]string) *topic {
-	t := &topic{name: name, configs: map[string]string{}, internal: strings.HasPrefix(name, "__")}
+	t := &topic{name: name, configs: map[string]string{}, internal: isInternalTopic(name)}
 	for k, v := range configs {
 		t.configs[k] = v
 	}
-	s := parseTopicSettings(t.configs, b.defaults(), b.cfg.FsyncAlways)
+	s := b.settingsOf(t, t.configs)
 	t.settings.Store(&s)
 	t.partitions.Store(&[]*partition{})
 	return t
@@ -198,10 +208,15 @@ type createSpec struct {
 	configs    map[string]string
 }
 
-// checkCreate validates a topic creation without doing it.
+// checkCreate validates a topic creation (by CreateTopics or auto
+// creation) without doing it. Internal topics are created by
+// internalTopics.ensure only.
 func (ts *topics) checkCreate(name string, partitions int32, rf int16, configs map[string]string) (createSpec, error) {
 	if err := validateTopicName(name); err != nil {
 		return createSpec{}, err
+	}
+	if isInternalTopic(name) {
+		return createSpec{}, errInternalTopicChange(name, "create")
 	}
 	if partitions == -1 {
 		partitions = ts.b.cfg.NumPartitions
@@ -325,6 +340,9 @@ func (ts *topics) autoCreate(name string) (*topic, error) {
 // the background. On a full disk, where even the record cannot be
 // written, the files go first, freeing the space the record needs.
 func (ts *topics) delete(name string) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "delete")
+	}
 	ts.mu.Lock()
 	t, ok := ts.byName[name]
 	if !ok {
@@ -415,6 +433,9 @@ func (ts *topics) finishDeleting(ids [][16]byte) {
 }
 
 func (ts *topics) addPartitions(name string, count int32, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "add partitions to")
+	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t, ok := ts.byName[name]
@@ -450,8 +471,17 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	return nil
 }
 
-// setConfigs replaces a topic's overrides after validating every entry.
+// setConfigs replaces a topic's overrides after validating every entry,
+// for AlterConfigs and IncrementalAlterConfigs: internal topics refuse.
 func (ts *topics) setConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if isInternalTopic(name) {
+		return errInternalTopicChange(name, "alter the configs of")
+	}
+	return ts.replaceConfigs(name, configs, validateOnly)
+}
+
+// replaceConfigs replaces a topic's overrides after validating every entry.
+func (ts *topics) replaceConfigs(name string, configs map[string]string, validateOnly bool) error {
 	for k, v := range configs {
 		if err := validateTopicConfig(k, v); err != nil {
 			return err
@@ -467,7 +497,7 @@ func (ts *topics) setConfigs(name string, configs map[string]string, validateOnl
 		return nil
 	}
 	t.configs = configs
-	s := parseTopicSettings(configs, ts.b.defaults(), ts.b.cfg.FsyncAlways)
+	s := ts.b.settingsOf(t, configs)
 	t.settings.Store(&s)
 	for _, p := range *t.partitions.Load() {
 		if err := p.log.SetConfig(s.log); err != nil {
@@ -545,7 +575,7 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 				ts.b.logger.Info("retention deleted segments", "topic", t.name, "partition", p.index, "segments", n)
 			}
 			if compact && t.settings.Load().compacted {
-				if st, err := p.log.Compact(now); err != nil && !errors.Is(err, log.ErrClosed) {
+				if st, err := p.log.Compact(now, ts.cleaner); err != nil && !errors.Is(err, log.ErrClosed) {
 					ts.b.logger.Warn("compaction", "topic", t.name, "partition", p.index, "err", err)
 				} else if st.SegmentsCleaned > 0 {
 					ts.b.logger.Info("compacted", "topic", t.name, "partition", p.index,

@@ -35,8 +35,10 @@ func txnHandler[Req kmsg.Request, Resp kmsg.Response](fn func(context.Context, R
 // epoch 0; a transactional one goes to the coordinator.
 func (b *Broker) handleInitProducerID(c *clientConn, req *kmsg.InitProducerIDRequest) kmsg.Response {
 	if req.TransactionalID != nil {
-		resp := b.txns.InitProducerID(c.ctx, req)
-		return resp
+		// Kafka creates its transaction log on first use; here it is
+		// listed and stays empty (see internal_topics.go).
+		b.internalTopics.ensureSoon(transactionStateTopic)
+		return b.txns.InitProducerID(c.ctx, req)
 	}
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1

@@ -156,7 +156,9 @@ func (d *ConfigDef) Validate(config map[string]string) error {
 }
 
 // Parse checks config against the definition (see Validate) and returns the
-// typed values, defaults filled in.
+// typed values, defaults filled in. With an error, the Config returned
+// still holds every value that parsed (the others read as zero values), so
+// that cross-key checks can go on and report their problems too.
 func (d *ConfigDef) Parse(config map[string]string) (*Config, error) {
 	c := &Config{values: make(map[string]any, len(d.keys)), raw: config}
 	var errs []error
@@ -182,10 +184,7 @@ func (d *ConfigDef) Parse(config map[string]string) (*Config, error) {
 		}
 		c.values[k.Name] = v
 	}
-	if err := ConfigErrors(errs...); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, ConfigErrors(errs...)
 }
 
 func docHint(k ConfigKey) string {

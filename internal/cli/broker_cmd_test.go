@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,11 @@ func TestBrokerCommandBadInvocations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"broker", "--data-dir", data, "--listen", "127.0.0.1:0", "--metrics-listen", ""}, tc.args...)
+			args := []string{"broker", "--data-dir", data, "--metrics-listen", ""}
+			if !slices.Contains(tc.args, "--listen") { // a flag may be given once
+				args = append(args, "--listen", "127.0.0.1:0")
+			}
+			args = append(args, tc.args...)
 			r := run(t, "", args...)
 			if r.code != exitUsage {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, exitUsage, r.stdout, r.stderr)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,120 +14,391 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/internal/properties"
 )
 
-// defaultClientID is sent to brokers unless --command-config sets client.id.
+// The connection flags every command that talks to a cluster takes, and
+// how they resolve to a client. Commands added by other parts of the CLI
+// (connect, mirror, ...) use the same pieces:
+//
+//	conn := addConnFlags(cmd)                  // --bootstrap-server, --command-config, --profile, --timeout
+//	conn.kind = forProducer                    // which client properties apply (default forAdmin)
+//	conn.addPropertyFile(cmd, "producer.config", "...")   // optional, more property sources
+//	conn.addPropertyArgs(cmd, "producer-property", "...")
+//	s, err := conn.settings()                  // usage errors (exit 2) name the flag, file and line
+//	opts := append(s.kgoOpts(), s.producerOpts()...)      // or s.consumerOpts(), s.groupOpts()
+//	adm, ctx, release, err := conn.openAdmin(cmd.Context())
+//	return conn.fail("list topics", err)       // errors in the user's words
+//
+// Where the bootstrap servers come from, first match wins:
+//  1. --bootstrap-server;
+//  2. bootstrap.servers in a file or property given on the command line
+//     (--command-config, --consumer.config, --producer-property, ...);
+//  3. the TRIBUTARY_BOOTSTRAP environment variable;
+//  4. the profile: --profile NAME, else TRIBUTARY_PROFILE, else the one
+//     chosen with `tributary profile use`.
+//
+// Client properties are layered the same way: the profile's, then
+// --command-config, then the command's own files, then its key=value flags.
+
+// defaultClientID is sent to brokers unless client.id is set.
 const defaultClientID = "tributary-cli"
 
-// connFlags are the connection flags every admin and console command takes.
-// They are deliberately Kafka's: only the Kafka protocol is used, so the
-// commands work against any Kafka-compatible cluster.
+const (
+	envBootstrap = "TRIBUTARY_BOOTSTRAP"
+	envProfile   = "TRIBUTARY_PROFILE"
+)
+
+// connFlags are the connection flags of one command. They are Kafka's:
+// only the Kafka protocol is used, so commands work against any
+// Kafka-compatible cluster.
 type connFlags struct {
 	bootstrap     string
 	commandConfig string
+	profile       string
 	timeout       time.Duration
+	kind          clientKind
+	files         []propertyFileFlag
+	args          []propertyArgsFlag
+
+	resolved *clientSettings // set by a successful settings(), for messages
+}
+
+// propertyFileFlag is a command's own client properties file flag
+// (--consumer.config FILE); propertyArgsFlag its key=value flag
+// (--consumer-property k=v, repeatable).
+type propertyFileFlag struct {
+	name string
+	path *string
+}
+
+type propertyArgsFlag struct {
+	name   string
+	values *[]string
 }
 
 func addConnFlags(cmd *cobra.Command) *connFlags {
-	c := &connFlags{}
+	c := &connFlags{kind: forAdmin}
 	fs := cmd.Flags()
-	fs.StringVar(&c.bootstrap, "bootstrap-server", "", "brokers to connect to, host:port[,host:port...] (required)")
-	fs.StringVar(&c.commandConfig, "command-config", "", "Kafka client properties file; supported keys: "+strings.Join(supportedClientProperties(), ", "))
+	fs.StringVar(&c.bootstrap, "bootstrap-server", "", "brokers to connect to, host:port[,host:port...] (default: $"+envBootstrap+" or the profile's bootstrap.servers)")
+	fs.StringVar(&c.commandConfig, "command-config", "", "Kafka client properties file (client.id, request.timeout.ms, security.protocol, ...)")
+	fs.StringVar(&c.profile, "profile", "", "profile to take bootstrap.servers and client properties from (default: $"+envProfile+" or `tributary profile use`)")
 	durationVar(fs, &c.timeout, "timeout", 30*time.Second, "how long to wait for the cluster before giving up")
 	return c
 }
 
-// clientProperties maps the Kafka client properties we honour to kgo
-// options. Anything else in a --command-config file is an error: silently
-// ignoring, say, security.protocol would connect in plaintext to a cluster
-// the user meant to reach over TLS.
-var clientProperties = map[string]func(v string, s *clientSettings) error{
-	"client.id": func(v string, s *clientSettings) error {
-		if v == "" {
-			return errors.New("must not be empty")
-		}
-		s.clientID = v
-		return nil
-	},
-	"request.timeout.ms": func(v string, s *clientSettings) error {
-		ms, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || ms <= 0 {
-			return fmt.Errorf("must be a positive number of milliseconds, got %q", v)
-		}
-		s.requestTimeout = time.Duration(ms) * time.Millisecond
-		return nil
-	},
+// addPropertyFile adds a command-specific client properties file flag.
+func (c *connFlags) addPropertyFile(cmd *cobra.Command, name, usage string) {
+	f := propertyFileFlag{name: name, path: new(string)}
+	cmd.Flags().StringVar(f.path, name, "", usage)
+	c.files = append(c.files, f)
 }
 
-func supportedClientProperties() []string {
-	keys := make([]string, 0, len(clientProperties))
-	for k := range clientProperties {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+// addPropertyArgs adds a command-specific repeatable key=value flag.
+func (c *connFlags) addPropertyArgs(cmd *cobra.Command, name, usage string) {
+	f := propertyArgsFlag{name: name, values: new([]string)}
+	cmd.Flags().StringArrayVar(f.values, name, nil, usage)
+	c.args = append(c.args, f)
 }
 
 // clientSettings is what the connection flags resolve to.
 type clientSettings struct {
-	seeds          []string
-	clientID       string
+	seeds     []string
+	seedsFrom string // where seeds came from, for messages
+	clientID  string
+	kind      clientKind
+
 	requestTimeout time.Duration // 0: franz-go's default
+	apiTimeout     time.Duration
+	retryBackoff   time.Duration
+	metadataMaxAge time.Duration
+	connIdle       time.Duration
+	dialTimeout    time.Duration
+
+	security securitySettings
+	producer producerSettings
+	consumer consumerSettings
+
+	// given is every property that was set, with where it came from
+	// (e.g. "--consumer.config c.properties:3"), for conflict messages.
+	given map[string]propertySource
 }
 
-// settings validates the flags and reads --command-config.
+type propertySource struct {
+	value, from string
+	cmdline     bool // given on this command line (not by a profile)
+}
+
+// settings validates the connection flags and reads every property source.
 func (c *connFlags) settings() (clientSettings, error) {
-	s := clientSettings{clientID: defaultClientID}
-	if strings.TrimSpace(c.bootstrap) == "" {
-		return s, usageErrorf("--bootstrap-server is required: give the brokers to connect to as host:port[,host:port...]")
+	s := clientSettings{clientID: defaultClientID, kind: c.kind, given: map[string]propertySource{}}
+	profile, err := c.activeProfile()
+	if err != nil {
+		return s, err
 	}
-	for _, seed := range strings.Split(c.bootstrap, ",") {
+	if profile != nil {
+		for _, k := range sortedKeys(profile.Properties) {
+			if err := s.applyProperty(k, profile.Properties[k], "profile "+profile.Name, false); err != nil {
+				return s, usageErrorf("%v (fix it with `tributary profile create %s ...`)", err, profile.Name)
+			}
+		}
+	}
+	if c.commandConfig != "" {
+		if err := s.applyFile("command-config", c.commandConfig); err != nil {
+			return s, err
+		}
+	}
+	for _, f := range c.files {
+		if *f.path == "" {
+			continue
+		}
+		if err := s.applyFile(f.name, *f.path); err != nil {
+			return s, err
+		}
+	}
+	for _, f := range c.args {
+		for _, arg := range *f.values {
+			k, v, ok := strings.Cut(arg, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" {
+				return s, usageErrorf("--%s must be key=value, got %q", f.name, arg)
+			}
+			if err := s.applyProperty(k, v, "--"+f.name, true); err != nil {
+				return s, usageErrorf("%v", err)
+			}
+		}
+	}
+	if err := c.resolveSeeds(&s); err != nil {
+		return s, err
+	}
+	if p := s.security.protocol; p != "" && p != "PLAINTEXT" {
+		src := s.given["security.protocol"]
+		return s, usageErrorf("security.protocol=%s (%s) is not supported yet: this CLI connects in PLAINTEXT only until TLS and SASL support lands; it will not connect unsecured to a cluster you meant to secure", p, src.from)
+	}
+	if p := s.producer; p.idempotence != nil && *p.idempotence && (p.acks == "1" || p.acks == "0") {
+		return s, usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s (%s)", s.given["enable.idempotence"].from, p.acks, s.given["acks"].from)
+	}
+	c.resolved = &s
+	return s, nil
+}
+
+// resolveSeeds picks the bootstrap servers by the precedence documented
+// at the top of this file.
+func (c *connFlags) resolveSeeds(s *clientSettings) error {
+	if strings.TrimSpace(c.bootstrap) != "" {
+		seeds, err := parseSeeds(c.bootstrap)
+		if err != nil {
+			return usageErrorf("--bootstrap-server %v", err)
+		}
+		s.seeds, s.seedsFrom = seeds, "--bootstrap-server"
+		return nil
+	}
+	if src, ok := s.given["bootstrap.servers"]; ok && src.cmdline {
+		s.seedsFrom = "bootstrap.servers in " + src.from
+		return nil
+	}
+	if env := os.Getenv(envBootstrap); strings.TrimSpace(env) != "" {
+		seeds, err := parseSeeds(env)
+		if err != nil {
+			return usageErrorf("$%s %v", envBootstrap, err)
+		}
+		s.seeds, s.seedsFrom = seeds, "$"+envBootstrap
+		return nil
+	}
+	if src, ok := s.given["bootstrap.servers"]; ok {
+		s.seedsFrom = "bootstrap.servers of " + src.from
+		return nil
+	}
+	return usageErrorf("--bootstrap-server is required: give the brokers to connect to as host:port[,host:port...] " +
+		"(or set $" + envBootstrap + ", or save them in a profile: tributary profile create NAME --bootstrap-server host:port)")
+}
+
+// parseSeeds reads host:port[,host:port...].
+func parseSeeds(list string) ([]string, error) {
+	var seeds []string
+	for _, seed := range strings.Split(list, ",") {
 		seed = strings.TrimSpace(seed)
 		if seed == "" {
 			continue
 		}
 		host, port, err := net.SplitHostPort(seed)
 		if err != nil || host == "" || port == "" {
-			return s, usageErrorf("--bootstrap-server entry %q must be host:port", seed)
+			return nil, fmt.Errorf("entry %q must be host:port", seed)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-			return s, usageErrorf("--bootstrap-server entry %q has an invalid port: want 1-65535", seed)
+			return nil, fmt.Errorf("entry %q has an invalid port: want 1-65535", seed)
 		}
-		s.seeds = append(s.seeds, seed)
+		seeds = append(seeds, seed)
 	}
-	if len(s.seeds) == 0 {
-		return s, usageErrorf("--bootstrap-server is required: give the brokers to connect to as host:port[,host:port...]")
+	if len(seeds) == 0 {
+		return nil, errors.New("no host:port given")
 	}
-	if c.commandConfig == "" {
-		return s, nil
-	}
-	props, err := readPropertiesFile(c.commandConfig)
-	if err != nil {
-		return s, usageErrorf("--command-config: %v", err)
-	}
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		apply, ok := clientProperties[k]
-		if !ok {
-			return s, usageErrorf("--command-config %s: unsupported client property %q: supported %s",
-				c.commandConfig, k, strings.Join(supportedClientProperties(), ", "))
-		}
-		if err := apply(props[k], &s); err != nil {
-			return s, usageErrorf("--command-config %s: %s %v", c.commandConfig, k, err)
-		}
-	}
-	return s, nil
+	return seeds, nil
 }
 
-// kgoOpts returns the client options the connection flags stand for.
+// applyFile reads a Kafka client properties file given by --flag.
+func (s *clientSettings) applyFile(flag, path string) error {
+	props, err := properties.ParseFile(path)
+	if err != nil {
+		return usageErrorf("--%s: %v", flag, err)
+	}
+	for _, p := range props {
+		if err := s.applyProperty(p.Key, p.Value, fmt.Sprintf("--%s %s:%d", flag, path, p.Line), true); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
+}
+
+// applyProperty checks and stores one client property. Errors name the
+// key, where it came from and what is accepted.
+func (s *clientSettings) applyProperty(key, value, from string, cmdline bool) error {
+	p, ok := clientProperties[key]
+	if !ok {
+		return fmt.Errorf("%s: unsupported client property %q; supported: %s", from, key, strings.Join(supportedClientProperties(), ", "))
+	}
+	if err := p.set(s, value); err != nil {
+		shown := value
+		if isSecret(key) {
+			shown = "(hidden)"
+		}
+		return fmt.Errorf("%s: %s must be %s, got %q", from, key, p.accepted, shown)
+	}
+	if strings.HasPrefix(key, "ssl.") {
+		if s.security.ssl == nil {
+			s.security.ssl = map[string]string{}
+		}
+		s.security.ssl[key] = value
+	}
+	s.given[key] = propertySource{value: value, from: from, cmdline: cmdline}
+	return nil
+}
+
+// isSecret reports whether a property's value must never be shown.
+func isSecret(key string) bool {
+	return strings.HasSuffix(key, ".password") || key == "sasl.jaas.config" || key == "ssl.keystore.key"
+}
+
+// kgoOpts returns the options every client built from the flags takes.
 func (s clientSettings) kgoOpts() []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.ClientID(s.clientID)}
 	if s.requestTimeout > 0 {
 		opts = append(opts, kgo.RequestTimeoutOverhead(s.requestTimeout))
+	}
+	if d := s.retryBackoff; d > 0 {
+		opts = append(opts, kgo.RetryBackoffFn(func(int) time.Duration { return d }))
+	}
+	if s.metadataMaxAge > 0 {
+		opts = append(opts, kgo.MetadataMaxAge(s.metadataMaxAge))
+	}
+	if s.connIdle > 0 {
+		opts = append(opts, kgo.ConnIdleTimeout(s.connIdle))
+	}
+	if s.dialTimeout > 0 {
+		opts = append(opts, kgo.DialTimeout(s.dialTimeout))
+	}
+	return opts
+}
+
+// producerOpts returns the producer properties as options.
+func (s clientSettings) producerOpts() []kgo.Opt {
+	p := s.producer
+	var opts []kgo.Opt
+	switch p.acks {
+	case "1":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case "0":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	case "all":
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	}
+	if p.idempotence != nil && !*p.idempotence {
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	if p.linger > 0 {
+		opts = append(opts, kgo.ProducerLinger(p.linger))
+	}
+	if p.batchBytes > 0 {
+		opts = append(opts, kgo.ProducerBatchMaxBytes(p.batchBytes))
+	}
+	if p.maxRequestBytes > 0 {
+		opts = append(opts, kgo.BrokerMaxWriteBytes(p.maxRequestBytes))
+	}
+	if p.compression != "" {
+		opts = append(opts, kgo.ProducerBatchCompression(compressionCodec(p.compression)))
+	}
+	if p.deliveryTimeout > 0 {
+		opts = append(opts, kgo.RecordDeliveryTimeout(p.deliveryTimeout))
+	}
+	if p.retries != nil {
+		opts = append(opts, kgo.RecordRetries(*p.retries))
+	}
+	if p.maxInFlight > 0 {
+		opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(p.maxInFlight))
+	}
+	if p.bufferBytes > 0 {
+		opts = append(opts, kgo.MaxBufferedBytes(int(min(p.bufferBytes, int64(^uint(0)>>1)))))
+	}
+	return opts
+}
+
+// consumerOpts returns the fetch-level consumer properties as options.
+func (s clientSettings) consumerOpts() []kgo.Opt {
+	c := s.consumer
+	var opts []kgo.Opt
+	if c.isolationLevel == "read_committed" {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	if c.fetchMinBytes > 0 {
+		opts = append(opts, kgo.FetchMinBytes(c.fetchMinBytes))
+	}
+	if c.fetchMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxBytes(c.fetchMaxBytes))
+	}
+	if c.fetchMaxWait > 0 {
+		opts = append(opts, kgo.FetchMaxWait(c.fetchMaxWait))
+	}
+	if c.partitionMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxPartitionBytes(c.partitionMaxBytes))
+	}
+	if c.rack != "" {
+		opts = append(opts, kgo.Rack(c.rack))
+	}
+	return opts
+}
+
+// groupOpts returns the group membership properties as options, for a
+// client that joins a consumer group.
+func (s clientSettings) groupOpts() []kgo.Opt {
+	c := s.consumer
+	var opts []kgo.Opt
+	if c.groupInstanceID != "" {
+		opts = append(opts, kgo.InstanceID(c.groupInstanceID))
+	}
+	if c.sessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(c.sessionTimeout))
+	}
+	if c.heartbeatInterval > 0 {
+		opts = append(opts, kgo.HeartbeatInterval(c.heartbeatInterval))
+	}
+	if c.maxPollInterval > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(c.maxPollInterval))
+	}
+	if c.autoCommitInterval > 0 {
+		opts = append(opts, kgo.AutoCommitInterval(c.autoCommitInterval))
+	}
+	switch {
+	case c.groupProtocol == "consumer":
+		// KIP-848: the coordinator assigns; franz-go names the server
+		// assignor by the balancer it is given.
+		b := kgo.StickyBalancer() // Kafka's default remote assignor, uniform
+		if c.remoteAssignor == "range" {
+			b = kgo.RangeBalancer()
+		}
+		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(b))
+	case len(c.balancers) > 0:
+		opts = append(opts, kgo.Balancers(c.balancers...))
 	}
 	return opts
 }
@@ -134,7 +406,8 @@ func (s clientSettings) kgoOpts() []kgo.Opt {
 // adminClient is a kadm client plus the kgo client under it.
 type adminClient struct {
 	*kadm.Client
-	kgo *kgo.Client
+	kgo      *kgo.Client
+	settings clientSettings
 }
 
 func (a *adminClient) close() { a.kgo.Close() }
@@ -150,10 +423,10 @@ func (c *connFlags) newAdmin() (*adminClient, error) {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	adm := kadm.NewClient(cl)
-	if s.requestTimeout > 0 {
-		adm.SetTimeoutMillis(int32(s.requestTimeout / time.Millisecond))
+	if t := max(s.requestTimeout, s.apiTimeout); t > 0 {
+		adm.SetTimeoutMillis(int32(t / time.Millisecond))
 	}
-	return &adminClient{Client: adm, kgo: cl}, nil
+	return &adminClient{Client: adm, kgo: cl, settings: s}, nil
 }
 
 // openAdmin builds an admin client and a context bounded by --timeout for
@@ -174,16 +447,100 @@ func (c *connFlags) withTimeout(ctx context.Context) (context.Context, context.C
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// explain adds what the user can do to errors that otherwise only say
-// "context deadline exceeded".
+// fail reports that action failed, in the user's words: which broker
+// could not be reached and what to check, rather than the client
+// library's "request X has 1 separate shard errors" or "unable to dial".
+// The original error stays in the chain for errors.Is.
+func (c *connFlags) fail(action string, err error) error {
+	if err == nil || isUsageError(err) {
+		return err
+	}
+	return &clusterError{msg: action + ": " + c.describe(err), err: err}
+}
+
+// explain is fail without an action, for errors that already say what
+// failed.
 func (c *connFlags) explain(err error) error {
 	if err == nil || isUsageError(err) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("no answer from the cluster at %s within --timeout %s (is --bootstrap-server right?): %w", c.bootstrap, c.timeout, err)
+	var ce *clusterError
+	if errors.As(err, &ce) {
+		return err
 	}
-	return err
+	return &clusterError{msg: c.describe(err), err: err}
+}
+
+// clusterError is an error reworded for the user.
+type clusterError struct {
+	msg string
+	err error
+}
+
+func (e *clusterError) Error() string { return e.msg }
+func (e *clusterError) Unwrap() error { return e.err }
+
+// describe words one failure to talk to the cluster.
+func (c *connFlags) describe(err error) string {
+	var ce *clusterError
+	if errors.As(err, &ce) {
+		return ce.msg
+	}
+	var shards *kadm.ShardErrors
+	if errors.As(err, &shards) && len(shards.Errs) > 0 {
+		first := shards.Errs[0]
+		msg := c.describe(first.Err)
+		if first.Broker.NodeID >= 0 && first.Broker.Host != "" && !strings.Contains(msg, first.Broker.Host) {
+			msg = fmt.Sprintf("broker %d (%s:%d): %s", first.Broker.NodeID, first.Broker.Host, first.Broker.Port, msg)
+		}
+		if n := len(shards.Errs); n > 1 {
+			msg += fmt.Sprintf(" (and %d more %s)", n-1, plural(n-1, "failure", "failures"))
+		}
+		return msg
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		addr := ""
+		if op.Addr != nil {
+			addr = op.Addr.String()
+		}
+		return fmt.Sprintf("cannot connect to broker %s (%s); check %s and that the broker is running", addr, dialReason(op), c.seedsHint())
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fmt.Sprintf("cannot resolve broker host %q; check %s", dns.Name, c.seedsHint())
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer from the cluster within --timeout %s; check %s and that the brokers are up", c.timeout, c.seedsHint())
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case err.Error() == "unknown broker":
+		return "the cluster has no broker with that id (tributary configs describe --entity-type brokers lists them)"
+	}
+	return err.Error()
+}
+
+// seedsHint names the bootstrap servers and where they came from.
+func (c *connFlags) seedsHint() string {
+	s := c.resolved
+	if s == nil || len(s.seeds) == 0 {
+		return "--bootstrap-server"
+	}
+	return fmt.Sprintf("the bootstrap servers %s (from %s)", strings.Join(s.seeds, ","), s.seedsFrom)
+}
+
+// dialReason is the operating system's reason a dial failed, without Go's
+// "dial tcp 127.0.0.1:1: connect:" prefix.
+func dialReason(op *net.OpError) string {
+	if op.Err == nil {
+		return "failed"
+	}
+	msg := op.Err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
 }
 
 // kafkaError joins a Kafka error code (whose text already carries its name,
@@ -197,4 +554,26 @@ func kafkaError(err error, message string) error {
 		return err
 	}
 	return fmt.Errorf("%w (broker says: %s)", err, message)
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// count renders "1 record", "2 records".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,10 +18,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// consume: the kafka-console-consumer.sh analogue. Without --group it reads
-// partitions directly and commits nothing (Kafka's tool joins a throwaway
-// group instead; the records printed are the same). With --group it joins
-// the group and commits exactly the records it printed before exiting.
+// consume: the kafka-console-consumer.sh analogue, with rpk's --format
+// strings and offset ranges. Without a group it reads partitions directly
+// and commits nothing (Kafka's tool joins a throwaway group instead; the
+// records printed are the same). With --group (or group.id in the consumer
+// properties) it joins the group and commits exactly the records it
+// printed before exiting, unless enable.auto.commit=false.
 
 var consumeProperties = []propertySpec{
 	{key: "print.timestamp", kind: propBool, def: "false"},
@@ -67,6 +69,16 @@ func newRecordFormat(props []string) (recordFormat, error) {
 
 func (f recordFormat) write(w io.Writer, r *kgo.Record) error {
 	var b strings.Builder
+	// After each field comes key.separator when another field follows,
+	// else line.separator, as Kafka's DefaultMessageFormatter does (so
+	// print.value=false leaves no trailing separator).
+	sep := func(more bool) {
+		if more {
+			b.WriteString(f.keySeparator)
+		} else {
+			b.WriteString(f.lineSeparator)
+		}
+	}
 	if f.printTimestamp {
 		switch r.Attrs.TimestampType() {
 		case 0:
@@ -76,13 +88,15 @@ func (f recordFormat) write(w io.Writer, r *kgo.Record) error {
 		default:
 			b.WriteString("NO_TIMESTAMP")
 		}
-		b.WriteString(f.keySeparator)
+		sep(f.printPartition || f.printOffset || f.printHeaders || f.printKey || f.printValue)
 	}
 	if f.printPartition {
-		fmt.Fprintf(&b, "Partition:%d%s", r.Partition, f.keySeparator)
+		fmt.Fprintf(&b, "Partition:%d", r.Partition)
+		sep(f.printOffset || f.printHeaders || f.printKey || f.printValue)
 	}
 	if f.printOffset {
-		fmt.Fprintf(&b, "Offset:%d%s", r.Offset, f.keySeparator)
+		fmt.Fprintf(&b, "Offset:%d", r.Offset)
+		sep(f.printHeaders || f.printKey || f.printValue)
 	}
 	if f.printHeaders {
 		if len(r.Headers) == 0 {
@@ -96,16 +110,16 @@ func (f recordFormat) write(w io.Writer, r *kgo.Record) error {
 			b.WriteString(f.headerKeySeparator)
 			b.WriteString(f.bytes(h.Value))
 		}
-		b.WriteString(f.keySeparator)
+		sep(f.printKey || f.printValue)
 	}
 	if f.printKey {
 		b.WriteString(f.bytes(r.Key))
-		b.WriteString(f.keySeparator)
+		sep(f.printValue)
 	}
 	if f.printValue {
 		b.WriteString(f.bytes(r.Value))
+		b.WriteString(f.lineSeparator)
 	}
-	b.WriteString(f.lineSeparator)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -168,115 +182,305 @@ func toJSONRecord(r *kgo.Record) jsonRecord {
 	return jr
 }
 
-// parseStartOffset reads --offset: earliest, latest or an offset number.
-func parseStartOffset(s string) (kgo.Offset, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "earliest":
-		return kgo.NewOffset().AtStart(), nil
-	case "latest":
-		return kgo.NewOffset().AtEnd(), nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return kgo.Offset{}, usageErrorf("--offset must be earliest, latest or a non-negative offset, got %q", s)
-	}
-	return kgo.NewOffset().At(n), nil
-}
-
+// consumeOptions are the flags of one consume run.
 type consumeOptions struct {
-	topic         string
-	fromBeginning bool
-	partition     int32
-	offset        string
-	maxMessages   int
-	timeoutMs     int
-	group         string
-	props         []string
+	topic, include  string
+	fromBeginning   bool
+	partition       int32
+	offset          string
+	maxMessages     int
+	num             int
+	timeoutMs       int
+	group           string
+	props           []string
+	formatterProps  []string
+	format          string
+	isolation       string
+	skipErrors      bool
+	follow          bool
+	maxPollRecords  int
+	commit          bool
+	partitionRanges map[string]map[int32]partitionRange // bounded partitions only
 }
 
 func newConsumeCommand() *cobra.Command {
 	var o consumeOptions
 	cmd := &cobra.Command{
-		Use:   "consume --topic T [--from-beginning] [--group G] [--max-messages N] [--timeout-ms N]",
-		Short: "Print records from a topic (like kafka-console-consumer.sh)",
-		Long: `Print records from a topic, one per line. Stops after --max-messages records,
-after --timeout-ms without a record, or on interrupt; all three exit 0.
+		Use:   "consume (--topic T | --include REGEX) [--from-beginning | --offset OFFSET] [--group G] [--max-messages N] [--format FORMAT]",
+		Short: "Print records from topics (like kafka-console-consumer.sh, with rpk's formats)",
+		Long: `Print records from a topic (or every topic matching --include), one per line.
+Stops after --max-messages (or --num) records, after --timeout-ms without a
+record, at the end of an --offset range, or on interrupt; all exit 0.
 
 Without --group, partitions are read directly and no offsets are committed.
 With --group, the consumer joins the group and commits the records it printed.
 
-Properties (--property key=value, Kafka's names; \t and \n are unescaped):
+Output: Kafka's formatter by default, driven by --property key=value (Kafka's
+names; \t and \n are unescaped):
   print.timestamp, print.partition, print.offset, print.headers, print.key,
   print.value (default true), key.separator (default tab),
   line.separator (default newline), headers.separator (default ","),
   headers.key.separator (default ":"), null.literal (default "null")
 
+--format takes rpk's format strings instead, e.g. --format '%t %p %o %k %v\n':
+  %t topic  %p partition  %o offset  %k key  %v value  %d timestamp (ms)
+  %h{%k=%v;} headers  %H header count  %T %K %V lengths  %e leader epoch
+  %x %y producer id and epoch  %i record number  %[ %| %] partition offsets
+  %% %{ %} literal; \t \n \r \\ \xNN escapes; modifiers %v{json} %v{hex}
+  %v{base64} %v{base64raw}, %d{go#2006-01-02T15:04:05Z07:00#}, %d{strftime[%F %T]},
+  numbers {hex} {big64}..., %a{compression} %a{timestamp-type}.
+
+--offset takes Kafka's earliest|latest|N (with --partition) and rpk's forms
+for every partition: start, end, +N, -N (the last N records), N:M (offsets N
+up to M), N:, :M, :end, N:end, and times @TIME[:TIME] with TIME one of
+2026-11-01T00:00:00Z, 2026-11-01, Unix milliseconds or seconds, or -1h (from
+now); an end duration without @ counts from the start time.
+
 --output json prints one object per line:
   {"topic","partition","offset","timestamp","key","value","headers":[{"key","value"}]}`,
+		Example: `  tributary consume --bootstrap-server 127.0.0.1:9092 --topic orders --from-beginning --max-messages 10
+  tributary consume --bootstrap-server 127.0.0.1:9092 --topic orders --offset -5 --format '%p %o %k=%v\n'
+  tributary consume --bootstrap-server 127.0.0.1:9092 --include 'orders-.*' --offset @-1h:@-10m --format '%t %d{go#15:04:05#} %v{json}\n'
+  tributary consume --bootstrap-server 127.0.0.1:9092 --topic orders --group billing --isolation-level read_committed`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
-	output := addOutputFlag(cmd)
+	conn.kind = forConsumer
+	conn.addPropertyFile(cmd, "consumer.config", "Kafka consumer properties file (group.id, isolation.level, fetch.max.bytes, ...)")
+	conn.addPropertyArgs(cmd, "consumer-property", "consumer property key=value; repeat for more (wins over --consumer.config)")
+	var output string
+	enumVar(cmd.Flags(), &output, "output", outputText, []string{outputText, outputJSON},
+		"output format: text (Kafka's formatter, or --format) or json (one object per line)")
 	fs := cmd.Flags()
-	fs.StringVar(&o.topic, "topic", "", "topic to read (required)")
+	fs.StringVar(&o.topic, "topic", "", "topic to read")
+	fs.StringVar(&o.include, "include", "", "regular expression of the topics to read (instead of --topic)")
 	fs.BoolVar(&o.fromBeginning, "from-beginning", false, "start at the earliest record rather than the end (for a group: when it has no committed offset)")
 	nonNegativeIntVar(fs, &o.partition, "partition", -1, "read only this partition")
-	fs.StringVar(&o.offset, "offset", "", "with --partition: earliest, latest or an offset (default latest)")
+	fs.StringVar(&o.offset, "offset", "", "where to start (and stop): earliest, latest, N, -N, N:M, @TIME[:TIME], ... (see above)")
 	positiveIntVar(fs, &o.maxMessages, "max-messages", 0, "exit after this many records (default: no limit)")
+	positiveIntVar(fs, &o.num, "num", 0, "rpk's name for --max-messages")
 	positiveIntVar(fs, &o.timeoutMs, "timeout-ms", 0, "exit after this many milliseconds without a record (default: wait forever)")
 	fs.StringVar(&o.group, "group", "", "consumer group to join; offsets of printed records are committed")
-	fs.StringArrayVar(&o.props, "property", nil, "output format property key=value; repeat for more")
+	fs.StringArrayVar(&o.props, "property", nil, "formatter property key=value; repeat for more")
+	fs.StringArrayVar(&o.formatterProps, "formatter-property", nil, "Kafka 4's name for --property")
+	fs.StringVar(&o.format, "format", "", "rpk-style format string for each record (see above)")
+	enumVar(fs, &o.isolation, "isolation-level", "read_uncommitted", []string{"read_uncommitted", "read_committed"},
+		"read_committed skips records of aborted and open transactions (default read_uncommitted, as Kafka's console consumer)")
+	fs.BoolVar(&o.skipErrors, "skip-message-on-error", false, "report a partition that fails to fetch (e.g. a corrupt batch) and go on, instead of stopping")
+	fs.BoolVar(&o.follow, "follow", true, "keep waiting for new records once caught up; --follow=false stops at the end, like kcat -e")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return runConsume(cmd, conn, *output, o)
+		return runConsume(cmd, conn, output, o)
 	}
 	return cmd
 }
 
-func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOptions) error {
-	if err := requireFlag(o.topic, "topic", "name the topic to read"); err != nil {
-		return err
+// checkConsumeFlags applies kafka-console-consumer.sh's refusals.
+func checkConsumeFlags(cmd *cobra.Command, o *consumeOptions, output string) (consumeOffset, error) {
+	fs := cmd.Flags()
+	var off consumeOffset
+	switch {
+	case o.topic == "" && o.include == "":
+		return off, usageErrorf("--topic is required: name the topic to read (or give --include REGEX)")
+	case o.topic != "" && o.include != "":
+		return off, usageErrorf("exactly one of --topic or --include is required, not both")
 	}
 	hasPartition := o.partition >= 0
-	switch {
-	case o.offset != "" && !hasPartition:
-		return usageErrorf("--offset needs --partition: offsets are per partition")
-	case o.offset != "" && o.fromBeginning:
-		return usageErrorf("give either --from-beginning or --offset, not both")
-	case o.group != "" && hasPartition:
-		return usageErrorf("--group and --partition cannot be used together: the group assigns partitions")
+	if hasPartition && o.topic == "" {
+		return off, usageErrorf("--partition needs --topic: the topic is required when partition is specified")
 	}
-	format, err := newRecordFormat(o.props)
+	if fs.Changed("max-messages") && fs.Changed("num") {
+		return off, usageErrorf("give either --max-messages or --num, not both")
+	}
+	if o.num > 0 {
+		o.maxMessages = o.num
+	}
+	if len(o.props) > 0 && len(o.formatterProps) > 0 {
+		return off, usageErrorf("--property and --formatter-property cannot be used together")
+	}
+	o.props = append(o.props, o.formatterProps...)
+	if o.format != "" && output == outputJSON {
+		return off, usageErrorf("give either --format or --output json, not both")
+	}
+	if o.format != "" && len(o.props) > 0 {
+		return off, usageErrorf("--format replaces Kafka's formatter: --property cannot be used with it")
+	}
+	if o.offset != "" {
+		var err error
+		if off, err = parseConsumeOffset(o.offset, time.Now()); err != nil {
+			return off, err
+		}
+		switch {
+		case o.fromBeginning:
+			return off, usageErrorf("give either --from-beginning or --offset, not both")
+		case off.kafkaForm && !hasPartition:
+			return off, usageErrorf("--offset needs --partition: offsets are per partition (for every partition use start, end, -N or a range such as 10:20)")
+		case o.group != "":
+			return off, usageErrorf("--group and --offset cannot be used together: the group's committed offsets say where to start")
+		case off.hasEnd() && fs.Changed("follow") && o.follow:
+			return off, usageErrorf("--follow cannot be used with an --offset range that ends (%s)", o.offset)
+		}
+	}
+	if o.group != "" && hasPartition {
+		return off, usageErrorf("--group and --partition cannot be used together: the group assigns partitions")
+	}
+	if o.group != "" && !o.follow {
+		return off, usageErrorf("--follow=false cannot be used with --group: a group member consumes what it is assigned")
+	}
+	return off, nil
+}
+
+func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOptions) error {
+	off, err := checkConsumeFlags(cmd, &o, output)
 	if err != nil {
 		return err
 	}
-	start := kgo.NewOffset().AtEnd()
-	if o.fromBeginning {
-		start = kgo.NewOffset().AtStart()
+	if cmd.Flags().Changed("consumer.config") && cmd.Flags().Changed("command-config") {
+		return usageErrorf("--consumer.config and --command-config cannot be used together")
 	}
-	if o.offset != "" {
-		if start, err = parseStartOffset(o.offset); err != nil {
+	var emitText func(w io.Writer, r *kgo.Record, p *kgo.FetchPartition) error
+	switch {
+	case output == outputJSON:
+		emitText = func(w io.Writer, r *kgo.Record, _ *kgo.FetchPartition) error {
+			line, err := json.Marshal(toJSONRecord(r))
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(append(line, '\n'))
 			return err
 		}
+	case o.format != "":
+		f, err := parseRecordFormat(o.format)
+		if err != nil {
+			return usageErrorf("--format: %v", err)
+		}
+		var buf []byte
+		emitText = func(w io.Writer, r *kgo.Record, p *kgo.FetchPartition) error {
+			buf = f.append(buf[:0], r, p)
+			_, err := w.Write(buf)
+			return err
+		}
+	default:
+		format, err := newRecordFormat(o.props)
+		if err != nil {
+			return err
+		}
+		emitText = func(w io.Writer, r *kgo.Record, _ *kgo.FetchPartition) error { return format.write(w, r) }
 	}
+
 	settings, err := conn.settings()
 	if err != nil {
 		return err
 	}
+	if _, given := settings.given["client.id"]; !given {
+		settings.clientID = "console-consumer" // Kafka's console consumer's
+	}
+	c := settings.consumer
+	if c.groupID != "" {
+		if o.group != "" && o.group != c.groupID {
+			return usageErrorf("the group ids given in different places do not match: --group %q, group.id=%q (%s)", o.group, c.groupID, settings.given["group.id"].from)
+		}
+		if o.partition >= 0 {
+			return usageErrorf("group.id (%s) and --partition cannot be used together: the group assigns partitions", settings.given["group.id"].from)
+		}
+		if o.offset != "" {
+			return usageErrorf("group.id (%s) and --offset cannot be used together", settings.given["group.id"].from)
+		}
+		o.group = c.groupID
+	}
+	if c.autoOffsetReset != "" && o.fromBeginning && c.autoOffsetReset != "earliest" {
+		return usageErrorf("can't simultaneously specify --from-beginning and auto.offset.reset=%s (%s): remove one", c.autoOffsetReset, settings.given["auto.offset.reset"].from)
+	}
+	if !cmd.Flags().Changed("isolation-level") && c.isolationLevel != "" {
+		o.isolation = c.isolationLevel
+	}
+	settings.consumer.isolationLevel = o.isolation
+	o.maxPollRecords = c.maxPollRecords
+	o.commit = o.group != "" && (c.enableAutoCommit == nil || *c.enableAutoCommit)
 
-	opts := settings.kgoOpts()
+	// Where to start when there is no committed offset (groups) or for the
+	// simple forms: Kafka's auto.offset.reset, latest unless --from-beginning.
+	reset := kgo.NewOffset().AtEnd()
+	if o.fromBeginning || c.autoOffsetReset == "earliest" {
+		reset = kgo.NewOffset().AtStart()
+	}
+	if c.autoOffsetReset == "none" {
+		reset = kgo.NoResetOffset()
+	}
+
+	opts := append(settings.kgoOpts(), settings.consumerOpts()...)
+	opts = append(opts, kgo.ConsumeResetOffset(reset))
+	// A client to look the topics up, and to list offsets when the
+	// partitions are resolved here.
+	lookup, err := kgo.NewClient(settings.kgoOpts()...)
+	if err != nil {
+		return fmt.Errorf("create consumer: %w", err)
+	}
+	defer lookup.Close()
+	adm := kadm.NewClient(lookup)
+
+	direct := o.partition >= 0 || (o.offset != "" && !off.kafkaForm) || !o.follow
 	switch {
 	case o.group != "":
-		opts = append(opts,
-			kgo.ConsumerGroup(o.group),
-			kgo.ConsumeTopics(o.topic),
-			kgo.ConsumeStartOffset(start),
-			kgo.AutoCommitMarks(),
-		)
-	case hasPartition:
-		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {o.partition: start}}))
+		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.AutoCommitMarks())
+		opts = append(opts, settings.groupOpts()...)
+		if o.include != "" {
+			opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(o.include))
+		} else {
+			opts = append(opts, kgo.ConsumeTopics(o.topic))
+		}
+	case direct:
+		if o.offset == "" {
+			off = consumeOffset{start: offsetBound{kind: boundLogEnd}}
+			if o.fromBeginning {
+				off.start.kind = boundLogStart
+			}
+		}
+		if !o.follow && !off.hasEnd() {
+			off.end = offsetBound{kind: boundLogEnd}
+		}
+		parts, err := resolvePartitions(cmd.Context(), conn, adm, o, off)
+		if err != nil {
+			return err
+		}
+		start := map[string]map[int32]kgo.Offset{}
+		o.partitionRanges = map[string]map[int32]partitionRange{}
+		for topic, ps := range parts {
+			for p, r := range ps {
+				if r.to >= 0 && r.from >= r.to {
+					continue // nothing in range
+				}
+				if start[topic] == nil {
+					start[topic] = map[int32]kgo.Offset{}
+				}
+				start[topic][p] = kgo.NewOffset().At(r.from)
+				if r.to >= 0 {
+					if o.partitionRanges[topic] == nil {
+						o.partitionRanges[topic] = map[int32]partitionRange{}
+					}
+					o.partitionRanges[topic][p] = r
+				}
+			}
+		}
+		if len(start) == 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of 0 messages\n")
+			return nil // every partition's range is empty
+		}
+		opts = append(opts, kgo.ConsumePartitions(start))
+	case o.include != "":
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(o.include), kgo.ConsumeStartOffset(reset))
 	default:
-		opts = append(opts, kgo.ConsumeTopics(o.topic), kgo.ConsumeStartOffset(start))
+		opts = append(opts, kgo.ConsumeTopics(o.topic), kgo.ConsumeStartOffset(reset))
+	}
+	if o.topic != "" && !direct {
+		if err := checkConsumeTarget(cmd.Context(), conn, adm, o.topic, o.partition); err != nil {
+			return err
+		}
+	}
+	if o.include != "" {
+		if _, err := regexp.Compile(o.include); err != nil {
+			return usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
+		}
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -284,40 +488,117 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 	}
 	defer cl.Close()
 
-	if err := checkConsumeTarget(cmd.Context(), conn, kadm.NewClient(cl), o.topic, o.partition); err != nil {
-		return err
-	}
-
 	stdout := bufio.NewWriter(cmd.OutOrStdout())
-	count, loopErr := consumeLoop(cmd.Context(), cl, o, func(r *kgo.Record) error {
-		if output == outputJSON {
-			line, err := json.Marshal(toJSONRecord(r))
-			if err != nil {
-				return err
-			}
-			line = append(line, '\n')
-			_, err = stdout.Write(line)
-			return err
-		}
-		return format.write(stdout, r)
+	count, loopErr := consumeLoop(cmd.Context(), cl, o, cmd.ErrOrStderr(), func(r *kgo.Record, p *kgo.FetchPartition) error {
+		return emitText(stdout, r, p)
 	}, stdout.Flush)
 	if err := stdout.Flush(); err != nil && loopErr == nil {
 		loopErr = err
 	}
 
 	if o.group != "" {
-		// The command's context may be cancelled by now (interrupt): the
-		// final commit gets its own deadline so printed records are not
-		// read again by the next member.
-		ctx, cancel := conn.withTimeout(context.WithoutCancel(cmd.Context()))
-		defer cancel()
-		if err := cl.CommitMarkedOffsets(ctx); err != nil && loopErr == nil {
-			loopErr = fmt.Errorf("commit offsets for group %q: %w", o.group, conn.explain(err))
+		if o.commit {
+			// The command's context may be cancelled by now (interrupt): the
+			// final commit gets its own deadline so printed records are not
+			// read again by the next member.
+			ctx, cancel := conn.withTimeout(context.WithoutCancel(cmd.Context()))
+			defer cancel()
+			if err := cl.CommitMarkedOffsets(ctx); err != nil && loopErr == nil {
+				loopErr = conn.fail(fmt.Sprintf("commit offsets for group %q", o.group), err)
+			}
 		}
 		cl.LeaveGroup()
 	}
+	// Kafka's line, word for word (scripts look for it), plural included.
 	fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of %d messages\n", count)
 	return loopErr
+}
+
+// resolvePartitions lists the partitions to read (of --topic, or of every
+// topic matching --include) and where each starts and stops.
+func resolvePartitions(ctx context.Context, conn *connFlags, adm *kadm.Client, o consumeOptions, off consumeOffset) (map[string]map[int32]partitionRange, error) {
+	ctx, cancel := conn.withTimeout(ctx)
+	defer cancel()
+	var topics []string
+	if o.topic != "" {
+		if err := checkConsumeTarget(ctx, conn, adm, o.topic, o.partition); err != nil {
+			return nil, err
+		}
+		topics = []string{o.topic}
+	} else {
+		re, err := regexp.Compile(`^(?:` + o.include + `)$`)
+		if err != nil {
+			return nil, usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
+		}
+		all, err := adm.ListTopics(ctx)
+		if err != nil {
+			return nil, conn.fail("list topics", err)
+		}
+		for _, name := range all.Names() {
+			if re.MatchString(name) {
+				topics = append(topics, name)
+			}
+		}
+		if len(topics) == 0 {
+			return nil, fmt.Errorf("no topic matches --include %q", o.include)
+		}
+	}
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return nil, conn.fail("list start offsets", err)
+	}
+	list := adm.ListEndOffsets
+	if o.isolation == "read_committed" {
+		list = adm.ListCommittedOffsets // the last stable offset
+	}
+	ends, err := list(ctx, topics...)
+	if err != nil {
+		return nil, conn.fail("list end offsets", err)
+	}
+	atTime := func(b offsetBound) (kadm.ListedOffsets, error) {
+		if b.kind != boundTime {
+			return nil, nil
+		}
+		l, err := adm.ListOffsetsAfterMilli(ctx, b.at.UnixMilli(), topics...)
+		if err != nil {
+			return nil, conn.fail("list offsets by time", err)
+		}
+		return l, nil
+	}
+	atStart, err := atTime(off.start)
+	if err != nil {
+		return nil, err
+	}
+	atEnd, err := atTime(off.end)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[int32]partitionRange{}
+	var lerr error
+	starts.Each(func(lo kadm.ListedOffset) {
+		if o.partition >= 0 && lo.Partition != o.partition {
+			return
+		}
+		hi, ok := ends.Lookup(lo.Topic, lo.Partition)
+		if lo.Err != nil || !ok || hi.Err != nil {
+			if lerr == nil {
+				lerr = fmt.Errorf("list offsets of topic %q partition %d: %v", lo.Topic, lo.Partition, errors.Join(lo.Err, hi.Err))
+			}
+			return
+		}
+		ts, te := int64(-1), int64(-1)
+		if l, ok := atStart.Lookup(lo.Topic, lo.Partition); ok && l.Err == nil {
+			ts = l.Offset
+		}
+		if l, ok := atEnd.Lookup(lo.Topic, lo.Partition); ok && l.Err == nil {
+			te = l.Offset
+		}
+		if out[lo.Topic] == nil {
+			out[lo.Topic] = map[int32]partitionRange{}
+		}
+		out[lo.Topic][lo.Partition] = off.resolve(lo.Offset, hi.Offset, ts, te)
+	})
+	return out, lerr
 }
 
 // checkConsumeTarget fails early and clearly when the topic or partition
@@ -327,7 +608,7 @@ func checkConsumeTarget(ctx context.Context, conn *connFlags, adm *kadm.Client, 
 	defer cancel()
 	details, err := adm.ListTopics(ctx, topic)
 	if err != nil {
-		return conn.explain(fmt.Errorf("look up topic %q: %w", topic, err))
+		return conn.fail(fmt.Sprintf("look up topic %q", topic), err)
 	}
 	if !details.Has(topic) {
 		return fmt.Errorf("topic %q does not exist", topic)
@@ -336,33 +617,40 @@ func checkConsumeTarget(ctx context.Context, conn *connFlags, adm *kadm.Client, 
 		return fmt.Errorf("look up topic %q: %w", topic, td.Err)
 	}
 	if n := int32(len(details[topic].Partitions)); partition >= n {
-		return fmt.Errorf("topic %q has %d partitions (0-%d): --partition %d does not exist", topic, n, n-1, partition)
+		return fmt.Errorf("topic %q has %s (0-%d): --partition %d does not exist", topic, count(int(n), "partition", "partitions"), n-1, partition)
 	}
 	return nil
 }
 
-// consumeLoop polls until --max-messages, --timeout-ms idle, or ctx ends,
-// calling emit for each record and flush after each poll. It returns how
-// many records were emitted.
-func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, emit func(*kgo.Record) error, flush func() error) (int, error) {
-	count := 0
+// consumeLoop polls until --max-messages, --timeout-ms idle, the end of
+// every bounded partition, or ctx ends, calling emit for each record and
+// flush after each poll. It returns how many records were emitted.
+func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, stderr io.Writer, emit func(*kgo.Record, *kgo.FetchPartition) error, flush func() error) (int, error) {
+	total := 0
+	bounded := 0
+	for _, ps := range o.partitionRanges {
+		bounded += len(ps)
+	}
+	unbounded := o.partitionRanges == nil || bounded == 0
+	done := map[string]map[int32]bool{}
+	finished := 0
 	for {
 		if ctx.Err() != nil {
-			return count, nil
+			return total, nil
 		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if o.timeoutMs > 0 {
 			pollCtx, cancel = context.WithTimeout(ctx, time.Duration(o.timeoutMs)*time.Millisecond)
 		}
-		max := 0
-		if o.maxMessages > 0 {
-			max = o.maxMessages - count
+		max := o.maxPollRecords
+		if o.maxMessages > 0 && (max == 0 || o.maxMessages-total < max) {
+			max = o.maxMessages - total
 		}
 		fetches := cl.PollRecords(pollCtx, max)
 		idle := pollCtx.Err() != nil
 		cancel()
 		if fetches.IsClientClosed() {
-			return count, nil
+			return total, nil
 		}
 		for _, fe := range fetches.Errors() {
 			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
@@ -373,34 +661,64 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, emit fun
 				continue // informational: the client already reset the offset
 			}
 			if fe.Topic == "" { // a client-level error, e.g. joining the group failed
-				return count, fmt.Errorf("consume: %w", fe.Err)
+				return total, fmt.Errorf("consume: %w", fe.Err)
 			}
-			return count, fmt.Errorf("consume topic %q partition %d: %w", fe.Topic, fe.Partition, fe.Err)
+			if o.skipErrors {
+				fmt.Fprintf(stderr, "skipping: topic %q partition %d: %v\n", fe.Topic, fe.Partition, fe.Err)
+				continue
+			}
+			return total, fmt.Errorf("consume topic %q partition %d: %w (--skip-message-on-error goes on past such errors)", fe.Topic, fe.Partition, fe.Err)
 		}
 		var emitErr error
-		fetches.EachRecord(func(r *kgo.Record) {
-			if emitErr != nil || (o.maxMessages > 0 && count >= o.maxMessages) {
-				return
-			}
-			if emitErr = emit(r); emitErr != nil {
-				return
-			}
-			count++
-			if o.group != "" {
-				cl.MarkCommitRecords(r)
+		stop := false
+		var marks []*kgo.Record
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			r, isBounded := o.partitionRanges[fp.Topic][fp.Partition]
+			for _, rec := range fp.Records {
+				if emitErr != nil || stop || done[fp.Topic][fp.Partition] {
+					return
+				}
+				if isBounded && rec.Offset >= r.to {
+					markDone(done, fp.Topic, fp.Partition, &finished)
+					return
+				}
+				if emitErr = emit(rec, &fp.FetchPartition); emitErr != nil {
+					return
+				}
+				total++
+				marks = append(marks, rec)
+				if o.maxMessages > 0 && total >= o.maxMessages {
+					stop = true
+				}
+				if isBounded && rec.Offset >= r.to-1 {
+					markDone(done, fp.Topic, fp.Partition, &finished)
+				}
 			}
 		})
+		if o.commit {
+			cl.MarkCommitRecords(marks...)
+		}
 		if emitErr == nil {
 			emitErr = flush()
 		}
 		if emitErr != nil {
-			return count, fmt.Errorf("write output: %w", emitErr)
+			return total, fmt.Errorf("write output: %w", emitErr)
 		}
-		if o.maxMessages > 0 && count >= o.maxMessages {
-			return count, nil
+		if stop || (!unbounded && finished == bounded) {
+			return total, nil
 		}
 		if idle && fetches.NumRecords() == 0 && ctx.Err() == nil {
-			return count, nil // --timeout-ms passed without a record
+			return total, nil // --timeout-ms passed without a record
 		}
+	}
+}
+
+func markDone(done map[string]map[int32]bool, topic string, p int32, finished *int) {
+	if done[topic] == nil {
+		done[topic] = map[int32]bool{}
+	}
+	if !done[topic][p] {
+		done[topic][p] = true
+		*finished++
 	}
 }

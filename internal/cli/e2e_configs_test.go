@@ -63,6 +63,13 @@ func TestConfigsTopic(t *testing.T) {
 		t.Errorf("max.message.bytes = %q (found %v)", v, ok)
 	}
 	text := mustRun(t, "", append([]string{"configs", "describe"}, entity...)...)
+	for _, want := range []string{"Dynamic configs for topic " + topic + " are:\n",
+		"\n  retention.ms=120000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=120000, DEFAULT_CONFIG:log.retention.ms=604800000}\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("describe text lacks %q:\n%s", want, text)
+		}
+	}
+	text = mustRun(t, "", append([]string{"configs", "describe", "--output", "table"}, entity...)...)
 	for _, want := range []string{"Dynamic configs for topic " + topic + ":", "NAME", "VALUE", "SOURCE", "retention.ms", "120000", "DYNAMIC_TOPIC_CONFIG"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("describe text lacks %q:\n%s", want, text)
@@ -96,7 +103,7 @@ func TestConfigsBroker(t *testing.T) {
 	}
 	id := all[0].EntityName
 	out := mustRun(t, "", "configs", "describe", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", id, "--all")
-	if !strings.Contains(out, "All configs for broker "+id+":") {
+	if !strings.Contains(out, "All configs for broker "+id+" are:\n") {
 		t.Errorf("broker describe text:\n%s", out)
 	}
 }

@@ -49,6 +49,15 @@ func TestTopicsLifecycle(t *testing.T) {
 
 	out = mustRun(t, "", append([]string{"topics", "describe", "--topic", topic}, conn...)...)
 	for _, want := range []string{
+		"Topic: " + topic + "\tTopicId: ", "\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: max.message.bytes=65536,retention.ms=600000\n",
+		"\tTopic: " + topic + "\tPartition: 2\tLeader: 0\tReplicas: 0\tIsr: 0\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q:\n%s", want, out)
+		}
+	}
+	out = mustRun(t, "", append([]string{"topics", "describe", "--topic", topic, "--output", "table"}, conn...)...)
+	for _, want := range []string{
 		"TOPIC", "PARTITIONS", "REPLICATION-FACTOR", "CONFIGS",
 		"max.message.bytes=65536,retention.ms=600000",
 		"PARTITION", "LEADER", "REPLICAS", "ISR",

@@ -159,3 +159,93 @@ func requireFlag(value, name, what string) error {
 	}
 	return nil
 }
+
+// listFlag is a flag that may be repeated and takes comma-separated lists,
+// as kafka-consumer-groups.sh's --group and --topic do: `--topic a --topic
+// b,c` is a, b and c. split turns one argument into items (nil: split on
+// commas); an empty item is refused naming the flag.
+type listFlag struct {
+	p     *[]string
+	name  string
+	split func(string) ([]string, error)
+}
+
+func (f *listFlag) String() string { return strings.Join(*f.p, ",") }
+func (f *listFlag) Type() string   { return "strings" }
+
+// repeatable marks flag values that accept being given more than once.
+func (f *listFlag) repeatable() {}
+
+func (f *listFlag) Set(s string) error {
+	split := f.split
+	if split == nil {
+		split = splitCommaList
+	}
+	items, err := split(s)
+	if err != nil {
+		return &flagValueError{fmt.Sprintf("--%s %q: %v", f.name, s, err)}
+	}
+	*f.p = append(*f.p, items...)
+	return nil
+}
+
+// splitCommaList splits "a,b" into trimmed items and refuses empty ones.
+func splitCommaList(s string) ([]string, error) {
+	var items []string
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return nil, errors.New("empty name in the list (write names separated by commas, e.g. a,b)")
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+// listVar registers a repeatable, comma-separated list flag.
+func listVar(fs *pflag.FlagSet, p *[]string, name, usage string) {
+	fs.Var(&listFlag{p: p, name: name}, name, usage)
+}
+
+// onceValue refuses a second value for a flag that takes one: pflag would
+// silently keep the last, so `--group a --group b` would act on b alone.
+type onceValue struct {
+	pflag.Value
+	name string
+	set  bool
+}
+
+func (o *onceValue) Set(s string) error {
+	if o.set {
+		return &flagValueError{fmt.Sprintf("--%s takes one value but was given twice (%q, then %q)", o.name, o.Value.String(), s)}
+	}
+	o.set = true
+	return o.Value.Set(s)
+}
+
+// refuseRepeatedFlags makes every single-value flag of cmd and its
+// subcommands refuse a second value (exit 2). Flags without a value
+// (booleans) may be repeated harmlessly; list flags collect every value.
+func refuseRepeatedFlags(cmd *cobra.Command) {
+	wrap := func(f *pflag.Flag) {
+		if _, ok := f.Value.(interface{ repeatable() }); ok {
+			return
+		}
+		if _, ok := f.Value.(pflag.SliceValue); ok {
+			return
+		}
+		if _, ok := f.Value.(*onceValue); ok {
+			return
+		}
+		switch t := f.Value.Type(); {
+		case t == "bool", t == "count", strings.HasPrefix(t, "stringTo"):
+			return
+		}
+		f.Value = &onceValue{Value: f.Value, name: f.Name}
+	}
+	cmd.Flags().VisitAll(wrap)
+	cmd.PersistentFlags().VisitAll(wrap)
+	for _, sub := range cmd.Commands() {
+		refuseRepeatedFlags(sub)
+	}
+}

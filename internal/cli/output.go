@@ -11,16 +11,18 @@ import (
 )
 
 const (
-	outputText = "text"
-	outputJSON = "json"
+	outputText  = "text"  // Kafka's tools' own format
+	outputTable = "table" // aligned columns
+	outputJSON  = "json"  // documented objects, for scripts
 )
 
-// addOutputFlag registers --output: aligned text for people, JSON for
-// scripts.
+// addOutputFlag registers --output: text is what the matching Kafka tool
+// prints (where Kafka prints a table, that table), table aligned columns,
+// json documented objects for scripts.
 func addOutputFlag(cmd *cobra.Command) *string {
 	var format string
-	enumVar(cmd.Flags(), &format, "output", outputText, []string{outputText, outputJSON},
-		"output format: text (aligned columns) or json")
+	enumVar(cmd.Flags(), &format, "output", outputText, []string{outputText, outputTable, outputJSON},
+		"output format: text (as Kafka's tool prints it), table (aligned columns) or json")
 	return &format
 }
 

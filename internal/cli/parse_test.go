@@ -97,7 +97,11 @@ func TestRecordFormatWrite(t *testing.T) {
 		{"no headers", []string{"print.headers=true"}, nullKey, "NO_HEADERS\tv\n"},
 		{"custom separators", []string{"print.key=true", "print.headers=true", "key.separator= | ", "headers.separator=;", "headers.key.separator==", `line.separator=\r\n`}, rec,
 			"h1=a;h2=null | k | v\r\n"},
-		{"no value", []string{"print.key=true", "print.value=false"}, rec, "k\t\n"},
+		// Kafka's formatter ends the line after the last field printed:
+		// with print.value=false no key separator trails the key.
+		{"no value", []string{"print.key=true", "print.value=false"}, rec, "k\n"},
+		{"offset only", []string{"print.offset=true", "print.value=false"}, rec, "Offset:7\n"},
+		{"headers and key, no value", []string{"print.headers=true", "print.key=true", "print.value=false"}, rec, "h1:a,h2:null\tk\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,7 +15,10 @@ import (
 )
 
 // produce: the kafka-console-producer.sh analogue. Each stdin line is one
-// record; --property keys follow Kafka's LineMessageReader.
+// record; --property keys follow Kafka's LineMessageReader. Producer
+// properties come from --producer.config and --producer-property (and the
+// profile and --command-config); --request-required-acks, --acks,
+// --compression-codec and --sync win over them, as in Kafka.
 
 var produceProperties = []propertySpec{
 	{key: "parse.key", kind: propBool, def: "false"},
@@ -25,7 +28,12 @@ var produceProperties = []propertySpec{
 	{key: "headers.separator", kind: propText, def: ","},
 	{key: "headers.key.separator", kind: propText, def: ":"},
 	{key: "ignore.error", kind: propBool, def: "false"},
+	{key: "null.marker", kind: propText, def: ""},
 }
+
+// lineReaders are the --line-reader classes understood: Kafka's own line
+// reader under its current and former names.
+var lineReaders = []string{"org.apache.kafka.tools.LineMessageReader", "kafka.tools.LineMessageReader", "kafka.tools.ConsoleProducer$LineMessageReader"}
 
 var (
 	acksValues   = []string{"all", "-1", "1", "0"}
@@ -42,7 +50,8 @@ type lineFormat struct {
 	headersDelimiter   string
 	headersSeparator   string
 	headerKeySeparator string
-	ignoreError        bool // a line without separators becomes a value-only record
+	ignoreError        bool   // a line without separators becomes a value-only record
+	nullMarker         string // a key, value or header value equal to it is null ("" = none)
 }
 
 func newLineFormat(props []string) (lineFormat, error) {
@@ -58,15 +67,34 @@ func newLineFormat(props []string) (lineFormat, error) {
 		headersSeparator:   p["headers.separator"],
 		headerKeySeparator: p["headers.key.separator"],
 		ignoreError:        p["ignore.error"] == "true",
+		nullMarker:         p["null.marker"],
 	}
-	for _, s := range []struct{ key, val string }{
+	seps := []struct{ key, val string }{
 		{"key.separator", f.keySeparator},
 		{"headers.delimiter", f.headersDelimiter},
 		{"headers.separator", f.headersSeparator},
 		{"headers.key.separator", f.headerKeySeparator},
-	} {
+	}
+	for _, s := range seps {
 		if s.val == "" {
 			return lineFormat{}, usageErrorf("--property %s must not be empty", s.key)
+		}
+	}
+	// LineMessageReader's rules: separators that could be confused are refused.
+	if f.parseHeaders {
+		for i, a := range seps[1:] {
+			for _, b := range seps[2+i:] {
+				if a.val == b.val {
+					return lineFormat{}, usageErrorf("--property %s and %s may not be equal (both %q)", a.key, b.key, a.val)
+				}
+			}
+		}
+	}
+	if f.nullMarker != "" {
+		for _, s := range seps {
+			if s.val == f.nullMarker {
+				return lineFormat{}, usageErrorf("--property null.marker and %s may not be equal (both %q)", s.key, s.val)
+			}
 		}
 	}
 	return f, nil
@@ -87,10 +115,20 @@ func (f lineFormat) parse(line []byte) (*kgo.Record, error) {
 					continue
 				}
 				k, v, ok := strings.Cut(pair, f.headerKeySeparator)
-				if !ok {
+				switch {
+				case !ok && f.ignoreError:
+					r.Headers = append(r.Headers, kgo.RecordHeader{Key: pair})
+					continue
+				case !ok:
 					return nil, fmt.Errorf("header %q has no header key separator %q (headers.key.separator)", pair, f.headerKeySeparator)
+				case f.nullMarker != "" && k == f.nullMarker:
+					return nil, fmt.Errorf("header key %q equals null.marker: header keys cannot be null", k)
 				}
-				r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+				h := kgo.RecordHeader{Key: k, Value: []byte(v)}
+				if f.isNull(v) {
+					h.Value = nil
+				}
+				r.Headers = append(r.Headers, h)
 			}
 			rest = after
 		case !f.ignoreError:
@@ -101,23 +139,32 @@ func (f lineFormat) parse(line []byte) (*kgo.Record, error) {
 		key, value, found := bytes.Cut(rest, []byte(f.keySeparator))
 		switch {
 		case found:
-			r.Key = bytes.Clone(key)
+			if !f.isNull(string(key)) {
+				r.Key = bytes.Clone(key)
+			}
 			rest = value
 		case !f.ignoreError:
 			return nil, fmt.Errorf("%w %q (key.separator) found", errNoKeySep, f.keySeparator)
 		}
 	}
-	r.Value = bytes.Clone(rest)
+	if !f.isNull(string(rest)) {
+		r.Value = bytes.Clone(rest)
+	}
 	return r, nil
 }
 
+func (f lineFormat) isNull(s string) bool { return f.nullMarker != "" && s == f.nullMarker }
+
 func newProduceCommand() *cobra.Command {
 	var (
-		topic     string
-		props     []string
-		acks      string
-		codec     string
-		partition int32
+		topic      string
+		props      []string
+		acks       string
+		reqAcks    string
+		codec      string
+		partition  int32
+		syncSend   bool
+		lineReader string
 	)
 	cmd := &cobra.Command{
 		Use:   "produce --topic T [--property parse.key=true ...]",
@@ -129,27 +176,53 @@ Properties (--property key=value, Kafka's names; \t and \n are unescaped):
   key.separator=<sep>        default tab
   parse.headers=true         lines start with headers, then headers.delimiter
   headers.delimiter=<sep>    default tab
-  headers.separator=<sep>    between headers, default ","
+  headers.separator=<sep>    between headers, default "," (a plain string, not
+                             a regular expression as in Kafka)
   headers.key.separator=<s>  between a header's key and value, default ":"
+  null.marker=<marker>       a key, value or header value equal to it is sent as null
   ignore.error=true          a line missing a separator is sent as a plain value
+
+Producer properties (acks, linger.ms, batch.size, compression.type,
+enable.idempotence, ...) come from --producer.config FILE and
+--producer-property k=v; the flags below win over them.
 
 A line that cannot be parsed stops the producer: the lines before it are
 still sent and flushed, and the command fails naming the line number.`,
+		Example: `  printf 'k1:v1\nk2:v2\n' | tributary produce --bootstrap-server 127.0.0.1:9092 --topic orders --property parse.key=true --property key.separator=:
+  tributary produce --bootstrap-server 127.0.0.1:9092 --topic orders --request-required-acks 1 --producer-property linger.ms=50 < lines.txt
+  tributary produce --bootstrap-server 127.0.0.1:9092 --topic orders --sync --property parse.key=true --property null.marker=NULL`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
+	conn.kind = forProducer
+	conn.addPropertyFile(cmd, "producer.config", "Kafka producer properties file (acks, linger.ms, batch.size, ...)")
+	conn.addPropertyArgs(cmd, "producer-property", "producer property key=value; repeat for more (wins over --producer.config)")
 	output := addOutputFlag(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&topic, "topic", "", "topic to write to (required)")
 	fs.StringArrayVar(&props, "property", nil, "line format property key=value; repeat for more")
-	enumVar(fs, &acks, "acks", "all", acksValues, "acknowledgements to wait for: all (-1), 1 or 0")
+	enumVar(fs, &reqAcks, "request-required-acks", "all", acksValues, "acknowledgements to wait for: all (-1), 1 or 0 (default all)")
+	enumVar(fs, &acks, "acks", "all", acksValues, "same as --request-required-acks")
 	enumVar(fs, &codec, "compression-codec", "none", codecValues, "batch compression: none, gzip, snappy, lz4 or zstd")
 	nonNegativeIntVar(fs, &partition, "partition", -1, "write every record to this partition (default: partition by key)")
+	fs.BoolVar(&syncSend, "sync", false, "send each record and wait for its acknowledgement before reading the next line")
+	fs.StringVar(&lineReader, "line-reader", lineReaders[0], "the line reader class; only Kafka's LineMessageReader is built in")
+	fs.StringVar(&conn.bootstrap, "broker-list", "", "deprecated Kafka name of --bootstrap-server")
+	fs.Lookup("broker-list").Hidden = true
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		fixedPartition := cmd.Flags().Changed("partition")
+		fixedPartition := fs.Changed("partition")
 		if err := requireFlag(topic, "topic", "name the topic to write to"); err != nil {
 			return err
+		}
+		if fs.Changed("acks") && fs.Changed("request-required-acks") {
+			return usageErrorf("give either --acks or --request-required-acks, not both")
+		}
+		if fs.Changed("broker-list") && fs.Changed("bootstrap-server") {
+			return usageErrorf("give either --bootstrap-server or --broker-list, not both")
+		}
+		if !contains(lineReaders, lineReader) {
+			return usageErrorf("--line-reader %q is not available: only %s is built in", lineReader, lineReaders[0])
 		}
 		format, err := newLineFormat(props)
 		if err != nil {
@@ -159,13 +232,31 @@ still sent and flushed, and the command fails naming the line number.`,
 		if err != nil {
 			return err
 		}
+		if _, given := settings.given["client.id"]; !given {
+			settings.clientID = "console-producer" // Kafka's console producer's
+		}
+		// The flags win over producer properties when given; otherwise the
+		// properties win over the flags' defaults.
+		switch {
+		case fs.Changed("acks"):
+			settings.producer.acks, _ = parseAcks(acks)
+		case fs.Changed("request-required-acks"):
+			settings.producer.acks, _ = parseAcks(reqAcks)
+		case settings.producer.acks == "":
+			settings.producer.acks = "all"
+		}
+		if fs.Changed("compression-codec") || settings.producer.compression == "" {
+			settings.producer.compression = codec
+		}
+		if p := settings.producer; p.idempotence != nil && *p.idempotence && p.acks != "all" {
+			return usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s", settings.given["enable.idempotence"].from, p.acks)
+		}
 		opts := append(settings.kgoOpts(),
 			kgo.DefaultProduceTopic(topic),
 			kgo.AllowAutoTopicCreation(), // as Kafka's producer does; the broker decides
 			kgo.RecordDeliveryTimeout(conn.timeout),
-			kgo.ProducerBatchCompression(compressionCodec(codec)),
 		)
-		opts = append(opts, acksOpts(acks)...)
+		opts = append(opts, settings.producerOpts()...)
 		if fixedPartition {
 			opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		}
@@ -175,11 +266,20 @@ still sent and flushed, and the command fails naming the line number.`,
 		}
 		defer cl.Close()
 
+		// Fail at once, as the admin commands do, when no broker answers,
+		// rather than buffering records until --timeout runs out.
+		pingCtx, cancel := conn.withTimeout(cmd.Context())
+		err = cl.Ping(pingCtx)
+		cancel()
+		if err != nil {
+			return conn.fail(fmt.Sprintf("produce to topic %q", topic), err)
+		}
+
 		res := produceLines(cmd.Context(), cl, cmd.InOrStdin(), format, func(r *kgo.Record) {
 			if fixedPartition {
 				r.Partition = partition
 			}
-		}, conn)
+		}, conn, syncSend)
 		if *output == outputJSON {
 			if err := writeJSON(cmd.OutOrStdout(), map[string]any{
 				"topic": topic, "produced": res.produced, "failed": res.failed,
@@ -187,7 +287,7 @@ still sent and flushed, and the command fails naming the line number.`,
 				return err
 			}
 		}
-		return res.err(topic)
+		return res.err(conn, topic)
 	}
 	return cmd
 }
@@ -206,18 +306,6 @@ func compressionCodec(name string) kgo.CompressionCodec {
 	return kgo.NoCompression()
 }
 
-// acksOpts maps --acks to kgo options. Idempotent writes need acks=all, so
-// weaker acks turn them off, as Kafka's producer does.
-func acksOpts(acks string) []kgo.Opt {
-	switch acks {
-	case "1":
-		return []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}
-	case "0":
-		return []kgo.Opt{kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite()}
-	}
-	return []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}
-}
-
 // produceResult is the outcome of one produce run.
 type produceResult struct {
 	produced, failed int
@@ -227,7 +315,7 @@ type produceResult struct {
 	flushErr         error // the flush was cut short
 }
 
-func (r produceResult) err(topic string) error {
+func (r produceResult) err(conn *connFlags, topic string) error {
 	var problems []string
 	if r.lineErr != nil {
 		problems = append(problems, r.lineErr.Error())
@@ -235,23 +323,24 @@ func (r produceResult) err(topic string) error {
 	if r.readErr != nil {
 		problems = append(problems, fmt.Sprintf("read stdin: %v", r.readErr))
 	}
+	total := r.failed + r.produced
 	switch {
 	case r.failed > 0 && r.flushErr != nil:
 		// The records failed because the flush ran out of time and the
 		// client was closed: the flush error is the cause worth showing.
-		problems = append(problems, fmt.Sprintf("%d of %d records failed to reach topic %q: %v",
-			r.failed, r.failed+r.produced, topic, r.flushErr))
+		problems = append(problems, fmt.Sprintf("%d of %s failed to reach topic %q: %s",
+			r.failed, count(total, "record", "records"), topic, conn.describe(r.flushErr)))
 	case r.failed > 0:
-		problems = append(problems, fmt.Sprintf("%d of %d records failed to reach topic %q, first error: %v",
-			r.failed, r.failed+r.produced, topic, r.firstFailure))
+		problems = append(problems, fmt.Sprintf("%d of %s failed to reach topic %q, first error: %s",
+			r.failed, count(total, "record", "records"), topic, conn.describe(r.firstFailure)))
 	case r.flushErr != nil:
-		problems = append(problems, fmt.Sprintf("flush: %v", r.flushErr))
+		problems = append(problems, fmt.Sprintf("flush: %s", conn.describe(r.flushErr)))
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	if r.lineErr != nil && r.failed == 0 {
-		problems = append(problems, fmt.Sprintf("the %d records before it were produced", r.produced))
+		problems = append(problems, fmt.Sprintf("the %s before it %s produced", count(r.produced, "record", "records"), plural(r.produced, "was", "were")))
 	}
 	return errors.New(strings.Join(problems, "; "))
 }
@@ -260,7 +349,7 @@ func (r produceResult) err(topic string) error {
 // produces each as a record, then waits for every record to be acknowledged
 // or to fail. Records read before a bad line or a cancellation are still
 // flushed, within --timeout.
-func produceLines(ctx context.Context, cl *kgo.Client, in io.Reader, f lineFormat, adjust func(*kgo.Record), conn *connFlags) produceResult {
+func produceLines(ctx context.Context, cl *kgo.Client, in io.Reader, f lineFormat, adjust func(*kgo.Record), conn *connFlags, syncSend bool) produceResult {
 	var (
 		mu  sync.Mutex
 		res produceResult
@@ -337,6 +426,11 @@ read:
 			wg.Add(1)
 			// Not ctx: a record read before an interrupt is still sent.
 			cl.Produce(context.WithoutCancel(ctx), r, done)
+			if syncSend {
+				// --sync: this record is acknowledged (or failed) before
+				// the next line is read.
+				wg.Wait()
+			}
 		}
 	}
 
@@ -346,7 +440,7 @@ read:
 		// Records still buffered fail when the client closes; their
 		// callbacks count them before wg.Wait returns.
 		mu.Lock()
-		res.flushErr = conn.explain(err)
+		res.flushErr = err
 		mu.Unlock()
 		cl.Close()
 	}

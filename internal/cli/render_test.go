@@ -33,34 +33,53 @@ func TestTopicDescribeGolden(t *testing.T) {
 		descs = append(descs, d)
 	}
 	var b bytes.Buffer
-	if err := writeTopicDescriptions(&b, descs); err != nil {
+	writeKafkaTopicLines(&b, descs, true, true)
+	golden(t, "topics_describe.golden", b.String())
+	b.Reset()
+	if err := writeTopicTables(&b, descs, true, true); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "topics_describe.golden", b.String())
+	golden(t, "topics_describe_table.golden", b.String())
 }
 
 func TestConfigsDescribeGolden(t *testing.T) {
-	entity := &entityFlags{entityType: entityTopics}
+	syn := func(name, value string, src kmsg.ConfigSource) configSynonym {
+		return configSynonym{Name: name, Value: kadm.StringPtr(value), Source: src.String()}
+	}
 	results := []entityConfigs{
 		{EntityType: entityTopics, EntityName: "orders", Configs: []configEntry{
-			{Name: "cleanup.policy", Value: kadm.StringPtr("compact"), Source: kmsg.ConfigSourceDynamicTopicConfig.String()},
-			{Name: "retention.ms", Value: kadm.StringPtr("86400000"), Source: kmsg.ConfigSourceDynamicTopicConfig.String()},
+			{Name: "cleanup.policy", Value: kadm.StringPtr("compact"), Source: kmsg.ConfigSourceDynamicTopicConfig.String(), Synonyms: []configSynonym{
+				syn("cleanup.policy", "compact", kmsg.ConfigSourceDynamicTopicConfig), syn("log.cleanup.policy", "delete", kmsg.ConfigSourceDefaultConfig)}},
+			{Name: "retention.ms", Value: kadm.StringPtr("86400000"), Source: kmsg.ConfigSourceDynamicTopicConfig.String(), Synonyms: []configSynonym{
+				syn("retention.ms", "86400000", kmsg.ConfigSourceDynamicTopicConfig), syn("log.retention.ms", "3600000", kmsg.ConfigSourceDynamicBrokerConfig)}},
 		}},
 		{EntityType: entityTopics, EntityName: "empty", Configs: []configEntry{}},
 	}
+	brokers := []entityConfigs{
+		{EntityType: entityBrokers, EntityName: "1", Configs: []configEntry{
+			{Name: "log.retention.hours", Value: kadm.StringPtr("168"), Source: kmsg.ConfigSourceDefaultConfig.String(), Synonyms: []configSynonym{
+				syn("log.retention.hours", "168", kmsg.ConfigSourceDefaultConfig)}},
+			{Name: "ssl.key.password", Sensitive: true, Source: kmsg.ConfigSourceStaticBrokerConfig.String(), Synonyms: []configSynonym{
+				{Name: "ssl.key.password", Source: kmsg.ConfigSourceStaticBrokerConfig.String()}}},
+		}},
+		{EntityType: entityBrokers, EntityName: "", Configs: []configEntry{
+			{Name: "log.retention.ms", Value: kadm.StringPtr("7200000"), Source: kmsg.ConfigSourceDynamicDefaultBrokerConfig.String(), Synonyms: []configSynonym{
+				syn("log.retention.ms", "7200000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)}},
+		}},
+	}
 	var b bytes.Buffer
-	if err := writeEntityConfigs(&b, entity, false, results); err != nil {
+	writeKafkaConfigs(&b, false, results)
+	writeKafkaConfigs(&b, true, brokers)
+	golden(t, "configs_describe.golden", b.String())
+	b.Reset()
+	if err := writeConfigTables(&b, false, results); err != nil {
 		t.Fatal(err)
 	}
 	b.WriteString("\n")
-	brokers := &entityFlags{entityType: entityBrokers}
-	if err := writeEntityConfigs(&b, brokers, true, []entityConfigs{{EntityType: entityBrokers, EntityName: "1", Configs: []configEntry{
-		{Name: "log.retention.hours", Value: kadm.StringPtr("168"), Source: kmsg.ConfigSourceDefaultConfig.String()},
-		{Name: "ssl.key.password", Sensitive: true, Source: kmsg.ConfigSourceStaticBrokerConfig.String()},
-	}}}); err != nil {
+	if err := writeConfigTables(&b, true, brokers); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "configs_describe.golden", b.String())
+	golden(t, "configs_describe_table.golden", b.String())
 }
 
 func TestGroupDescribeGolden(t *testing.T) {
@@ -88,7 +107,7 @@ func TestGroupDescribeGolden(t *testing.T) {
 		},
 	}
 	var b bytes.Buffer
-	if err := writeGroupDescription(&b, describeGroupLag(gl)); err != nil {
+	if err := writeGroupOffsets(&b, describeGroupLag(gl), false); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "groups_describe.golden", b.String())

@@ -41,11 +41,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // was invoked wrongly. Errors are written to stderr as "error: <message>".
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := NewRootCommand(stdin, stdout, stderr)
-	root.SetArgs(args)
+	args, rewrite, err := rewriteKafkaActions(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	root.SetArgs(joinOptionalValues(args))
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
+	err = rewrite.explainForAction(root, err)
 	fmt.Fprintf(stderr, "error: %s\n", err)
 	if isUsageError(err) {
 		if cmd == nil {
@@ -82,7 +88,10 @@ that work against any Kafka cluster (flag names follow Kafka's own tools).`,
 		newProduceCommand(),
 		newConsumeCommand(),
 		newGroupsCommand(),
+		newMirrorCommand(),
+		newProfileCommand(),
 	)
+	refuseRepeatedFlags(root)
 	return root
 }
 

@@ -1,26 +1,38 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // topics: the kafka-topics.sh analogue. Partitions and replication factor
 // default to -1, which asks the broker for its defaults (CreateTopics v4+),
 // as kafka-topics.sh does.
+//
+// --topic may be repeated and takes comma lists. As in kafka-topics.sh, a
+// --topic value may also be a regular expression (anchored at both ends)
+// for list, describe, alter and delete; unlike kafka-topics.sh, a value
+// without regular-expression characters (other than '.') is a plain name,
+// so "test.topic" does not also match "test_topic", and a plain name that
+// does not exist is an error unless --if-exists is given.
 
 func newTopicsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "topics",
 		Short: "Create, list, describe, alter and delete topics (like kafka-topics.sh)",
+		Long: `Create, list, describe, alter and delete topics, with kafka-topics.sh's flags.
+Kafka's action-flag form works too: tributary topics --create --topic t.`,
+		Example: `  tributary topics create --bootstrap-server 127.0.0.1:9092 --topic orders --partitions 3
+  tributary topics --bootstrap-server 127.0.0.1:9092 --describe --topic orders
+  tributary topics delete --bootstrap-server 127.0.0.1:9092 --topic a,b`,
 	}
 	makeGroupCommand(cmd)
 	cmd.AddCommand(
@@ -33,31 +45,106 @@ func newTopicsCommand() *cobra.Command {
 	return cmd
 }
 
+// topicRegexChars are the characters that make a --topic value a regular
+// expression. '.' is left out: it is common in topic names.
+const topicRegexChars = `*+?()[]{}|^$\`
+
+func isTopicPattern(s string) bool { return strings.ContainsAny(s, topicRegexChars) }
+
+// topicSelection resolves --topic values against the cluster's topics.
+type topicSelection struct {
+	values          []string // as given; empty selects every topic
+	excludeInternal bool
+	ifExists        bool
+	// passNames leaves plain names unchecked, for the broker to answer
+	// (delete: the broker's UNKNOWN_TOPIC_OR_PARTITION is the answer).
+	passNames bool
+}
+
+// resolve returns the selected topic names, sorted. A plain name that does
+// not exist, or a pattern matching nothing, is an error unless ifExists.
+func (sel topicSelection) resolve(ctx context.Context, conn *connFlags, adm *adminClient) ([]string, error) {
+	all, err := adm.ListTopicsWithInternal(ctx)
+	if err != nil {
+		return nil, conn.fail("list topics", err)
+	}
+	keep := func(name string) bool { return !(sel.excludeInternal && all[name].IsInternal) }
+	chosen := map[string]bool{}
+	if len(sel.values) == 0 {
+		for name := range all {
+			if keep(name) {
+				chosen[name] = true
+			}
+		}
+	}
+	var missing []string
+	for _, v := range sel.values {
+		if !isTopicPattern(v) {
+			if all.Has(v) || sel.passNames {
+				chosen[v] = true
+			} else {
+				missing = append(missing, fmt.Sprintf("topic %q does not exist", v))
+			}
+			continue
+		}
+		re, err := regexp.Compile(`^(?:` + v + `)$`)
+		if err != nil {
+			return nil, usageErrorf("--topic %q is not a valid regular expression: %v", v, err)
+		}
+		matched := false
+		for name := range all {
+			if re.MatchString(name) && keep(name) {
+				chosen[name], matched = true, true
+			}
+		}
+		if !matched {
+			missing = append(missing, fmt.Sprintf("no topic matches --topic %q", v))
+		}
+	}
+	if len(missing) > 0 && !sel.ifExists {
+		return nil, fmt.Errorf("%s (--if-exists skips topics that do not exist)", strings.Join(missing, "; "))
+	}
+	names := make([]string, 0, len(chosen))
+	for name := range chosen {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 func newTopicsCreateCommand() *cobra.Command {
 	var (
-		topic             string
+		topics            []string
 		partitions        int32
 		replicationFactor int16
 		configs           []string
 		ifNotExists       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create --topic T [--partitions N] [--replication-factor R] [--config k=v ...]",
-		Short: "Create a topic",
-		Args:  noArgs,
+		Use:   "create --topic T[,T...] [--partitions N] [--replication-factor R] [--config k=v ...]",
+		Short: "Create topics",
+		Example: `  tributary topics create --bootstrap-server 127.0.0.1:9092 --topic orders --partitions 3
+  tributary topics create --bootstrap-server 127.0.0.1:9092 --topic audit --config cleanup.policy=compact --config retention.ms=-1
+  tributary topics --bootstrap-server 127.0.0.1:9092 --create --topic a,b --if-not-exists`,
+		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
 	output := addOutputFlag(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&topic, "topic", "", "topic to create (required)")
+	listVar(fs, &topics, "topic", "topic to create; repeat or separate with commas for more (required)")
 	positiveIntVar(fs, &partitions, "partitions", -1, "number of partitions (default: the broker's num.partitions)")
 	positiveIntVar(fs, &replicationFactor, "replication-factor", -1, "replicas per partition (default: the broker's default.replication.factor)")
 	fs.StringArrayVar(&configs, "config", nil, "topic config override key=value; repeat for more")
-	fs.BoolVar(&ifNotExists, "if-not-exists", false, "succeed without change if the topic already exists")
+	fs.BoolVar(&ifNotExists, "if-not-exists", false, "succeed without change if a topic already exists")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlag(topic, "topic", "name the topic to create"); err != nil {
-			return err
+		if len(topics) == 0 {
+			return usageErrorf("--topic is required: name the topic to create")
+		}
+		for _, t := range topics {
+			if isTopicPattern(t) {
+				return usageErrorf("--topic %q: a topic to create is a name, not a pattern (topic names use letters, digits, '.', '_' and '-')", t)
+			}
 		}
 		cfg, _, err := parseKeyValues("config", configs, false)
 		if err != nil {
@@ -73,58 +160,92 @@ func newTopicsCreateCommand() *cobra.Command {
 		}
 		defer release()
 
-		resps, err := adm.CreateTopics(ctx, partitions, replicationFactor, cfgPtrs, topic)
+		resps, err := adm.CreateTopics(ctx, partitions, replicationFactor, cfgPtrs, topics...)
 		if err != nil {
-			return conn.explain(fmt.Errorf("create topic %q: %w", topic, err))
+			return conn.fail("create "+topicsLabel(topics), err)
 		}
-		resp, err := resps.On(topic, nil)
-		created, err := topicAnswer("create", topic, err, resp.Err, resp.ErrMessage, ifNotExists, kerr.TopicAlreadyExists)
-		if err != nil {
-			return err
+		type created struct {
+			Topic             string `json:"topic"`
+			Created           bool   `json:"created"`
+			Partitions        int32  `json:"partitions"`
+			ReplicationFactor int16  `json:"replication_factor"`
 		}
-		text := fmt.Sprintf("Created topic %s.\n", topic)
-		if !created {
-			text = fmt.Sprintf("Topic %s already exists.\n", topic)
+		var (
+			list []created
+			text strings.Builder
+			errs []error
+		)
+		for _, t := range topics {
+			resp, onErr := resps.On(t, nil)
+			ok, err := topicAnswer("create", t, onErr, resp.Err, resp.ErrMessage, ifNotExists, kerr.TopicAlreadyExists)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			list = append(list, created{t, ok, resp.NumPartitions, resp.ReplicationFactor})
+			if ok {
+				fmt.Fprintf(&text, "Created topic %s.\n", t)
+			} else {
+				fmt.Fprintf(&text, "Topic %s already exists.\n", t)
+			}
 		}
-		return writeResult(cmd.OutOrStdout(), *output, map[string]any{
-			"topic":              topic,
-			"created":            created,
-			"partitions":         resp.NumPartitions,
-			"replication_factor": resp.ReplicationFactor,
-		}, text)
+		var result any = list
+		if len(topics) == 1 && len(list) == 1 {
+			result = list[0] // one topic: one object, as before lists existed
+		}
+		if len(list) > 0 {
+			if err := writeResult(cmd.OutOrStdout(), *output, result, text.String()); err != nil {
+				return err
+			}
+		}
+		return errors.Join(errs...)
 	}
 	return cmd
 }
 
+// topicsLabel names topics in messages: `topic "a"`, `topics "a", "b"`.
+func topicsLabel(topics []string) string {
+	quoted := make([]string, len(topics))
+	for i, t := range topics {
+		quoted[i] = fmt.Sprintf("%q", t)
+	}
+	return plural(len(topics), "topic ", "topics ") + strings.Join(quoted, ", ")
+}
+
 func newTopicsListCommand() *cobra.Command {
-	var excludeInternal bool
+	var sel topicSelection
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--topic T|REGEX ...] [--exclude-internal]",
 		Short: "List topic names",
-		Args:  noArgs,
+		Example: `  tributary topics list --bootstrap-server 127.0.0.1:9092
+  tributary topics list --bootstrap-server 127.0.0.1:9092 --topic 'orders.*' --exclude-internal`,
+		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
 	output := addOutputFlag(cmd)
-	cmd.Flags().BoolVar(&excludeInternal, "exclude-internal", false, "leave out internal topics such as __consumer_offsets")
+	listVar(cmd.Flags(), &sel.values, "topic", "only topics with these names or matching these regular expressions")
+	cmd.Flags().BoolVar(&sel.excludeInternal, "exclude-internal", false, "leave out internal topics such as __consumer_offsets")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		sel.ifExists = true // listing a name that does not exist lists nothing, as in Kafka
 		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
 		defer release()
 
-		topics, err := adm.ListTopicsWithInternal(ctx)
+		names, err := sel.resolve(ctx, conn, adm)
 		if err != nil {
-			return conn.explain(fmt.Errorf("list topics: %w", err))
-		}
-		if excludeInternal {
-			topics.FilterInternal()
+			return err
 		}
 		out := cmd.OutOrStdout()
 		if *output == outputJSON {
-			list := make([]map[string]any, 0, len(topics))
-			for _, t := range topics.Sorted() {
+			details, err := adm.ListTopicsWithInternal(ctx, names...)
+			if err != nil {
+				return conn.fail("list topics", err)
+			}
+			list := make([]map[string]any, 0, len(details))
+			for _, t := range details.Sorted() {
 				list = append(list, map[string]any{
 					"topic":              t.Topic,
 					"internal":           t.IsInternal,
@@ -134,7 +255,7 @@ func newTopicsListCommand() *cobra.Command {
 			}
 			return writeJSON(out, list)
 		}
-		for _, name := range topics.Names() {
+		for _, name := range names {
 			fmt.Fprintln(out, name)
 		}
 		return nil
@@ -142,193 +263,29 @@ func newTopicsListCommand() *cobra.Command {
 	return cmd
 }
 
-// topicDescription is one topic as `topics describe` shows it; the JSON
-// field names are part of the CLI's contract.
-type topicDescription struct {
-	Topic             string                 `json:"topic"`
-	ID                string                 `json:"id"`
-	Internal          bool                   `json:"internal"`
-	PartitionCount    int                    `json:"partition_count"`
-	ReplicationFactor int                    `json:"replication_factor"`
-	Configs           map[string]string      `json:"configs"`
-	Partitions        []partitionDescription `json:"partitions"`
-}
-
-type partitionDescription struct {
-	Partition       int32   `json:"partition"`
-	Leader          int32   `json:"leader"`
-	LeaderEpoch     int32   `json:"leader_epoch"`
-	Replicas        []int32 `json:"replicas"`
-	ISR             []int32 `json:"isr"`
-	OfflineReplicas []int32 `json:"offline_replicas"`
-	Error           string  `json:"error,omitempty"`
-}
-
-func newTopicsDescribeCommand() *cobra.Command {
-	var (
-		topics          []string
-		excludeInternal bool
-	)
-	cmd := &cobra.Command{
-		Use:   "describe [--topic T ...]",
-		Short: "Show partitions, leaders, replicas, ISR and non-default configs of topics",
-		Args:  noArgs,
-	}
-	conn := addConnFlags(cmd)
-	output := addOutputFlag(cmd)
-	cmd.Flags().StringArrayVar(&topics, "topic", nil, "topic to describe; repeat for more (default: all topics)")
-	cmd.Flags().BoolVar(&excludeInternal, "exclude-internal", false, "when describing all topics, leave out internal ones")
-
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		adm, ctx, release, err := conn.openAdmin(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer release()
-
-		details, err := adm.ListTopicsWithInternal(ctx, topics...)
-		if err != nil {
-			return conn.explain(fmt.Errorf("describe topics: %w", err))
-		}
-		if len(topics) == 0 && excludeInternal {
-			details.FilterInternal()
-		}
-		for _, name := range topics {
-			if !details.Has(name) {
-				return fmt.Errorf("topic %q does not exist", name)
-			}
-		}
-		for _, td := range details.Sorted() {
-			if td.Err != nil {
-				return fmt.Errorf("describe topic %q: %w", td.Topic, td.Err)
-			}
-		}
-		names := details.Names()
-		var rcs kadm.ResourceConfigs
-		if len(names) > 0 {
-			rcs, err = adm.DescribeTopicConfigs(ctx, names...)
-			if err != nil {
-				return conn.explain(fmt.Errorf("describe topic configs: %w", err))
-			}
-		}
-		descs := make([]topicDescription, 0, len(details))
-		for _, td := range details.Sorted() {
-			d := describeTopic(td)
-			rc, err := rcs.On(td.Topic, nil)
-			if err == nil && rc.Err != nil {
-				return fmt.Errorf("describe configs of topic %q: %w", td.Topic, kafkaError(rc.Err, rc.ErrMessage))
-			}
-			for _, c := range rc.Configs {
-				if c.Source == kmsg.ConfigSourceDynamicTopicConfig {
-					d.Configs[c.Key] = configValue(c)
-				}
-			}
-			descs = append(descs, d)
-		}
-		if *output == outputJSON {
-			return writeJSON(cmd.OutOrStdout(), descs)
-		}
-		return writeTopicDescriptions(cmd.OutOrStdout(), descs)
-	}
-	return cmd
-}
-
-func describeTopic(td kadm.TopicDetail) topicDescription {
-	d := topicDescription{
-		Topic:             td.Topic,
-		ID:                td.ID.String(),
-		Internal:          td.IsInternal,
-		PartitionCount:    len(td.Partitions),
-		ReplicationFactor: td.Partitions.NumReplicas(),
-		Configs:           map[string]string{},
-		Partitions:        []partitionDescription{},
-	}
-	for _, p := range td.Partitions.Sorted() {
-		pd := partitionDescription{
-			Partition:       p.Partition,
-			Leader:          p.Leader,
-			LeaderEpoch:     p.LeaderEpoch,
-			Replicas:        nonNil(p.Replicas),
-			ISR:             nonNil(p.ISR),
-			OfflineReplicas: nonNil(p.OfflineReplicas),
-		}
-		if p.Err != nil {
-			pd.Error = p.Err.Error()
-		}
-		d.Partitions = append(d.Partitions, pd)
-	}
-	return d
-}
-
-func nonNil(ns []int32) []int32 {
-	if ns == nil {
-		return []int32{}
-	}
-	return ns
-}
-
-// configValue shows a config's value, hiding sensitive ones as brokers do.
-func configValue(c kadm.Config) string {
-	if c.Sensitive {
-		return "(sensitive)"
-	}
-	return c.MaybeValue()
-}
-
-// writeTopicDescriptions prints one table of topics and one of partitions.
-// Kafka prints the same facts as "Topic: x\tPartition: 0\t..." lines; two
-// tables keep columns stable for people and for awk.
-func writeTopicDescriptions(w io.Writer, descs []topicDescription) error {
-	var topicRows, partRows [][]string
-	for _, d := range descs {
-		keys := make([]string, 0, len(d.Configs))
-		for k := range d.Configs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		cfgs := make([]string, len(keys))
-		for i, k := range keys {
-			cfgs[i] = k + "=" + d.Configs[k]
-		}
-		topicRows = append(topicRows, []string{
-			d.Topic, fmt.Sprint(d.PartitionCount), fmt.Sprint(d.ReplicationFactor), strings.Join(cfgs, ","),
-		})
-		for _, p := range d.Partitions {
-			leader := fmt.Sprint(p.Leader)
-			if p.Leader < 0 {
-				leader = "none"
-			}
-			partRows = append(partRows, []string{
-				d.Topic, fmt.Sprint(p.Partition), leader, joinInt32s(p.Replicas), joinInt32s(p.ISR),
-			})
-		}
-	}
-	if err := writeTable(w, []string{"TOPIC", "PARTITIONS", "REPLICATION-FACTOR", "CONFIGS"}, topicRows); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
-	return writeTable(w, []string{"TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR"}, partRows)
-}
-
 func newTopicsAlterCommand() *cobra.Command {
 	var (
-		topic      string
+		sel        topicSelection
 		partitions int32
 	)
 	cmd := &cobra.Command{
-		Use:   "alter --topic T --partitions N",
-		Short: "Raise a topic's partition count (CreatePartitions)",
-		Args:  noArgs,
+		Use:   "alter --topic T[,T...] --partitions N",
+		Short: "Raise topics' partition count (CreatePartitions)",
+		Long: `Raise topics' partition count. Topic configs are changed with
+tributary configs alter, as with kafka-configs.sh.`,
+		Example: `  tributary topics alter --bootstrap-server 127.0.0.1:9092 --topic orders --partitions 6`,
+		Args:    noArgs,
 	}
 	conn := addConnFlags(cmd)
 	output := addOutputFlag(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&topic, "topic", "", "topic to alter (required)")
+	listVar(fs, &sel.values, "topic", "topic to alter (or a regular expression); repeat or separate with commas for more (required)")
 	positiveIntVar(fs, &partitions, "partitions", 0, "new total number of partitions; must exceed the current count (required)")
+	fs.BoolVar(&sel.ifExists, "if-exists", false, "skip topics that do not exist")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlag(topic, "topic", "name the topic to alter"); err != nil {
-			return err
+		if len(sel.values) == 0 {
+			return usageErrorf("--topic is required: name the topic to alter")
 		}
 		if partitions <= 0 {
 			return usageErrorf("--partitions is required: give the new total partition count")
@@ -339,74 +296,121 @@ func newTopicsAlterCommand() *cobra.Command {
 		}
 		defer release()
 
-		// Check the current count first: the broker's INVALID_PARTITIONS
-		// does not say what the count is.
-		details, err := adm.ListTopics(ctx, topic)
+		names, err := sel.resolve(ctx, conn, adm)
 		if err != nil {
-			return conn.explain(fmt.Errorf("alter topic %q: %w", topic, err))
-		}
-		if !details.Has(topic) {
-			return fmt.Errorf("topic %q does not exist", topic)
-		}
-		current := len(details[topic].Partitions)
-		if int(partitions) <= current {
-			return fmt.Errorf("topic %q has %d partitions: --partitions must be more than that (partitions can only be added), got %d",
-				topic, current, partitions)
-		}
-		resps, err := adm.UpdatePartitions(ctx, int(partitions), topic)
-		if err != nil {
-			return conn.explain(fmt.Errorf("alter topic %q: %w", topic, err))
-		}
-		resp, err := resps.On(topic, nil)
-		if _, err := topicAnswer("alter", topic, err, resp.Err, resp.ErrMessage, false, nil); err != nil {
 			return err
 		}
-		return writeResult(cmd.OutOrStdout(), *output,
-			map[string]any{"topic": topic, "partitions": partitions, "previous_partitions": current},
-			fmt.Sprintf("Topic %s now has %d partitions (was %d).\n", topic, partitions, current))
+		if len(names) == 0 {
+			return nil
+		}
+		// Check the current counts first: the broker's INVALID_PARTITIONS
+		// does not say what the count is.
+		details, err := adm.ListTopics(ctx, names...)
+		if err != nil {
+			return conn.fail("alter "+topicsLabel(names), err)
+		}
+		current := map[string]int{}
+		for _, name := range names {
+			current[name] = len(details[name].Partitions)
+			if int(partitions) <= current[name] {
+				return fmt.Errorf("topic %q has %d partitions: --partitions must be more than that (partitions can only be added), got %d",
+					name, current[name], partitions)
+			}
+		}
+		resps, err := adm.UpdatePartitions(ctx, int(partitions), names...)
+		if err != nil {
+			return conn.fail("alter "+topicsLabel(names), err)
+		}
+		var (
+			text strings.Builder
+			list []map[string]any
+			errs []error
+		)
+		for _, name := range names {
+			resp, onErr := resps.On(name, nil)
+			if _, err := topicAnswer("alter", name, onErr, resp.Err, resp.ErrMessage, false, nil); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			list = append(list, map[string]any{"topic": name, "partitions": partitions, "previous_partitions": current[name]})
+			fmt.Fprintf(&text, "Topic %s now has %d partitions (was %d).\n", name, partitions, current[name])
+		}
+		var result any = list
+		if len(list) == 1 {
+			result = list[0]
+		}
+		if len(list) > 0 {
+			if err := writeResult(cmd.OutOrStdout(), *output, result, text.String()); err != nil {
+				return err
+			}
+		}
+		return errors.Join(errs...)
 	}
 	return cmd
 }
 
 func newTopicsDeleteCommand() *cobra.Command {
-	var (
-		topic    string
-		ifExists bool
-	)
+	var sel topicSelection
 	cmd := &cobra.Command{
-		Use:   "delete --topic T",
-		Short: "Delete a topic",
-		Args:  noArgs,
+		Use:   "delete --topic T[,T...]",
+		Short: "Delete topics",
+		Example: `  tributary topics delete --bootstrap-server 127.0.0.1:9092 --topic orders
+  tributary topics --bootstrap-server 127.0.0.1:9092 --delete --topic 'test-.*' --if-exists`,
+		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
 	output := addOutputFlag(cmd)
-	cmd.Flags().StringVar(&topic, "topic", "", "topic to delete (required)")
-	cmd.Flags().BoolVar(&ifExists, "if-exists", false, "succeed without change if the topic does not exist")
+	listVar(cmd.Flags(), &sel.values, "topic", "topic to delete (or a regular expression); repeat or separate with commas for more (required)")
+	cmd.Flags().BoolVar(&sel.ifExists, "if-exists", false, "succeed without change for topics that do not exist")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlag(topic, "topic", "name the topic to delete"); err != nil {
-			return err
+		if len(sel.values) == 0 {
+			return usageErrorf("--topic is required: name the topic to delete")
 		}
+		sel.passNames = true
 		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
 		defer release()
 
-		resps, err := adm.DeleteTopics(ctx, topic)
-		if err != nil {
-			return conn.explain(fmt.Errorf("delete topic %q: %w", topic, err))
-		}
-		resp, err := resps.On(topic, nil)
-		deleted, err := topicAnswer("delete", topic, err, resp.Err, resp.ErrMessage, ifExists, kerr.UnknownTopicOrPartition)
+		names, err := sel.resolve(ctx, conn, adm)
 		if err != nil {
 			return err
 		}
-		text := fmt.Sprintf("Deleted topic %s.\n", topic)
-		if !deleted {
-			text = fmt.Sprintf("Topic %s does not exist.\n", topic)
+		var (
+			text strings.Builder
+			list = []map[string]any{}
+			errs []error
+		)
+		if len(names) > 0 {
+			resps, err := adm.DeleteTopics(ctx, names...)
+			if err != nil {
+				return conn.fail("delete "+topicsLabel(names), err)
+			}
+			for _, name := range names {
+				resp, onErr := resps.On(name, nil)
+				deleted, err := topicAnswer("delete", name, onErr, resp.Err, resp.ErrMessage, sel.ifExists, kerr.UnknownTopicOrPartition)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				list = append(list, map[string]any{"topic": name, "deleted": deleted})
+				if deleted {
+					fmt.Fprintf(&text, "Deleted topic %s.\n", name)
+				} else {
+					fmt.Fprintf(&text, "Topic %s does not exist.\n", name)
+				}
+			}
 		}
-		return writeResult(cmd.OutOrStdout(), *output, map[string]any{"topic": topic, "deleted": deleted}, text)
+		var result any = list
+		if len(list) == 1 {
+			result = list[0]
+		}
+		if err := writeResult(cmd.OutOrStdout(), *output, result, text.String()); err != nil {
+			return err
+		}
+		return errors.Join(errs...)
 	}
 	return cmd
 }
@@ -417,13 +421,16 @@ func newTopicsDeleteCommand() *cobra.Command {
 // the user said to accept (tolerate, e.g. --if-exists, and tolerated).
 func topicAnswer(action, topic string, onErr, respErr error, message string, tolerate bool, tolerated error) (changed bool, err error) {
 	if onErr != nil {
-		return false, fmt.Errorf("%s topic %q: broker did not answer for it", action, topic)
+		return false, fmt.Errorf("%s topic %q: the broker did not answer for it", action, topic)
 	}
 	if respErr == nil {
 		return true, nil
 	}
 	if tolerate && errors.Is(respErr, tolerated) {
 		return false, nil
+	}
+	if errors.Is(respErr, kerr.UnknownTopicOrPartition) {
+		return false, &clusterError{fmt.Sprintf("%s topic %q: the topic does not exist (UNKNOWN_TOPIC_OR_PARTITION)", action, topic), respErr}
 	}
 	return false, fmt.Errorf("%s topic %q: %w", action, topic, kafkaError(respErr, message))
 }

@@ -13,7 +13,11 @@ import (
 func TestUsageErrors(t *testing.T) {
 	const bs = "127.0.0.1:1"
 	unsupported := filepath.Join(t.TempDir(), "client.properties")
-	if err := os.WriteFile(unsupported, []byte("# comment\nclient.id=x\nsecurity.protocol=SSL\n"), 0o644); err != nil {
+	if err := os.WriteFile(unsupported, []byte("# comment\nclient.id=x\nsasl.mechanisms=PLAIN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secured := filepath.Join(t.TempDir(), "ssl.properties")
+	if err := os.WriteFile(secured, []byte("security.protocol=SSL\nssl.truststore.location=/etc/ts.jks\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	badTimeout := filepath.Join(t.TempDir(), "timeout.properties")
@@ -34,10 +38,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bootstrap without port", []string{"topics", "list", "--bootstrap-server", "localhost"}, `--bootstrap-server entry "localhost" must be host:port`},
 		{"bootstrap bad port", []string{"topics", "list", "--bootstrap-server", "localhost:99999"}, `invalid port`},
 		{"timeout not a duration", []string{"topics", "list", "--bootstrap-server", bs, "--timeout", "5"}, `--timeout must be a positive duration such as 30s or 2m, got "5"`},
-		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `unsupported client property "security.protocol": supported client.id, request.timeout.ms`},
+		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `client.properties:3: unsupported client property "sasl.mechanisms"; supported: acks, auto.commit.interval.ms,`},
+		{"security not live yet", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", secured}, `security.protocol=SSL (--command-config ` + secured + `:1) is not supported yet`},
 		{"bad command-config value", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", badTimeout}, `request.timeout.ms must be a positive number of milliseconds, got "soon"`},
 		{"missing command-config file", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", "/nonexistent/x.properties"}, `--command-config: open /nonexistent/x.properties`},
-		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, json`},
+		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, table, json`},
 
 		{"create without topic", []string{"topics", "create", "--bootstrap-server", bs}, `--topic is required`},
 		{"partitions not a number", []string{"topics", "create", "--bootstrap-server", bs, "--topic", "t", "--partitions", "x"}, `--partitions must be a positive integer, got "x"`},
@@ -63,14 +68,14 @@ func TestUsageErrors(t *testing.T) {
 		{"produce bad codec", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--compression-codec", "foo"}, `unknown --compression-codec "foo": accepted none, gzip, snappy, lz4, zstd`},
 		{"produce bad acks", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--acks", "2"}, `unknown --acks "2": accepted all, -1, 1, 0`},
 		{"produce negative partition", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--partition", "-2"}, `--partition must be a non-negative integer, got "-2"`},
-		{"produce unknown property", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "print.key=true"}, `unknown --property "print.key": accepted headers.delimiter, headers.key.separator, headers.separator, ignore.error, key.separator, parse.headers, parse.key`},
+		{"produce unknown property", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "print.key=true"}, `unknown --property "print.key": accepted headers.delimiter, headers.key.separator, headers.separator, ignore.error, key.separator, null.marker, parse.headers, parse.key`},
 		{"produce property not key=value", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "parse.key"}, `--property must be key=value, got "parse.key"`},
 		{"produce property not bool", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "parse.key=yes"}, `--property parse.key must be true or false, got "yes"`},
 		{"produce empty separator", []string{"produce", "--bootstrap-server", bs, "--topic", "t", "--property", "key.separator="}, `--property key.separator must not be empty`},
 
 		{"consume without topic", []string{"consume", "--bootstrap-server", bs}, `--topic is required`},
 		{"consume offset without partition", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--offset", "3"}, `--offset needs --partition`},
-		{"consume bad offset", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "first"}, `--offset must be earliest, latest or a non-negative offset, got "first"`},
+		{"consume bad offset", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "first"}, `--offset "first": not an offset; accepted earliest, latest, N, start, end, +N, -N, N:M`},
 		{"consume offset and from-beginning", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "3", "--from-beginning"}, `give either --from-beginning or --offset, not both`},
 		{"consume group and partition", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--group", "g"}, `--group and --partition cannot be used together`},
 		{"consume max-messages zero", []string{"consume", "--bootstrap-server", bs, "--topic", "t", "--max-messages", "0"}, `--max-messages must be a positive integer, got "0"`},
@@ -80,7 +85,7 @@ func TestUsageErrors(t *testing.T) {
 
 		{"groups describe without group", []string{"groups", "describe", "--bootstrap-server", bs}, `--group is required`},
 		{"groups delete without group", []string{"groups", "delete", "--bootstrap-server", bs}, `--group is required`},
-		{"reset without scenario", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t"}, `give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by, --by-duration`},
+		{"reset without scenario", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t"}, `give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, --to-datetime, --shift-by, --by-duration, --from-file`},
 		{"reset two scenarios", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t", "--to-earliest", "--to-latest"}, `got --to-earliest and --to-latest`},
 		{"reset without topics", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--to-earliest"}, `--topic T[:P,...] (may be repeated) or --all-topics`},
 		{"reset topics and all-topics", []string{"groups", "reset-offsets", "--bootstrap-server", bs, "--group", "g", "--topic", "t", "--all-topics", "--to-earliest"}, `give either --topic or --all-topics, not both`},

@@ -23,8 +23,14 @@ const TempSuffix = ".tmp"
 // Concurrent writers of the same path must be serialised by the caller
 // (they share the temp name).
 func WriteFileAtomic(path string, data []byte) error {
+	return WriteFileAtomicPerm(path, data, 0o644)
+}
+
+// WriteFileAtomicPerm is WriteFileAtomic creating the file with perm, for
+// files that must never be readable by others, not even while written.
+func WriteFileAtomicPerm(path string, data []byte, perm os.FileMode) error {
 	tmp := path + TempSuffix
-	if err := WriteFileSync(tmp, data); err != nil {
+	if err := writeFileSync(tmp, data, perm, perm != 0o644); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -42,11 +48,22 @@ func WriteFileAtomic(path string, data []byte) error {
 // It does not sync the directory: use it for a file that is renamed into
 // place afterwards (and SyncDir after the rename).
 func WriteFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	return writeFileSync(path, data, 0o644, false)
+}
+
+// writeFileSync is WriteFileSync with a mode; with chmod an existing file
+// gets perm too before data is written (OpenFile keeps an existing mode).
+func writeFileSync(path string, data []byte, perm os.FileMode, chmod bool) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	if chmod {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -97,17 +97,22 @@ func newBrokerOptions(t testing.TB, opts []BrokerOption) brokerOptions {
 	return o
 }
 
-// brokerConfig is the broker configuration the options describe. Group
-// rebalances start without Kafka's 3 s initial delay, as tests want.
+// brokerConfig is the broker configuration the options describe. As in
+// Kafka's own test harness, group rebalances start without the 3 s initial
+// delay, and the internal topics (__consumer_offsets, __transaction_state)
+// have 5 partitions rather than 50: each partition costs a directory and
+// its files, created on first use and reopened on every restart.
 func (o brokerOptions) brokerConfig() (broker.Config, error) {
 	cfg := broker.Config{
-		Listen:                       o.Listen,
-		Advertise:                    o.Advertise,
-		DataDir:                      o.DataDir,
-		FsyncAlways:                  o.Fsync,
-		GroupInitialRebalanceDelayMs: -1,
-		Logger:                       o.logger,
-		Faults:                       o.faults,
+		Listen:                           o.Listen,
+		Advertise:                        o.Advertise,
+		DataDir:                          o.DataDir,
+		FsyncAlways:                      o.Fsync,
+		GroupInitialRebalanceDelayMs:     -1,
+		OffsetsTopicNumPartitions:        5,
+		TransactionStateLogNumPartitions: 5,
+		Logger:                           o.logger,
+		Faults:                           o.faults,
 	}
 	if o.Metrics {
 		cfg.MetricsListen = "127.0.0.1:0"

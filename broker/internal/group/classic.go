@@ -705,7 +705,10 @@ func (g *group) sync(p syncParams) (syncResult, chan syncResult) {
 				am.assignment = []byte{}
 			}
 		}
+		// The record says Stable: it is what a restart restores.
+		g.state = stateStable
 		if err := g.persist(); err != nil {
+			g.state = stateCompleting
 			for _, am := range g.members {
 				am.assignment = nil
 				am.finishSync(syncResult{err: kerr.CoordinatorNotAvailable.Code})
@@ -713,7 +716,6 @@ func (g *group) sync(p syncParams) (syncResult, chan syncResult) {
 			g.prepareRebalance()
 			return syncResult{}, ch
 		}
-		g.state = stateStable
 		g.c.log.Debug("group stable", "group", g.id, "generation", g.generation, "members", len(g.members))
 		for _, am := range g.members {
 			am.finishSync(g.syncOK(am))
@@ -781,10 +783,12 @@ func (g *group) leave(memberID string, instanceID *string) int16 {
 }
 
 // subscribedTopics returns the topics the classic group's members subscribe
-// to, from their consumer-protocol metadata. A member whose metadata does not
-// parse contributes nothing, as in Kafka.
-func (g *group) subscribedTopics() map[string]bool {
-	topics := make(map[string]bool)
+// to, from their consumer-protocol metadata, and whether every member's
+// metadata parsed. A member whose metadata does not parse contributes
+// nothing, as in Kafka.
+func (g *group) subscribedTopics() (topics map[string]bool, complete bool) {
+	topics = make(map[string]bool)
+	complete = true
 	for _, m := range g.members {
 		md := m.metadataFor(g.protocol)
 		if md == nil && len(m.protocols) > 0 {
@@ -792,11 +796,12 @@ func (g *group) subscribedTopics() map[string]bool {
 		}
 		var cm kmsg.ConsumerMemberMetadata
 		if err := cm.ReadFrom(md); err != nil {
+			complete = false
 			continue
 		}
 		for _, t := range cm.Topics {
 			topics[t] = true
 		}
 	}
-	return topics
+	return topics, complete
 }

@@ -43,6 +43,14 @@ type Config struct {
 	// like Kafka, state is written to the OS before answering and the OS
 	// flushes it.
 	SyncWrites bool
+
+	// OffsetsLog receives the coordinator's state in Kafka's
+	// __consumer_offsets format (see offsets_topic.go). Default nil: no
+	// offsets topic is written.
+	OffsetsLog OffsetsLog
+	// OffsetsTopicPartitions is offsets.topic.num.partitions: how many
+	// partitions the records are spread over by group. Default 50.
+	OffsetsTopicPartitions int32
 }
 
 // DefaultConfig returns Kafka's defaults. Dir is left empty.
@@ -56,6 +64,7 @@ func DefaultConfig() Config {
 		OffsetMetadataMaxBytes:          4096,
 		ConsumerHeartbeatIntervalMs:     5000,
 		ConsumerSessionTimeoutMs:        45000,
+		OffsetsTopicPartitions:          50,
 	}
 }
 
@@ -83,6 +92,9 @@ func (c *Config) Defaults() {
 	}
 	if c.ConsumerSessionTimeoutMs == 0 {
 		c.ConsumerSessionTimeoutMs = d.ConsumerSessionTimeoutMs
+	}
+	if c.OffsetsTopicPartitions == 0 {
+		c.OffsetsTopicPartitions = d.OffsetsTopicPartitions
 	}
 }
 
@@ -118,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.ConsumerSessionTimeoutMs <= c.ConsumerHeartbeatIntervalMs {
 		bad("group.consumer.session.timeout.ms", c.ConsumerSessionTimeoutMs, fmt.Sprintf("must be > group.consumer.heartbeat.interval.ms (%d)", c.ConsumerHeartbeatIntervalMs))
+	}
+	if c.OffsetsTopicPartitions < 1 {
+		bad("offsets.topic.num.partitions", c.OffsetsTopicPartitions, "must be > 0")
 	}
 	return errors.Join(errs...)
 }

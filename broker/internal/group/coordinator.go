@@ -42,8 +42,12 @@ type Topics interface {
 // Locking: c.mu guards only the group map and is never held while another
 // lock is taken. Each group has its own mutex; handlers lock one group at a
 // time and never block (waiting for a rebalance) while holding it. Under a
-// group's lock the coordinator may take c.mu, c.txnMu and the state file's
-// mutex (in that order of nesting: group → c.mu | c.txnMu | statefile.File.mu).
+// group's lock the coordinator may take c.mu, c.txnMu, and c.viewMu for
+// reading, under which it writes the state file and then queues the
+// records for the offsets topic (group → c.mu | c.txnMu | c.viewMu →
+// statefile.File.mu | viewWriter.mu). The view writer takes c.viewMu for
+// writing with no group lock held (see viewWriter), and calls the
+// OffsetsLog holding no coordinator lock.
 type Coordinator struct {
 	cfg    Config
 	topics Topics
@@ -57,6 +61,11 @@ type Coordinator struct {
 
 	txnMu  sync.Mutex
 	txnIdx map[int64]map[string]struct{} // producer id → groups with staged offsets
+
+	// viewMu orders the state file with the __consumer_offsets view
+	// (see viewWriter); view is nil without Config.OffsetsLog.
+	viewMu sync.RWMutex
+	view   *viewWriter
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -93,7 +102,12 @@ func New(cfg Config, topics Topics, logger *slog.Logger) (*Coordinator, error) {
 	}
 	c.file = f
 	c.load(recs)
+	c.startRestoredSessions()
 	go c.sweepLoop()
+	if cfg.OffsetsLog != nil {
+		c.view = newViewWriter(c)
+		go c.view.run()
+	}
 	return c, nil
 }
 
@@ -105,6 +119,9 @@ func (c *Coordinator) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		<-c.sweepDone
+		if c.view != nil {
+			<-c.view.done
+		}
 		if cerr := c.file.Close(); cerr != nil {
 			err = fmt.Errorf("group state: %w", cerr)
 		}
@@ -168,6 +185,7 @@ func (c *Coordinator) loadRecord(r statefile.Record) error {
 		} else {
 			g.protocolType = m.ProtocolType
 			g.generation = m.Generation
+			g.restoreMembers(m)
 		}
 	case kindOffset:
 		k, err := decodeOffsetKey(r.Key)
@@ -274,13 +292,23 @@ func (c *Coordinator) unindexTxn(pid int64, group string) {
 	}
 }
 
-// append writes records to the state file and asks for a snapshot when
-// the file has grown enough.
+// append writes records to the state file, then their view to the
+// __consumer_offsets topic, and asks for a snapshot when the file has grown
+// enough.
 func (c *Coordinator) append(recs ...statefile.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	c.viewMu.RLock()
 	if err := c.file.Append(recs...); err != nil {
+		c.viewMu.RUnlock()
 		c.log.Error("writing group state failed", "err", err)
 		return fmt.Errorf("group state: %w", err)
 	}
+	if c.view != nil {
+		c.view.enqueue(recs)
+	}
+	c.viewMu.RUnlock()
 	if c.file.NeedsCompact() {
 		select {
 		case c.compactCh <- struct{}{}:

@@ -27,8 +27,15 @@
 // SyncGroup block until the rebalance step completes; they return early when
 // their context is cancelled or the coordinator closes.
 //
+// The same state is written, in Kafka's record format, to the
+// __consumer_offsets topic through Config.OffsetsLog (offsets_topic.go): a
+// view that lag monitors and Kafka's tools can read, rebuilt from the state
+// file where it fell behind.
+//
 // After a restart groups come back Empty with their committed and staged
-// offsets and their generation (or group epoch); members rejoin.
+// offsets and their generation (or group epoch); members rejoin. A classic
+// group that was Stable with a static member comes back Stable with its
+// members instead (static_members.go).
 package group
 
 // Versions lists the API versions the coordinator serves, by API key.

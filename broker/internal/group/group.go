@@ -196,6 +196,7 @@ func (g *group) meta() groupMeta {
 	m.Protocol = g.protocol
 	m.Generation = g.generation
 	m.Leader = g.leader
+	m.State = g.state
 	for _, mem := range g.sortedMembers() {
 		m.Members = append(m.Members, memberMeta{
 			MemberID:         mem.id,
@@ -261,20 +262,36 @@ func (g *group) delete() error {
 	return nil
 }
 
-// expireOffsets removes offsets past retention. Only groups without members
-// expire offsets; offsets with staged transactional updates are kept.
+// expireOffsets removes offsets past retention, by Kafka's rules
+// (GroupMetadata.removeExpiredOffsets: KIP-211 and KIP-496):
+//
+//   - a group without members: every offset, retention after the later of
+//     its commit and the moment the group became empty;
+//   - a Stable classic group of protocol type "consumer", or a KIP-848
+//     group with members: the offsets of topics no member subscribes to,
+//     retention after their commit (KIP-496);
+//   - any other group (a rebalance under way, another protocol type, a
+//     subscription that does not parse): nothing.
+//
+// An explicit expiry (OffsetCommit v1-v4) takes the place of the computed
+// one where offsets may expire. Offsets with staged transactional updates
+// are kept.
 func (g *group) expireOffsets(nowMs int64) {
-	if g.hasMembers() {
+	base, subscribed, ok := g.expiryRule()
+	if !ok {
 		return
 	}
 	retention := g.c.cfg.OffsetsRetentionMs
 	var recs []statefile.Record
 	var gone []tp
 	for topic, ps := range g.offsets {
+		if subscribed(topic) {
+			continue
+		}
 		for p, o := range ps {
 			expireAt := o.ExpireMs
 			if expireAt < 0 {
-				expireAt = max(o.CommitMs, g.emptySinceMs) + retention
+				expireAt = base(o.offsetValue) + retention
 			}
 			if nowMs >= expireAt && !g.hasPending(topic, p) {
 				recs = append(recs, offsetTombstone(offsetKey{g.id, topic, p}))
@@ -292,6 +309,26 @@ func (g *group) expireOffsets(nowMs int64) {
 		g.deleteOffset(k.topic, k.partition)
 	}
 	g.c.log.Info("expired group offsets", "group", g.id, "partitions", len(gone))
+}
+
+// expiryRule is how expireOffsets treats g now: the time an offset's
+// retention counts from, the topics whose offsets are kept whatever their
+// age, and whether anything may expire at all.
+func (g *group) expiryRule() (base func(offsetValue) int64, subscribed func(string) bool, ok bool) {
+	sinceCommit := func(o offsetValue) int64 { return o.CommitMs }
+	switch {
+	case !g.hasMembers():
+		return func(o offsetValue) int64 { return max(o.CommitMs, g.emptySinceMs) }, func(string) bool { return false }, true
+	case g.kind == kindConsumer:
+		return sinceCommit, g.consumerSubscribesTo, true
+	case g.state == stateStable && g.protocolType == "consumer":
+		topics, complete := g.subscribedTopics()
+		if !complete {
+			return nil, nil, false
+		}
+		return sinceCommit, func(t string) bool { return topics[t] }, true
+	}
+	return nil, nil, false
 }
 
 func sortedKeys[K interface{ ~string | ~int32 | ~int64 }, V any](m map[K]V) []K {

@@ -11,10 +11,16 @@ package group
 // A missing group with generation >= 0 gets GROUP_ID_NOT_FOUND (v9+) or
 // ILLEGAL_GENERATION. v1's per-partition timestamp and v2-4's retention time
 // set an explicit expiry; otherwise offsets expire only once the group is
-// empty (KIP-211). v10 names topics by id (UNKNOWN_TOPIC_ID).
+// empty (KIP-211), or for a Stable group once no member subscribes to
+// their topic (KIP-496; see expireOffsets). v10 names topics by id
+// (UNKNOWN_TOPIC_ID).
 //
-// Differences from Kafka: unknown topics/partitions are rejected with
-// UNKNOWN_TOPIC_OR_PARTITION (Kafka's new coordinator stores them).
+// A topic or partition the broker does not have is UNKNOWN_TOPIC_OR_PARTITION,
+// as Kafka 3.x and 4.x answer it: their KafkaApis checks every committed
+// topic and partition against the metadata cache before the group
+// coordinator sees the commit (the new coordinator does not check topics
+// itself, but it never receives such a commit). TxnOffsetCommit does the
+// same.
 
 import (
 	"context"

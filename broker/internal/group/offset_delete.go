@@ -49,7 +49,7 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 			resp.ErrorCode = kerr.NonEmptyGroup.Code
 			return resp
 		}
-		topics := g.subscribedTopics()
+		topics, _ := g.subscribedTopics()
 		subscribed = func(t string) bool { return topics[t] }
 	}
 

@@ -80,9 +80,11 @@ func (k groupKind) String() string {
 	return "classic"
 }
 
-// groupMeta is the durable part of a group. After a restart groups come
-// back Empty: Members is kept for inspection and as a record of the last
-// generation's assignment, not to resurrect sessions.
+// groupMeta is the durable part of a group. After a restart a classic
+// group whose record was written Stable with a static member comes back
+// Stable with its members (see restore in static_members.go); every other
+// group comes back Empty, Members then being a record of the last
+// generation's assignment.
 type groupMeta struct {
 	Kind         groupKind
 	ProtocolType string
@@ -91,6 +93,10 @@ type groupMeta struct {
 	Leader       string
 	StateMs      int64 // when this record was written
 	Members      []memberMeta
+	// State is the classic group's state when the record was written
+	// (version 1 on). Version 0 records decode as stateEmpty: they come
+	// back Empty, as they always did.
+	State groupState
 }
 
 type memberMeta struct {
@@ -104,7 +110,9 @@ type memberMeta struct {
 	Assignment       []byte
 }
 
-const groupMetaVersion = 0
+// groupMetaVersion is the version groupMeta.encode writes. Version 1
+// appends State to version 0's fields; both decode.
+const groupMetaVersion = 1
 
 func (m groupMeta) encode() []byte {
 	e := statefile.Enc(nil).U8(groupMetaVersion).U8(uint8(m.Kind)).Str(m.ProtocolType).Str(m.Protocol).
@@ -113,14 +121,15 @@ func (m groupMeta) encode() []byte {
 		e = e.Str(mm.MemberID).Nstr(mm.InstanceID).Str(mm.ClientID).Str(mm.ClientHost).
 			Varint(int64(mm.RebalanceTimeout)).Varint(int64(mm.SessionTimeout)).Bytes(mm.Metadata).Bytes(mm.Assignment)
 	}
-	return e
+	return e.U8(uint8(m.State))
 }
 
 func decodeGroupMeta(b []byte) (groupMeta, error) {
 	d := &statefile.Dec{B: b}
 	var m groupMeta
-	if v := d.U8(); d.Err == nil && v != groupMetaVersion {
-		return m, fmt.Errorf("group state: unknown group record version %d", v)
+	version := d.U8()
+	if d.Err == nil && version > groupMetaVersion {
+		return m, fmt.Errorf("group state: unknown group record version %d", version)
 	}
 	m.Kind = groupKind(d.U8())
 	if m.Kind != kindClassic && m.Kind != kindConsumer {
@@ -143,6 +152,11 @@ func decodeGroupMeta(b []byte) (groupMeta, error) {
 			Metadata:         d.Bytes(),
 			Assignment:       d.Bytes(),
 		})
+	}
+	if version >= 1 {
+		if m.State = groupState(d.U8()); m.State > stateStable {
+			d.Fail()
+		}
 	}
 	return m, d.Finish()
 }

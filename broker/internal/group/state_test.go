@@ -211,7 +211,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	ov := offsetValue{Offset: 9, LeaderEpoch: 2, Metadata: "m", CommitMs: 5, ExpireMs: -1}
 	pk := pendingKey{"g", 77, "t", 1}
 	pv := pendingValue{ProducerEpoch: 3, offsetValue: offsetValue{Offset: 4, LeaderEpoch: -1}}
-	gm := groupMeta{Kind: kindClassic, ProtocolType: "consumer", Protocol: "range", Generation: 4, Leader: "a",
+	gm := groupMeta{Kind: kindClassic, ProtocolType: "consumer", Protocol: "range", Generation: 4, Leader: "a", State: stateStable,
 		Members: []memberMeta{{MemberID: "a", InstanceID: &inst, Metadata: []byte{1}, Assignment: []byte{2}}}}
 	recs := []statefile.Record{offsetRecord(ok, ov), pendingRecord(pk, pv), groupRecord("g", gm)}
 
@@ -265,6 +265,8 @@ func FuzzLoadRecord(f *testing.F) {
 		pendingRecord(pendingKey{"g", 1, "t", 0}, pendingValue{ProducerEpoch: 1}),
 		groupRecord("g", groupMeta{Kind: kindConsumer, Generation: 3}),
 		groupRecord("g", groupMeta{Kind: kindClassic, Members: []memberMeta{{MemberID: "m"}}}),
+		groupRecord("g", groupMeta{Kind: kindClassic, State: stateStable, Leader: "x",
+			Members: []memberMeta{{MemberID: "m", InstanceID: kmsg.StringPtr("i")}, {MemberID: "m"}}}),
 	} {
 		f.Add(r.Kind, r.Key, r.Value)
 	}
@@ -277,7 +279,10 @@ func FuzzLoadRecord(f *testing.F) {
 			txnIdx: make(map[int64]map[string]struct{}),
 			closed: make(chan struct{}),
 		}
-		_ = c.loadRecord(statefile.Record{Kind: kind, Key: key, Value: value})
+		r := statefile.Record{Kind: kind, Key: key, Value: value}
+		_ = c.loadRecord(r)
+		// Its __consumer_offsets form either fails or encodes.
+		_, _, _, _ = viewRecord(r, 0)
 	})
 }
 

@@ -101,7 +101,7 @@ func TestConcurrentAppendReadRetentionCompaction(t *testing.T) {
 				fail(err)
 				return
 			}
-			if _, err := l.Compact(time.Now()); err != nil {
+			if _, err := l.Compact(time.Now(), nil); err != nil {
 				fail(err)
 				return
 			}

@@ -44,7 +44,7 @@ func TestOwnIndexesPassChecks(t *testing.T) {
 		}
 		mustAppend(t, l, buildBatch(t, record.Header{BaseTimestamp: int64(1000 + (i*37)%500), ProducerID: -1}, recs, record.None))
 	}
-	if _, err := l.Compact(time.UnixMilli(1e6)); err != nil {
+	if _, err := l.Compact(time.UnixMilli(1e6), nil); err != nil {
 		t.Fatal(err)
 	}
 	before := readAll(t, l)

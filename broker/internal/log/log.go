@@ -488,8 +488,14 @@ func (l *Log) Tick(now time.Time) error {
 		return ErrClosed
 	}
 	var err error
-	if l.unflushed > 0 && now.Sub(l.lastFlush).Milliseconds() >= l.cfg.Load().FlushMs {
+	cfg := l.cfg.Load()
+	if l.unflushed > 0 && now.Sub(l.lastFlush).Milliseconds() >= cfg.FlushMs {
 		err = l.flushLocked(now)
+	}
+	if err == nil && l.active.size > 0 && now.UnixMilli()-l.active.rollAtMs > cfg.SegmentMs {
+		// An idle active segment rolls by segment.ms too, not only at the
+		// next append, so that retention and compaction reach its data.
+		_, err = l.roll(l.end.Load())
 	}
 	l.appendMu.Unlock()
 	if err != nil {

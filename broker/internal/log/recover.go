@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tributary-streams/tributary/broker/internal/record"
@@ -227,9 +228,19 @@ func (l *Log) cleanupTempFiles(entries []os.DirEntry) (changed bool, err error) 
 		}
 	}
 	for _, e := range entries {
+		if stem, ok := strings.CutSuffix(e.Name(), mergeSuffix); ok {
+			if err := l.finishMerge(stem, uncommitted[stem]); err != nil {
+				return changed, err
+			}
+			changed = true
+		}
+	}
+	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(l.dir, name)
 		switch {
+		case strings.HasSuffix(name, mergeSuffix):
+			// handled above
 		case strings.HasSuffix(name, tmpSuffix):
 			if err := os.Remove(path); err != nil {
 				return changed, err
@@ -252,6 +263,35 @@ func (l *Log) cleanupTempFiles(entries []os.DirEntry) (changed bool, err error) 
 		}
 	}
 	return changed, nil
+}
+
+// finishMerge resolves an interrupted merge of segments into the one named
+// stem (see swapMerged). Uncommitted (its cleaned .log was never renamed):
+// the old segments are all intact, so only the .merged file goes (the
+// .cleaned files are removed by the caller). Committed: the merged segment
+// holds everything, so the segments listed in the .merged file are removed.
+func (l *Log) finishMerge(stem string, uncommitted bool) error {
+	marker := filepath.Join(l.dir, stem+mergeSuffix)
+	if !uncommitted {
+		raw, err := os.ReadFile(marker)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", marker, err)
+		}
+		for _, line := range strings.Fields(string(raw)) {
+			base, err := strconv.ParseInt(line, 10, 64)
+			if err != nil || base < 0 {
+				return fmt.Errorf("%s: bad segment base %q; remove the file once the segments it lists are checked", marker, line)
+			}
+			if err := removeSegmentFiles(l.dir, base); err != nil {
+				return err
+			}
+		}
+		l.logger.Warn("completed interrupted segment merge", "segment", stem, "removed", len(strings.Fields(string(raw))))
+	}
+	if err := os.Remove(marker); err != nil {
+		return err
+	}
+	return fsutil.SyncDir(l.dir)
 }
 
 func (l *Log) listSegments(entries []os.DirEntry) ([]int64, error) {

@@ -113,6 +113,17 @@ func (l *Log) EnforceRetention(now time.Time) (int, error) {
 			}
 			n = max(n, i+1)
 		}
+		if n == len(closed) {
+			// Every closed segment has expired: so may the active one,
+			// which Kafka then rolls so that it can go too.
+			rolled, err := l.rollIfExpired(cutoff)
+			if err != nil {
+				return 0, err
+			}
+			if rolled {
+				n++
+			}
+		}
 	}
 	if cfg.RetentionBytes >= 0 {
 		diff := total - cfg.RetentionBytes
@@ -140,6 +151,22 @@ func (l *Log) EnforceRetention(now time.Time) (int, error) {
 		l.logger.Info("retention deleted segments", "segments", deleted, "start_offset", l.start.Load())
 	}
 	return deleted, err
+}
+
+// rollIfExpired rolls the active segment when it holds data and its
+// largest timestamp is before cutoff, so retention can delete it. Caller
+// holds maintMu (then appendMu, the lock order).
+func (l *Log) rollIfExpired(cutoff int64) (bool, error) {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	a := l.active
+	if a.size == 0 || a.maxTsOff < 0 || a.maxTs >= cutoff {
+		return false, nil
+	}
+	if _, err := l.roll(l.end.Load()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // deleteOldest removes the first n segments (all closed: callers never

@@ -341,6 +341,14 @@ func (s *File) liveRecords() []Record {
 	return recs
 }
 
+// Live returns the live records (what a replay of the file would give), in
+// write order.
+func (s *File) Live() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.liveRecords()
+}
+
 // Append writes recs durably (to the OS, or to disk with SyncWrites) as one
 // write. On a failed write the file is cut back to its previous length so a
 // partial frame never hides later frames.

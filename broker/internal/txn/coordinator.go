@@ -15,9 +15,15 @@
 // on start, and one found Ongoing is aborted when its timeout passes.
 //
 // Differences from Kafka: only transaction version 1 is served (clients send
-// AddPartitionsToTxn; EndTxn does not bump the epoch), AddPartitionsToTxn v4+
-// (broker-to-broker verification) is not served, and transactional ids do
-// not expire (transactional.id.expiration.ms is accepted but not applied).
+// AddPartitionsToTxn; EndTxn does not bump the epoch) and AddPartitionsToTxn
+// v4+ (broker-to-broker verification) is not served.
+//
+// Transactional ids expire as in Kafka: an id whose transaction is not in
+// progress (Empty, CompleteCommit or CompleteAbort) and that has not
+// changed for IDExpirationMs (transactional.id.expiration.ms) is removed,
+// checked every RemoveExpiredIntervalMs
+// (transaction.remove.expired.transaction.cleanup.interval.ms); its next
+// InitProducerId starts afresh with a new producer id.
 package txn
 
 import (
@@ -44,6 +50,14 @@ type Config struct {
 	AbortCheckIntervalMs int64
 	// SyncWrites fsyncs the state file on every change (--fsync=always).
 	SyncWrites bool
+	// IDExpirationMs is transactional.id.expiration.ms: how long an id
+	// with no transaction in progress is kept after its last change.
+	// Default 604800000 (7 days).
+	IDExpirationMs int64
+	// RemoveExpiredIntervalMs is
+	// transaction.remove.expired.transaction.cleanup.interval.ms: how
+	// often expired ids are looked for. Default 3600000.
+	RemoveExpiredIntervalMs int64
 }
 
 // Partitions is what the coordinator needs from the broker's logs.
@@ -109,6 +123,10 @@ type txnState struct {
 	groups     map[string]struct{}
 	startMs    int64 // when the current transaction became Ongoing
 	updateMs   int64
+	// removed is set once the id has expired and left the coordinator's
+	// map: a handler that looked t up before that and locked it after
+	// treats it as unknown.
+	removed bool
 }
 
 // Coordinator is the transaction coordinator.
@@ -120,7 +138,9 @@ type Coordinator struct {
 	ids     ProducerIDs
 	file    *statefile.File
 
-	mu   sync.Mutex // guards txns (the map, not the entries)
+	// mu guards txns (the map, not the entries). It is a leaf: taken
+	// while a txnState.mu is held (expiry), never the other way round.
+	mu   sync.Mutex
 	txns map[string]*txnState
 
 	stop chan struct{}
@@ -144,6 +164,12 @@ func New(cfg Config, parts Partitions, offsets Offsets, ids ProducerIDs, logger 
 	}
 	if cfg.AbortCheckIntervalMs <= 0 {
 		cfg.AbortCheckIntervalMs = 10000
+	}
+	if cfg.IDExpirationMs <= 0 {
+		cfg.IDExpirationMs = 604800000
+	}
+	if cfg.RemoveExpiredIntervalMs <= 0 {
+		cfg.RemoveExpiredIntervalMs = 3600000
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -261,18 +287,54 @@ func (c *Coordinator) complete(t *txnState, commit bool) error {
 }
 
 // abortLoop aborts transactions that outlive their timeout, bumping the
-// epoch first so the stalled producer is fenced, as Kafka does.
+// epoch first so the stalled producer is fenced, as Kafka does, and removes
+// expired transactional ids.
 func (c *Coordinator) abortLoop() {
 	defer close(c.done)
 	tick := time.NewTicker(time.Duration(c.cfg.AbortCheckIntervalMs) * time.Millisecond)
 	defer tick.Stop()
+	expire := time.NewTicker(time.Duration(c.cfg.RemoveExpiredIntervalMs) * time.Millisecond)
+	defer expire.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
 			c.AbortTimedOut()
+		case <-expire.C:
+			c.ExpireIDs()
 		}
+	}
+}
+
+// ExpireIDs removes every transactional id that has no transaction in
+// progress and has not changed for IDExpirationMs, durably (a tombstone in
+// the state file) and then from memory.
+func (c *Coordinator) ExpireIDs() {
+	c.mu.Lock()
+	all := make([]*txnState, 0, len(c.txns))
+	for _, t := range c.txns {
+		all = append(all, t)
+	}
+	c.mu.Unlock()
+	cutoff := c.now().UnixMilli() - c.cfg.IDExpirationMs
+	for _, t := range all {
+		t.mu.Lock()
+		idle := t.state == Empty || t.state == CompleteCommit || t.state == CompleteAbort
+		if !t.removed && idle && t.updateMs <= cutoff {
+			if err := c.file.Append(statefile.Record{Kind: stateKind, Key: []byte(t.id), Tombstone: true}); err != nil {
+				c.logger.Warn("remove expired transactional id", "transactional_id", t.id, "err", err)
+			} else {
+				t.removed = true
+				c.mu.Lock()
+				if c.txns[t.id] == t {
+					delete(c.txns, t.id)
+				}
+				c.mu.Unlock()
+				c.logger.Info("transactional id expired", "transactional_id", t.id, "producer_id", t.producerID)
+			}
+		}
+		t.mu.Unlock()
 	}
 }
 

@@ -32,16 +32,23 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req *kmsg.InitProducer
 		resp.ErrorCode = kerr.InvalidTransactionTimeout.Code
 		return resp
 	}
-	c.mu.Lock()
-	t := c.txns[id]
-	fresh := t == nil
-	if fresh {
-		t = &txnState{id: id, producerID: -1, partitions: map[TopicPartition]struct{}{}, groups: map[string]struct{}{}}
-		c.txns[id] = t
+	var t *txnState
+	fresh := false
+	for {
+		c.mu.Lock()
+		t = c.txns[id]
+		fresh = t == nil
+		if fresh {
+			t = &txnState{id: id, producerID: -1, partitions: map[TopicPartition]struct{}{}, groups: map[string]struct{}{}}
+			c.txns[id] = t
+		}
+		c.mu.Unlock()
+		t.mu.Lock()
+		if !t.removed {
+			break
+		}
+		t.mu.Unlock() // expired meanwhile: look the id up again
 	}
-	c.mu.Unlock()
-
-	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
 	case fresh || t.producerID < 0:
@@ -103,7 +110,7 @@ func fencedCode(version, fencedFrom int16) int16 {
 // caller holds locked, and that t may take part in a transaction now.
 func (c *Coordinator) check(t *txnState, producerID int64, epoch int16, version, fencedFrom int16) int16 {
 	switch {
-	case t == nil || t.producerID != producerID:
+	case t == nil || t.removed || t.producerID != producerID:
 		return kerr.InvalidProducerIDMapping.Code
 	case epoch != t.epoch:
 		return fencedCode(version, fencedFrom)
@@ -250,7 +257,7 @@ func (c *Coordinator) VerifyProduce(txnID string, producerID int64, epoch int16,
 	t.mu.RLock()
 	code := int16(0)
 	switch _, added := t.partitions[TopicPartition{topic, partition}]; {
-	case t.producerID != producerID:
+	case t.removed || t.producerID != producerID:
 		code = kerr.InvalidProducerIDMapping.Code
 	case epoch < t.epoch:
 		code = kerr.InvalidProducerEpoch.Code
@@ -276,6 +283,12 @@ func (c *Coordinator) DescribeTransactions(ctx context.Context, req *kmsg.Descri
 			continue
 		}
 		t.mu.RLock()
+		if t.removed {
+			t.mu.RUnlock()
+			ts.ErrorCode = kerr.TransactionalIDNotFound.Code
+			resp.TransactionStates = append(resp.TransactionStates, ts)
+			continue
+		}
 		ts.State, ts.TimeoutMillis = t.state.String(), t.timeoutMs
 		ts.ProducerID, ts.ProducerEpoch = t.producerID, t.epoch
 		if t.state == Ongoing || t.state == PrepareCommit || t.state == PrepareAbort {
@@ -330,7 +343,7 @@ func (c *Coordinator) ListTransactions(ctx context.Context, req *kmsg.ListTransa
 	c.mu.Unlock()
 	for _, t := range all {
 		t.mu.RLock()
-		ok := (len(states) == 0 || states[t.state.String()]) && (len(pids) == 0 || pids[t.producerID]) &&
+		ok := !t.removed && (len(states) == 0 || states[t.state.String()]) && (len(pids) == 0 || pids[t.producerID]) &&
 			(pattern == nil || pattern.MatchString(t.id)) &&
 			(req.DurationFilterMillis <= 0 || (t.state == Ongoing && now-t.startMs >= req.DurationFilterMillis))
 		ls := kmsg.ListTransactionsResponseTransactionState{TransactionalID: t.id, ProducerID: t.producerID, TransactionState: t.state.String()}

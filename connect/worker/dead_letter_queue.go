@@ -1,0 +1,89 @@
+package worker
+
+// The sink dead-letter queue: a record that fails is written, with its
+// original key, value and headers, to errors.deadletterqueue.topic.name,
+// plus Kafka Connect's __connect.errors.* context headers when
+// errors.deadletterqueue.context.headers.enable=true. The write is
+// acknowledged before the consumer offset past the record is committed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/connect"
+)
+
+// Context header names, Kafka's DeadLetterQueueReporter's.
+const (
+	headerPrefix           = "__connect.errors."
+	headerOrigTopic        = headerPrefix + "topic"
+	headerOrigPartition    = headerPrefix + "partition"
+	headerOrigOffset       = headerPrefix + "offset"
+	headerConnectorName    = headerPrefix + "connector.name"
+	headerTaskID           = headerPrefix + "task.id"
+	headerStage            = headerPrefix + "stage"
+	headerClassName        = headerPrefix + "class.name"
+	headerExceptionClass   = headerPrefix + "exception.class.name"
+	headerExceptionMessage = headerPrefix + "exception.message"
+	headerExceptionTrace   = headerPrefix + "exception.stacktrace"
+)
+
+type deadLetterQueue struct {
+	topic   string
+	headers bool
+	id      taskID
+	cl      *kgo.Client
+}
+
+// openDeadLetterQueue creates the topic when missing (one partition, as
+// Kafka does).
+func openDeadLetterQueue(ctx context.Context, cl *kgo.Client, cfg errorConfig, id taskID) (*deadLetterQueue, error) {
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, cfg.DLQReplication, nil, cfg.DLQTopic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return nil, fmt.Errorf("create dead letter queue topic %s: %w", cfg.DLQTopic, err)
+	}
+	return &deadLetterQueue{topic: cfg.DLQTopic, headers: cfg.DLQContextHeaders, id: id, cl: cl}, nil
+}
+
+// exceptionClass names the error the way Kafka's headers name the Java
+// exception, for tools that filter on it.
+func exceptionClass(err error) string {
+	var de *connect.DataError
+	switch {
+	case errors.As(err, &de):
+		return "org.apache.kafka.connect.errors.DataException"
+	case connect.IsRetriable(err):
+		return "org.apache.kafka.connect.errors.RetriableException"
+	}
+	return "org.apache.kafka.connect.errors.ConnectException"
+}
+
+// send writes the failed record and waits for the acknowledgement.
+func (q *deadLetterQueue) send(ctx context.Context, f failure) error {
+	orig := f.consumed
+	r := &kgo.Record{Topic: q.topic, Key: orig.Key, Value: orig.Value, Timestamp: orig.Timestamp}
+	r.Headers = append(r.Headers, orig.Headers...)
+	if q.headers {
+		add := func(k, v string) { r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
+		add(headerOrigTopic, orig.Topic)
+		add(headerOrigPartition, strconv.Itoa(int(orig.Partition)))
+		add(headerOrigOffset, strconv.FormatInt(orig.Offset, 10))
+		add(headerConnectorName, q.id.Connector)
+		add(headerTaskID, strconv.Itoa(q.id.Task))
+		add(headerStage, string(f.stage))
+		add(headerClassName, f.class)
+		add(headerExceptionClass, exceptionClass(f.err))
+		add(headerExceptionMessage, f.err.Error())
+		add(headerExceptionTrace, fmt.Sprintf("%+v", f.err))
+	}
+	return q.cl.ProduceSync(ctx, r).FirstErr()
+}

@@ -1,0 +1,190 @@
+// Package worker runs Kafka Connect connectors: standalone workers (configs
+// from files, offsets in a file) and distributed workers (configs, offsets
+// and statuses in Kafka topics, connectors and tasks shared through the
+// group protocol), both with Kafka Connect's REST API.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/connect"
+	// The built-in converters are always available.
+	_ "github.com/tributary-streams/tributary/connect/converter"
+)
+
+// Worker is a running worker. Close stops it.
+type Worker struct {
+	cfg     Config
+	rt      *runtime
+	herder  *herder
+	configs *configStore
+	rest    *restServer
+	logs    []backingLog
+	ready   atomic.Bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// StartStandalone starts a standalone worker running the given connector
+// configs (each must be valid; the error lists every problem), with source
+// offsets in cfg.OffsetStorageFile and the REST API on cfg.RestListen.
+// Connectors created over REST live until the worker stops, as in Kafka.
+func StartStandalone(ctx context.Context, cfg Config, connectors ...map[string]string) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.ExactlyOnceSourceSupport == "enabled" {
+		return nil, errors.New("exactly.once.source.support=enabled needs a distributed worker (as in Kafka Connect)")
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, c := range connectors {
+		v := cfg.validateConnector(c)
+		if v.Config == nil {
+			errs = append(errs, fmt.Errorf("connector %d (%s): %w", i+1, c[keyName], v.Err()))
+			continue
+		}
+		if seen[v.Config.Name] {
+			errs = append(errs, fmt.Errorf("connector %d: the name %q is used twice", i+1, v.Config.Name))
+		}
+		seen[v.Config.Name] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	w := &Worker{cfg: cfg}
+	w.rt = &runtime{cfg: &w.cfg, log: cfg.logger(), metrics: newMetrics(), offsets: newOffsetStore(), statuses: newStatusStore()}
+	offsets, err := openFileLog(cfg.OffsetStorageFile, w.rt.offsets.apply)
+	if err != nil {
+		return nil, err
+	}
+	w.rt.offsets.log = offsets
+	w.rt.statuses.log = &memoryLog{apply: w.rt.statuses.apply}
+	w.configs = newConfigStore()
+	w.configs.log = &memoryLog{apply: w.configs.apply}
+	w.herder = newHerder(&w.cfg, w.rt, w.configs, soloMembership{})
+	if err := w.startREST(ctx); err != nil {
+		return nil, err
+	}
+	for _, c := range connectors {
+		if err := w.configs.putConnector(ctx, c[keyName], c, targetStarted); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	w.configs.goLive()
+	w.herder.start()
+	w.ready.Store(true)
+	w.rt.log.Info("standalone worker started", "rest", w.URL(), "connectors", len(connectors), "offsets", cfg.OffsetStorageFile)
+	return w, nil
+}
+
+// startREST starts the REST API (when configured) and settles the worker
+// id: the advertised REST host:port.
+func (w *Worker) startREST(ctx context.Context) error {
+	host, port := w.cfg.RestAdvertisedHost, w.cfg.RestAdvertisedPort
+	if w.cfg.RestListen != "" {
+		rest, err := startREST(w.herder, w.cfg.RestListen, w.clusterID(ctx), w.ready.Load)
+		if err != nil {
+			return err
+		}
+		w.rest = rest
+		h, p, _ := net.SplitHostPort(rest.addr())
+		if host == "" && h != "::" && h != "0.0.0.0" {
+			host = h
+		}
+		if port == 0 {
+			port, _ = strconv.Atoi(p)
+		}
+	}
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	w.rt.workerID = net.JoinHostPort(host, strconv.Itoa(port))
+	return nil
+}
+
+func (w *Worker) clusterID(ctx context.Context) string {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.BootstrapServers...))
+	if err != nil {
+		return ""
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		return ""
+	}
+	return m.Cluster
+}
+
+// URL is the REST API's base URL ("" when it is disabled).
+func (w *Worker) URL() string {
+	if w.rest == nil {
+		return ""
+	}
+	return "http://" + w.rest.addr()
+}
+
+// WorkerID is how statuses name this worker: its advertised REST host:port.
+func (w *Worker) WorkerID() string { return w.rt.workerID }
+
+// Close stops every connector and task (committing offsets), then the REST
+// API and the stores.
+func (w *Worker) Close() error {
+	w.closeOnce.Do(func() {
+		if w.herder != nil {
+			w.herder.stop()
+			w.herder.members.close()
+		}
+		if w.rest != nil {
+			w.rest.close()
+		}
+		for _, l := range w.logs {
+			l.close()
+		}
+	})
+	return w.closeErr
+}
+
+// PutConnector creates or updates a connector, as PUT
+// /connectors/{name}/config does.
+func (w *Worker) PutConnector(ctx context.Context, name string, config map[string]string) error {
+	_, _, err := w.herder.putConnector(ctx, name, config, "", false)
+	return err
+}
+
+// DeleteConnector deletes a connector, as DELETE /connectors/{name} does.
+func (w *Worker) DeleteConnector(ctx context.Context, name string) error {
+	return w.herder.deleteConnector(ctx, name)
+}
+
+// Status returns a connector's status, as GET /connectors/{name}/status.
+func (w *Worker) Status(name string) (ConnectorStatus, error) { return w.herder.connectorStatus(name) }
+
+// Validate checks a connector config and returns nil or a
+// *connect.ConfigError naming every bad key.
+func (w *Worker) Validate(config map[string]string) error {
+	return w.cfg.validateConnector(config).Err()
+}
+
+// ValidateConnector checks a connector config against a worker config
+// without starting anything.
+func ValidateConnector(cfg Config, config map[string]string) error {
+	return cfg.validateConnector(config).Err()
+}
+
+var _ connect.ConnectorContext = (*connectorRunner)(nil)
