@@ -7,10 +7,13 @@ package faults
 // lands on, falls back to scanning and rebuilds the index.
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,29 +25,33 @@ import (
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
-// fetchAt fetches topic[0] at offset and returns the offsets of the
-// records in the response (uncompressed batches only).
-func fetchAt(t testing.TB, cl *kgo.Client, topic string, offset int64) ([]int64, error) {
-	t.Helper()
+// fetchRecords fetches partition of topic at offset (Fetch v12: by topic
+// name) and returns the values of the records in the response by offset.
+// Batches must be uncompressed.
+func fetchRecords(ctx context.Context, cl *kgo.Client, topic string, partition int32, offset int64) (map[int64]string, error) {
 	req := kmsg.NewPtrFetchRequest()
 	req.MaxWaitMillis = 0
 	req.MaxBytes = 1 << 20
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition = partition
 	rp.FetchOffset = offset
 	rp.PartitionMaxBytes = 64 << 10
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctxT(t, 10*time.Second), cl)
+	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
-		t.Fatalf("fetch at %d: %v", offset, err)
+		return nil, err
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return nil, fmt.Errorf("fetch at %d: response for %d topics", offset, len(resp.Topics))
 	}
 	p := resp.Topics[0].Partitions[0]
 	if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
 		return nil, err
 	}
-	var out []int64
+	out := map[int64]string{}
 	raw := p.RecordBatches
 	for len(raw) >= 12 {
 		n := int(binary.BigEndian.Uint32(raw[8:])) + 12
@@ -53,23 +60,46 @@ func fetchAt(t testing.TB, cl *kgo.Client, topic string, offset int64) ([]int64,
 		}
 		var b kmsg.RecordBatch
 		if err := b.ReadFrom(raw[:n]); err != nil {
-			t.Fatalf("fetch at %d: bad batch: %v", offset, err)
+			return nil, fmt.Errorf("fetch at %d: bad batch: %w", offset, err)
+		}
+		if b.Attributes&0x07 != 0 {
+			return nil, fmt.Errorf("fetch at %d: compressed batch", offset)
 		}
 		recs := b.Records
 		for i := int32(0); i < b.NumRecords; i++ {
 			var r kmsg.Record
 			l, used := binary.Varint(recs)
-			if used <= 0 || int(l)+used > len(recs) {
-				t.Fatalf("fetch at %d: bad record", offset)
+			if used <= 0 || l < 0 || int(l)+used > len(recs) {
+				return nil, fmt.Errorf("fetch at %d: bad record", offset)
 			}
 			if err := r.ReadFrom(recs[:used+int(l)]); err != nil {
-				t.Fatalf("fetch at %d: bad record: %v", offset, err)
+				return nil, fmt.Errorf("fetch at %d: bad record: %w", offset, err)
 			}
 			recs = recs[used+int(l):]
-			out = append(out, b.FirstOffset+int64(r.OffsetDelta))
+			out[b.FirstOffset+int64(r.OffsetDelta)] = string(r.Value)
 		}
 		raw = raw[n:]
 	}
+	return out, nil
+}
+
+// fetchAt fetches topic[0] at offset and returns the offsets of the
+// records in the response.
+func fetchAt(t testing.TB, cl *kgo.Client, topic string, offset int64) ([]int64, error) {
+	t.Helper()
+	got, err := fetchRecords(ctxT(t, 10*time.Second), cl, topic, 0, offset)
+	if err != nil {
+		var ke *kerr.Error
+		if !errors.As(err, &ke) {
+			t.Fatalf("fetch at %d: %v", offset, err)
+		}
+		return nil, err
+	}
+	var out []int64
+	for o := range got {
+		out = append(out, o)
+	}
+	slices.Sort(out)
 	return out, nil
 }
 
