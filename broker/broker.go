@@ -381,15 +381,8 @@ func (b *Broker) Close() (err error) {
 			errs = append(errs, err)
 		}
 		if b.topics != nil {
-			for _, t := range b.topics.list() {
-				for _, p := range *t.partitions.Load() {
-					if err := p.saveProducerState(); err != nil {
-						b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
-					}
-					if err := p.log.Close(); err != nil {
-						errs = append(errs, fmt.Errorf("close %s-%d: %w", t.name, p.index, err))
-					}
-				}
+			if err := b.closePartitions(); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		if b.httpSrv != nil {

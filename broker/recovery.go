@@ -1,10 +1,12 @@
 package broker
 
-// Opening every partition at startup. Partitions are opened in parallel
-// (each log's recovery is independent), and /healthz reports the progress
-// while they are. A partition closed cleanly opens without a scan or a
-// write (broker/internal/log); one left by kill -9 is rescanned from its
-// recovery point.
+// Opening every partition at startup, and closing them all at a stop.
+// Partitions are opened in parallel (each log's recovery is independent),
+// and /healthz reports the progress while they are. A partition closed
+// cleanly opens without a scan or a write (broker/internal/log); one left
+// by kill -9 is rescanned from its recovery point. At a stop, producer
+// state snapshots are written and every log closed with one file system
+// sync for all of them (log.CloseAll).
 
 import (
 	"context"
@@ -14,6 +16,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tributary-streams/tributary/broker/internal/log"
 )
 
 // recoveryProgress counts partitions opened at startup.
@@ -113,4 +117,36 @@ feed:
 		}
 	}
 	return nil
+}
+
+// closePartitions saves every partition's producer state and closes every
+// log.
+func (b *Broker) closePartitions() error {
+	var ps []*partition
+	for _, t := range b.topics.list() {
+		ps = append(ps, *t.partitions.Load()...)
+	}
+	work := make(chan *partition)
+	var wg sync.WaitGroup
+	for range min(len(ps), 2*runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				if err := p.saveProducerState(false); err != nil && !b.noteWriteError("save producer state", err) {
+					b.logger.Warn("save producer state", "topic", p.topic.name, "partition", p.index, "err", err)
+				}
+			}
+		}()
+	}
+	for _, p := range ps {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	logs := make([]*log.Log, len(ps))
+	for i, p := range ps {
+		logs[i] = p.log
+	}
+	return log.CloseAll(logs)
 }

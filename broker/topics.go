@@ -561,7 +561,7 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 		for _, p := range *t.partitions.Load() {
 			if retention {
 				p.expireProducers(producerCutoff)
-				if err := p.saveProducerState(); err != nil && !ts.b.noteWriteError("save producer state", err) {
+				if err := p.saveProducerState(true); err != nil && !ts.b.noteWriteError("save producer state", err) {
 					ts.b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
 				}
 			}

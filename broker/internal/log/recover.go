@@ -170,12 +170,15 @@ func (l *Log) load() error {
 	// The recovery point only moves past data once it is fsynced: after a
 	// clean Close everything is (rp is the end); after recovery the
 	// rescanned segments are not known to be, so it stays where it was.
+	// After a clean Close the recovery point is the end, vouched for by
+	// the marker rather than written (CloseAll does not write it): the
+	// checkpoint file may be older, which after a later crash only means
+	// rescanning more.
 	if clean {
-		l.recoveryPoint = end
+		l.recoveryPoint, l.persistedRP = end, end
 	} else {
-		l.recoveryPoint = min(rp, end)
+		l.recoveryPoint, l.persistedRP = min(rp, end), rp
 	}
-	l.persistedRP = rp
 
 	if changed {
 		if err := fsutil.SyncDir(l.dir); err != nil {
@@ -340,7 +343,7 @@ func (l *Log) recoverSegments(trustedBelow int) (end int64, truncated bool, err 
 			limit = l.segs[i+1].base
 		}
 		if i < trustedBelow {
-			err := s.loadIndexes(limit)
+			err := s.loadIndexes(limit, interval)
 			if err == nil {
 				err = s.checkIndexes()
 			}
@@ -399,29 +402,32 @@ func (l *Log) recoverSegments(trustedBelow int) (end int64, truncated bool, err 
 // end and returns the end offset. It also restores the appender's
 // bytes-since-index count.
 func (l *Log) scanTail(s *segment) (int64, error) {
-	v := &view{s: s, size: s.size, index: s.index}
+	interval := l.cfg.Load().IndexIntervalBytes
 	pos := int64(0)
 	if n := len(s.index); n > 0 {
 		pos = int64(s.index[n-1].pos)
 	}
-	br := batchReader{r: s.f, pos: pos, lim: s.size, chunk: recoveryChunk}
+	// From the last indexed batch on, the batches are observed as appends
+	// are: index entries Close did not write, and the largest timestamp,
+	// are restored in memory (the files catch up with the next write).
+	size := s.size
+	br := batchReader{r: s.f, pos: pos, lim: size, chunk: recoveryChunk}
 	end := s.base
+	s.sinceIndex = 0
 	for {
 		h, err := br.header()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			s.size = size
 			return 0, err
 		}
+		s.observe(h, br.pos, interval)
 		end = h.LastOffset() + 1
 		br.skip(h)
 	}
-	if len(s.index) > 0 {
-		s.sinceIndex = s.size - v.indexPos(math.MaxInt64)
-	} else {
-		s.sinceIndex = s.size
-	}
+	s.size = size
 	return end, nil
 }
 

@@ -322,19 +322,22 @@ func (s *segment) syncIndexFiles() error {
 }
 
 // loadIndexes reads the index files into memory and checks that they are
-// plausible for a .log of s.size bytes whose offsets lie below limit (the
+// plausible for a .log of s.size bytes, indexed every interval bytes, whose
+// offsets lie below limit (the
 // next segment's base): entries increasing, offsets within the segment,
 // positions within the file. checkIndexes then checks the last entries
 // against the log. An error means "rebuild by scanning".
-func (s *segment) loadIndexes(limit int64) error {
-	// Close and the syncer create both files, empty or not: a missing one
-	// is damage, unless the segment is empty (a new log has none).
+func (s *segment) loadIndexes(limit int64, interval int32) error {
+	// Index files are made with their first entries: a missing one is an
+	// empty index for a segment too small to have an entry, and damage
+	// for a larger one.
+	small := s.size <= int64(interval)
 	ib, err := os.ReadFile(s.indexPath())
-	if err != nil && !(s.size == 0 && errors.Is(err, os.ErrNotExist)) {
+	if err != nil && !(small && errors.Is(err, os.ErrNotExist)) {
 		return err
 	}
 	tb, err := os.ReadFile(s.timeIndexPath())
-	if err != nil && !(s.size == 0 && errors.Is(err, os.ErrNotExist)) {
+	if err != nil && !(small && errors.Is(err, os.ErrNotExist)) {
 		return err
 	}
 	if len(ib)%indexEntrySize != 0 || len(tb)%timeEntrySize != 0 {
