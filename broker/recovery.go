@@ -10,9 +10,8 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -25,9 +24,10 @@ type recoveryProgress struct {
 	total, done atomic.Int64
 }
 
-// openPartitions opens the partitions of every loaded topic. On an error,
-// or ctx ending, it closes what it opened and returns the first error.
-func (b *Broker) openPartitions(ctx context.Context) error {
+// openPartitions opens the partitions of every loaded topic, live naming
+// the partition directories there are. On an error, or ctx ending, it
+// closes what it opened and returns the first error.
+func (b *Broker) openPartitions(ctx context.Context, live map[string]bool) error {
 	type job struct {
 		t     *topic
 		i     int32
@@ -42,8 +42,7 @@ func (b *Broker) openPartitions(ctx context.Context) error {
 			// A directory missing for a recorded partition was not made
 			// yet when a crash interrupted CreateTopics or
 			// CreatePartitions (or was lost): it starts empty.
-			_, err := os.Stat(partitionDir(b.cfg.DataDir, t.name, i))
-			fresh := errors.Is(err, os.ErrNotExist)
+			fresh := !live[filepath.Base(partitionDir(b.cfg.DataDir, t.name, i))]
 			if fresh {
 				missing[t]++
 			}

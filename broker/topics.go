@@ -138,10 +138,11 @@ func (b *Broker) loadTopics(ctx context.Context) error {
 		ts.byName[t.name] = t
 		ts.byID[t.id] = t
 	}
-	if err := ts.tidyDataDir(); err != nil {
+	live, err := ts.tidyDataDir()
+	if err != nil {
 		return err
 	}
-	return b.openPartitions(ctx)
+	return b.openPartitions(ctx, live)
 }
 
 // newTopic is a topic with no partitions yet.

@@ -78,8 +78,9 @@ func TestHealthzDuringRecovery(t *testing.T) {
 	b := startBroker(t, dir, 0)
 	b.waitKafka(t)
 	testkit.CreateTopic(t, b.addr, "busy", 2000)
+	var acks []acked
 	for p := int32(0); p < 2000; p += 100 {
-		produceTo(t, b.addr, "busy", p, 50, "b")
+		acks = append(acks, produceTo(t, b.addr, "busy", p, 50, "b")...)
 	}
 	b.Kill()
 
@@ -102,4 +103,5 @@ func TestHealthzDuringRecovery(t *testing.T) {
 		t.Fatal("/healthz says 200 but the Kafka port does not answer")
 	}
 	t.Logf("%d answers of 503 with progress before 200", seen503)
+	verifyAcked(t, b.addr, acks)
 }

@@ -151,13 +151,6 @@ func (l *Log) closeFinish(marker bool) (err error) {
 			l.marker.Store(true)
 		}
 	}
-	l.mu.Lock()
-	l.closed.Store(true)
-	segs := l.segs
-	l.segs = nil
-	l.mu.Unlock()
-	for _, s := range segs {
-		s.release()
-	}
+	l.shut()
 	return err
 }

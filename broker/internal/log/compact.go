@@ -527,17 +527,8 @@ func (l *Log) cleanGroup(g []*view, p *cleanPass) (res cleanResult, err error) {
 		if _, err := io.Copy(w, io.NewSectionReader(first.s.f, 0, prefix)); err != nil {
 			return err
 		}
-		br := batchReader{r: first.s.f, lim: prefix, chunk: recoveryChunk}
-		for {
-			h, err := br.header()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			ns.observe(h, br.pos, interval)
-			br.skip(h)
+		if _, err := ns.observeBatches(first.s.f, 0, prefix, interval); err != nil {
+			return err
 		}
 		pos = prefix
 		return nil

@@ -59,14 +59,7 @@ func (l *Log) crash() {
 		return
 	}
 	l.bg.Wait()
-	l.mu.Lock()
-	l.closed.Store(true)
-	segs := l.segs
-	l.segs = nil
-	l.mu.Unlock()
-	for _, s := range segs {
-		s.release()
-	}
+	l.shut()
 }
 
 // rec makes a keyed record; value nil is a tombstone.

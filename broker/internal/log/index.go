@@ -170,17 +170,8 @@ func (l *Log) rebuildIndex(s *segment, active bool) error {
 	size := s.size
 	l.mu.RUnlock()
 	fresh := &segment{base: s.base, maxTs: -1, maxTsOff: -1}
-	br := batchReader{r: s.f, pos: 0, lim: size, chunk: recoveryChunk}
-	for {
-		h, err := br.header()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		fresh.observe(h, br.pos, interval)
-		br.skip(h)
+	if _, err := fresh.observeBatches(s.f, 0, size, interval); err != nil {
+		return err
 	}
 	if !active {
 		fresh.addTimeEntry()

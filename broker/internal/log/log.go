@@ -523,15 +523,7 @@ func (l *Log) Close() error {
 	if !l.marker.Load() || l.badIndexes.Load() > 0 {
 		err = l.closeLocked()
 	} // else nothing changed since the last clean Close: nothing to write
-
-	l.mu.Lock()
-	l.closed.Store(true)
-	segs := l.segs
-	l.segs = nil
-	l.mu.Unlock()
-	for _, s := range segs {
-		s.release()
-	}
+	l.shut()
 	if err != nil {
 		return fmt.Errorf("close log %s: %w", l.dir, err)
 	}
@@ -612,6 +604,13 @@ func (l *Log) Abandon() {
 		return
 	}
 	l.bg.Wait() // a background fsync may still write the recovery point
+	l.shut()
+}
+
+// shut marks the log closed and drops the list's segment references;
+// readers holding segments finish normally. Caller holds maintMu and
+// appendMu.
+func (l *Log) shut() {
 	l.mu.Lock()
 	l.closed.Store(true)
 	segs := l.segs

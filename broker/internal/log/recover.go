@@ -51,12 +51,15 @@ func (l *Log) load() error {
 	for _, e := range entries {
 		has[e.Name()] = true
 	}
+	// No start offset file means 0 (what a new log starts at).
 	start, startOK := int64(0), false
+	l.persistedStart = 0
 	if has[startOffsetFile] {
 		start, startOK = l.readStartOffset()
-	}
-	if startOK {
-		l.persistedStart = start
+		l.persistedStart = -1
+		if startOK {
+			l.persistedStart = start
+		}
 	}
 	var rp int64
 	if has[recoveryPointFile] {
@@ -185,7 +188,7 @@ func (l *Log) load() error {
 			return err
 		}
 	}
-	if start != l.persistedStart && (startOK || start > 0) {
+	if start != l.persistedStart {
 		l.ckMu.Lock()
 		err = l.writeStartOffsetLocked(start)
 		l.ckMu.Unlock()
@@ -214,7 +217,7 @@ func (l *Log) create() error {
 	// crash that loses these entries loses an empty log, which the next
 	// Open creates again.
 	l.marker.Store(true)
-	l.persistedRP = 0
+	l.persistedRP, l.persistedStart = 0, 0
 	return nil
 }
 
@@ -411,23 +414,12 @@ func (l *Log) scanTail(s *segment) (int64, error) {
 	// are: index entries Close did not write, and the largest timestamp,
 	// are restored in memory (the files catch up with the next write).
 	size := s.size
-	br := batchReader{r: s.f, pos: pos, lim: size, chunk: recoveryChunk}
-	end := s.base
 	s.sinceIndex = 0
-	for {
-		h, err := br.header()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			s.size = size
-			return 0, err
-		}
-		s.observe(h, br.pos, interval)
-		end = h.LastOffset() + 1
-		br.skip(h)
-	}
+	end, err := s.observeBatches(s.f, pos, size, interval)
 	s.size = size
+	if err != nil {
+		return 0, err
+	}
 	return end, nil
 }
 

@@ -197,6 +197,26 @@ func (s *segment) observe(h record.Header, pos int64, interval int32) {
 	s.size = pos + int64(h.Size())
 }
 
+// observeBatches observes every batch of r in [pos, lim), reading only
+// their headers, and returns the offset after the last one (base if none).
+// Caller holds Log.mu.Lock or is single-threaded, as for observe.
+func (s *segment) observeBatches(r io.ReaderAt, pos, lim int64, interval int32) (next int64, err error) {
+	br := batchReader{r: r, pos: pos, lim: lim, chunk: recoveryChunk}
+	next = s.base
+	for {
+		h, err := br.header()
+		if errors.Is(err, io.EOF) {
+			return next, nil
+		}
+		if err != nil {
+			return next, err
+		}
+		s.observe(h, br.pos, interval)
+		next = h.LastOffset() + 1
+		br.skip(h)
+	}
+}
+
 // addTimeEntry appends (maxTs, maxTsOff) to the time index if it grew.
 func (s *segment) addTimeEntry() bool {
 	if s.maxTsOff < 0 {
@@ -332,6 +352,9 @@ func (s *segment) loadIndexes(limit int64, interval int32) error {
 	// empty index for a segment too small to have an entry, and damage
 	// for a larger one.
 	small := s.size <= int64(interval)
+	if small && s.size == 0 {
+		return nil // nothing to index, nothing to read
+	}
 	ib, err := os.ReadFile(s.indexPath())
 	if err != nil && !(small && errors.Is(err, os.ErrNotExist)) {
 		return err

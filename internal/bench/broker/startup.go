@@ -61,6 +61,7 @@ func startBrokerProcess(bin, dir, addr, metrics, logPath string) (*brokerProcess
 		return nil, fmt.Errorf("broker log: %w", err)
 	}
 	p := &brokerProcess{addr: addr, metrics: metrics, logPath: logPath, logFile: logFile, exited: make(chan struct{})}
+	// metrics "" turns /metrics and /healthz off.
 	p.cmd = exec.Command(bin, "broker", "--listen", addr, "--data-dir", dir, "--metrics-listen", metrics)
 	p.cmd.Stderr = logFile
 	// Backstop for a benchmark killed before its defers run.
@@ -116,15 +117,11 @@ func (p *brokerProcess) kill() {
 
 func measureStartup(ctx context.Context, partitions, idle int, progress func(string, ...any)) (res startupResult, err error) {
 	res.partitions, res.idlePartitions = partitions, idle
-	tmp, err := os.MkdirTemp("", "tributary-bench-startup-")
+	tmp, bin, err := prepareBinary(ctx, "tributary-bench-startup-")
 	if err != nil {
-		return res, fmt.Errorf("temp dir: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "tributary")
-	if err := buildTributary(ctx, bin); err != nil {
 		return res, err
 	}
+	defer os.RemoveAll(tmp)
 	addr, err := freeAddr()
 	if err != nil {
 		return res, err
