@@ -61,8 +61,11 @@ func (l *Log) load() error {
 			l.persistedStart = start
 		}
 	}
+	// After a clean Close the recovery point is the end (see below): the
+	// file is read only to recover.
+	clean := has[cleanShutdownFile]
 	var rp int64
-	if has[recoveryPointFile] {
+	if has[recoveryPointFile] && !clean {
 		if rp, _, err = readCheckpoint(l.dir, recoveryPointFile); err != nil {
 			l.logger.Warn("ignoring unreadable checkpoint; recovering all segments", "err", err)
 			rp = 0
@@ -76,14 +79,13 @@ func (l *Log) load() error {
 		l.cleanedUpTo = cleaned
 	}
 
-	clean := has[cleanShutdownFile]
 	l.marker.Store(clean)
 
 	bases, err := l.listSegments(entries)
 	if err != nil {
 		return err
 	}
-	if len(bases) == 0 && !startOK && !has[recoveryPointFile] {
+	if len(bases) == 0 && !startOK && !has[recoveryPointFile] && !clean {
 		return l.create() // a new log (the directory may hold its owner's files)
 	}
 	// Segments wholly below the start offset are dead (retention or
