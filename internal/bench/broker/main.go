@@ -14,6 +14,7 @@
 // wrong records, or the broker binary does not build or start).
 //
 //	go run ./internal/bench/broker [-quick] [-sections eos] [-cpuprofile tributary.pprof] [-eos-cpuprofile eos.pprof]
+//	    [-startup-partitions 10000] [-idle-partitions 50000]
 package main
 
 import (
@@ -133,6 +134,8 @@ func parseFlags(args []string) (options, error) {
 	latency := fs.Duration("latency", 0, "how long the latency run measures (0: the default for the mode)")
 	neos := fs.Int64("neos", 0, "records in the exactly-once run (0: the default for the mode)")
 	rebalanceRuns := fs.Int("rebalance-runs", 0, "group rebalance runs per target (0: the default for the mode)")
+	startupPartitions := fs.Int("startup-partitions", 0, "partitions restarted in the startup section (0: the default for the mode)")
+	idlePartitions := fs.Int("idle-partitions", 0, "idle partitions measured in the startup section (0: the default for the mode)")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated parts of the benchmark to run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Tributary throughput runs to this file")
 	eosCPUProfile := fs.String("eos-cpuprofile", "", "write a CPU profile of the Tributary exactly-once run to this file")
@@ -159,6 +162,12 @@ func parseFlags(args []string) (options, error) {
 	}
 	if *rebalanceRuns != 0 {
 		o.groupRuns = *rebalanceRuns
+	}
+	if *startupPartitions > 0 {
+		o.startupPartitions = *startupPartitions
+	}
+	if *idlePartitions > 0 {
+		o.idlePartitions = *idlePartitions
 	}
 	o.sections = strings.Split(*sections, ",")
 	o.cpuProfile, o.eosCPUProfile = *cpuProfile, *eosCPUProfile
