@@ -4,6 +4,10 @@ package faults
 
 import "time"
 
-// linearizabilityRun is how long TestLinearizableUnderKill9 runs in make
-// test; make soak (the soak build tag) runs it for minutes.
-const linearizabilityRun = 6 * time.Second
+// linearizabilityRun and linearizabilityRounds shape
+// TestLinearizableUnderKill9 in make test; make soak (the soak build tag)
+// runs many rounds.
+const (
+	linearizabilityRun    = 6 * time.Second
+	linearizabilityRounds = 1
+)

@@ -4,5 +4,9 @@ package faults
 
 import "time"
 
-// linearizabilityRun under make soak.
-const linearizabilityRun = 3 * time.Minute
+// linearizabilityRun and linearizabilityRounds under make soak: about
+// four minutes of kill -9 and restart.
+const (
+	linearizabilityRun    = 8 * time.Second
+	linearizabilityRounds = 30
+)

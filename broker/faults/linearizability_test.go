@@ -16,9 +16,11 @@ package faults
 //     acknowledged commit sets it, an unanswered one may have, a fetch of
 //     committed offsets reads it.
 //
-// It runs for linearizabilityRun (a few seconds in make test, minutes
-// under the soak build tag: make soak), and ends with a clean restart in
-// which every acknowledged record must be readable at its offset.
+// It runs linearizabilityRounds rounds of linearizabilityRun each, every
+// round on a topic and a group of its own so that each history is checked
+// on its own (one round of seconds in make test, many under the soak build
+// tag: make soak), and ends with a clean restart in which every
+// acknowledged record of every round must be readable at its offset.
 
 import (
 	"context"
@@ -193,11 +195,28 @@ type logKey struct{ partition int32 }
 type commitKey struct{ partition int32 }
 
 func TestLinearizableUnderKill9(t *testing.T) {
-	const partitions = 3
 	dir := t.TempDir()
 	addr := testkit.FreePort(t)
 	broker := testkit.StartBrokerProcess(t, dir, addr)
-	testkit.CreateTopic(t, addr, "lin", partitions)
+	var acks []acked
+	for round := 0; round < linearizabilityRounds; round++ {
+		acks = append(acks, linearizabilityRound(t, round, dir, addr, &broker)...)
+	}
+	// A clean restart: every acknowledged record of every round is at its
+	// offset.
+	broker.Stop()
+	broker = testkit.StartBrokerProcess(t, dir, addr)
+	verifyAcked(t, addr, acks)
+}
+
+// linearizabilityRound runs the workload and the nemesis on a topic and a
+// group of the round's own for linearizabilityRun, checks the history and
+// returns the acknowledged records. The broker and its data dir carry on
+// from round to round.
+func linearizabilityRound(t *testing.T, round int, dir, addr string, brokerp **testkit.Process) []acked {
+	const partitions = 3
+	topic, group := fmt.Sprintf("lin-%d", round), fmt.Sprintf("lin-group-%d", round)
+	testkit.CreateTopic(t, addr, topic, partitions)
 
 	h := &history{start: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), linearizabilityRun)
@@ -230,7 +249,7 @@ func TestLinearizableUnderKill9(t *testing.T) {
 				v := fmt.Sprintf("c%d-%d", id, seq)
 				call := h.now()
 				inflight.Add(1)
-				cl.Produce(context.Background(), &kgo.Record{Topic: "lin", Partition: p, Value: []byte(v)}, func(r *kgo.Record, err error) {
+				cl.Produce(context.Background(), &kgo.Record{Topic: topic, Partition: p, Value: []byte(v)}, func(r *kgo.Record, err error) {
 					defer inflight.Done()
 					if err != nil {
 						stats.unknown.Add(1)
@@ -241,7 +260,7 @@ func TestLinearizableUnderKill9(t *testing.T) {
 					stats.produced.Add(1)
 					h.add(id, logKey{p}, produceIn{v}, call, produceOut{offset: r.Offset, known: true}, ret)
 					ackMu.Lock()
-					acks = append(acks, acked{"lin", p, r.Offset, v})
+					acks = append(acks, acked{topic, p, r.Offset, v})
 					ackMu.Unlock()
 					for cur := maxAck[p].Load(); r.Offset > cur && !maxAck[p].CompareAndSwap(cur, r.Offset); cur = maxAck[p].Load() {
 					}
@@ -261,7 +280,7 @@ func TestLinearizableUnderKill9(t *testing.T) {
 				p := int32(rand.IntN(partitions))
 				off := rand.Int64N(maxAck[p].Load() + 3)
 				call := h.now()
-				got, err := fetchAtErr(ctx, cl, "lin", p, off)
+				got, err := fetchAtErr(ctx, cl, topic, p, off)
 				ret := h.now()
 				var out fetchOut
 				switch {
@@ -286,10 +305,10 @@ func TestLinearizableUnderKill9(t *testing.T) {
 		for seq := int64(0); ctx.Err() == nil; seq++ {
 			p := int32(seq % partitions)
 			var os kadm.Offsets
-			os.AddOffset("lin", p, seq, -1)
+			os.AddOffset(topic, p, seq, -1)
 			call := h.now()
 			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-			resps, err := adm.CommitOffsets(cctx, "lin-group", os)
+			resps, err := adm.CommitOffsets(cctx, group, os)
 			ccancel()
 			if err == nil {
 				err = resps.Error()
@@ -302,14 +321,14 @@ func TestLinearizableUnderKill9(t *testing.T) {
 			}
 			call = h.now()
 			fctx, fcancel := context.WithTimeout(ctx, 5*time.Second)
-			fetched, err := adm.FetchOffsets(fctx, "lin-group")
+			fetched, err := adm.FetchOffsets(fctx, group)
 			fcancel()
 			if err != nil {
 				continue
 			}
 			ret := h.now()
 			for q := int32(0); q < partitions; q++ {
-				o, ok := fetched.Lookup("lin", q)
+				o, ok := fetched.Lookup(topic, q)
 				at := int64(-1)
 				if ok && o.Err == nil {
 					at = o.At
@@ -323,15 +342,15 @@ func TestLinearizableUnderKill9(t *testing.T) {
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(500+rand.IntN(1500)) * time.Millisecond):
-			broker.Kill()
+			(*brokerp).Kill()
 			stats.kills.Add(1)
-			broker = testkit.StartBrokerProcess(t, dir, addr)
+			*brokerp = testkit.StartBrokerProcess(t, dir, addr)
 		}
 	}
 	wg.Wait()
 
-	t.Logf("%d kills; %d produces acknowledged, %d with unknown outcome; %d fetches; %d commits acknowledged; %d operations",
-		stats.kills.Load(), stats.produced.Load(), stats.unknown.Load(), stats.fetched.Load(), stats.committed.Load(), len(h.ops))
+	t.Logf("round %d: %d kills; %d produces acknowledged, %d with unknown outcome; %d fetches; %d commits acknowledged; %d operations",
+		round, stats.kills.Load(), stats.produced.Load(), stats.unknown.Load(), stats.fetched.Load(), stats.committed.Load(), len(h.ops))
 	if stats.kills.Load() == 0 || stats.produced.Load() == 0 || stats.fetched.Load() == 0 || stats.committed.Load() == 0 {
 		t.Fatal("the run did too little to check anything")
 	}
@@ -345,10 +364,7 @@ func TestLinearizableUnderKill9(t *testing.T) {
 	case porcupine.Unknown:
 		t.Fatal("the linearizability check did not finish in time")
 	}
-	// A clean restart: every acknowledged record is at its offset.
-	broker.Stop()
-	broker = testkit.StartBrokerProcess(t, dir, addr)
-	verifyAcked(t, addr, acks)
+	return acks
 }
 
 // describeIllegal logs the longest linearizable prefix found per
