@@ -286,6 +286,8 @@ func (b *Broker) loadIdentity() error {
 
 func (b *Broker) acceptLoop() {
 	defer b.wg.Done()
+	var lastWarn time.Time
+	skipped := 0
 	for {
 		nc, err := b.ln.Accept()
 		if err != nil {
@@ -295,8 +297,14 @@ func (b *Broker) acceptLoop() {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
 				// Out of descriptors or a connection reset before
-				// accept: keep serving the connections we have.
-				b.logger.Warn("accept", "err", err)
+				// accept: keep serving the connections we have, and
+				// say so once a second, not at every retry.
+				if time.Since(lastWarn) >= time.Second {
+					b.logger.Warn("cannot accept connections; retrying", "err", err, "failed_since_last_warning", skipped)
+					lastWarn, skipped = time.Now(), 0
+				} else {
+					skipped++
+				}
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
