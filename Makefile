@@ -7,7 +7,7 @@ DATA    ?= ./data
 RACE_PKGS = ./broker/... ./internal/... ./connect/... ./connectors/file/... ./connectors/datagen/... ./connectors/mysqlcdc/... ./connectors/parquet/... ./connectors/debezium/... ./mirror/... ./streams/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build install run test test-deps bench fuzz lint clean
+.PHONY: build install run test test-deps bench fuzz soak lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tributary
@@ -54,6 +54,13 @@ bench:
 	$(GO) run ./internal/bench/mirror
 	$(GO) run ./internal/bench/streams
 	$(GO) run ./internal/bench/cdc
+
+# Long fault loops: the broker's fault suite (broker/faults) with the soak
+# build tag, under which the linearizability check of produce, fetch and
+# offset commits runs for minutes of kill -9 and restart instead of
+# seconds.
+soak:
+	$(GO) test -tags soak -count=1 -timeout 30m ./broker/faults/
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s
