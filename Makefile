@@ -58,12 +58,12 @@ bench:
 	$(GO) run ./internal/bench/streams
 	$(GO) run ./internal/bench/cdc
 
-# Long fault loops: the broker's fault suite (broker/faults) with the soak
-# build tag, under which the linearizability check of produce, fetch and
-# offset commits runs for minutes of kill -9 and restart instead of
-# seconds.
+# Long fault loops, under the soak build tag: the broker's linearizability
+# check of produce, fetch and offset commits through minutes of kill -9 and
+# restart (broker/faults), the mirror's kill loops (mirror) and the
+# ten-million-word streams run (streams).
 soak:
-	$(GO) test -tags soak -count=1 -timeout 30m ./broker/faults/
+	$(GO) test -tags soak -count=1 -timeout 60m ./broker/faults/ ./mirror/ ./streams/
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s
