@@ -41,7 +41,7 @@ func sectionsOfLog(t *testing.T, n int, offsets ...int64) [][]log.Section {
 	cfg := log.DefaultConfig()
 	cfg.SegmentBytes = 4 << 10
 	cfg.IndexIntervalBytes = 256
-	l, err := log.Open(t.TempDir(), cfg, slog.New(slog.DiscardHandler))
+	l, err := log.Open(t.TempDir(), cfg, log.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestFetchWritePathsSendSameBytes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const topic = "paths"
-	b, adm := brokerWithTopic(t, ctx, topic, 2, "20000")
+	b, adm := brokerWithTopic(t, ctx, topic, 2, "20000", 0)
 	// Plain records, an aborted transaction, a committed one, more plain.
 	plain, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
@@ -404,10 +404,11 @@ func TestFetchWritePathsSendSameBytes(t *testing.T) {
 
 // brokerWithTopic starts a broker (this package's tests cannot use
 // testkit, which imports it) with one topic of the given partitions and
-// segment.bytes, and returns it with a client for it.
-func brokerWithTopic(t *testing.T, ctx context.Context, topic string, partitions int32, segmentBytes string) (*Broker, *kgo.Client) {
+// segment.bytes (and OpenSegmentFiles, 0 for the default), and returns it
+// with a client for it.
+func brokerWithTopic(t *testing.T, ctx context.Context, topic string, partitions int32, segmentBytes string, openSegmentFiles int) (*Broker, *kgo.Client) {
 	t.Helper()
-	b, err := Start(ctx, Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	b, err := Start(ctx, Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), OpenSegmentFiles: openSegmentFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,10 +482,19 @@ func withoutSessionID(frame []byte, version int16) []byte {
 // sending from: the client still gets every byte, intact, because the
 // response's sections hold their segments' descriptors.
 func TestFetchSendfileOutlivesSegmentDeletion(t *testing.T) {
+	// Also with fewer segment descriptors allowed open than the response
+	// has segments, so that the descriptor cache closes idle ones and
+	// reopens them while the response is sent.
+	for _, open := range []int{0, 2} {
+		t.Run(fmt.Sprintf("open segment files %d", open), func(t *testing.T) { fetchDuringDeletion(t, open) })
+	}
+}
+
+func fetchDuringDeletion(t *testing.T, openSegmentFiles int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const topic = "deleted-under-sendfile"
-	b, admClient := brokerWithTopic(t, ctx, topic, 1, "1048576")
+	b, admClient := brokerWithTopic(t, ctx, topic, 1, "1048576", openSegmentFiles)
 	b.fetchModeForTests.Store(uint32(fetchSendfile))
 	adm := kadm.NewClient(admClient)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),

@@ -135,13 +135,26 @@ func TestConcurrentAppendReadRetentionCompaction(t *testing.T) {
 // while retention deletes their segments: the reader still gets the bytes
 // through the open descriptors, and they are the bytes read before.
 func TestReadDuringSegmentDeletion(t *testing.T) {
+	// Also with a descriptor cache smaller than the sections held, so
+	// that it closes idle descriptors and reopens them.
+	for _, open := range []int{0, 2} {
+		t.Run(fmt.Sprintf("open segment files %d", open), func(t *testing.T) { readDuringSegmentDeletion(t, open) })
+	}
+}
+
+func readDuringSegmentDeletion(t *testing.T, openSegmentFiles int) {
 	cfg := smallConfig()
 	cfg.RetentionBytes = 0
-	l := openT(t, t.TempDir(), cfg)
+	files := NewFiles(openSegmentFiles)
+	l, err := Open(t.TempDir(), cfg, Options{Logger: testLogger(t), Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.crash() })
 	appendMany(t, l, 40, 1)
 	want, secs := readAndHold(t, l)
-	if len(secs) < 2 {
-		t.Fatalf("%d sections; want the read to span segments", len(secs))
+	if len(secs) < 2*openSegmentFiles || len(secs) < 2 {
+		t.Fatalf("%d sections; want the read to span more segments than descriptors may be open", len(secs))
 	}
 	if _, err := l.EnforceRetention(time.Now()); err != nil {
 		t.Fatal(err)

@@ -51,12 +51,25 @@ func (l *Log) nextView(base int64) (view, bool) {
 // locate returns the position of the first batch in v whose last offset is
 // >= offset, starting from the sparse index; found is false if no batch in
 // the view reaches offset (compaction can leave gaps at a segment's end).
-func (v *view) locate(offset int64) (pos int64, found bool, err error) {
+// The batch the index entry leads to must start at the offset the entry
+// names; if not, the index is marked bad and the segment scanned from its
+// start (index.go).
+func (l *Log) locate(v *view, offset int64) (pos int64, found bool, err error) {
 	bufp := locateBufs.Get().(*[]byte)
 	defer locateBufs.Put(bufp)
-	br := batchReader{r: v.s.f, pos: v.indexPos(offset), lim: v.size, chunk: locateChunk, buf: (*bufp)[:0]}
+	start, want := v.entryAt(offset)
+	br := batchReader{r: v.s.f, pos: start, lim: v.size, chunk: locateChunk, buf: (*bufp)[:0]}
+	check := start > 0
 	for {
 		h, err := br.header()
+		if check {
+			check = false
+			if err != nil || h.BaseOffset != want {
+				l.indexMismatch(v.s, want, start, headerOrErr(h, err))
+				br = batchReader{r: v.s.f, pos: 0, lim: v.size, chunk: locateChunk, buf: (*bufp)[:0]}
+				continue
+			}
+		}
 		if errors.Is(err, io.EOF) {
 			return 0, false, nil
 		}
@@ -112,11 +125,20 @@ func (s *Section) Size() int64 { return s.size }
 // Records is how many records the section's batches hold.
 func (s *Section) Records() int64 { return s.records }
 
-// WithFile calls fn with the segment file, open for the call, and the
-// section's position in it. fn may only read it with positioned reads
+// WithFile calls fn with the segment file, open for the call (the
+// descriptor cache, files.go, closes no file in use; it reopens one it
+// closed while idle, and a file unlinked or replaced meanwhile was pinned
+// open first), and the section's position in it. fn may only read it with positioned reads
 // (pread, or sendfile given an offset): other readers share the
 // descriptor, so its file offset must never move.
-func (s *Section) WithFile(fn func(f *os.File, pos int64) error) error { return fn(s.v.s.f, s.pos) }
+func (s *Section) WithFile(fn func(f *os.File, pos int64) error) error {
+	f, err := s.v.s.f.acquire()
+	if err != nil {
+		return err
+	}
+	defer s.v.s.f.release()
+	return fn(f, s.pos)
+}
 
 // AppendTo appends the section's bytes to dst, read with one pread.
 func (s *Section) AppendTo(dst []byte) ([]byte, error) {
@@ -171,7 +193,7 @@ func (l *Log) ReadSections(dst []Section, offset int64, maxBytes int32, maxOffse
 	for first := true; ; first = false {
 		pos := int64(0)
 		if first {
-			p, found, err := v.locate(offset)
+			p, found, err := l.locate(&v, offset)
 			if err != nil {
 				v.release()
 				ReleaseAll(out[len(dst):])
@@ -305,7 +327,7 @@ var errStopScan = errors.New("stop scan")
 func (l *Log) scanView(v *view, first bool, from, end int64, fn func(record.Header, []byte) error) error {
 	pos := int64(0)
 	if first {
-		p, found, err := v.locate(from)
+		p, found, err := l.locate(v, from)
 		if err != nil || !found {
 			return err
 		}
@@ -374,7 +396,7 @@ func (l *Log) firstViewWithMaxTs(ts, after int64) (view, bool) {
 }
 
 func (l *Log) searchTimestamp(v *view, ts, start int64) (int64, int64, bool) {
-	pos := max(v.timePos(ts), v.indexPos(start))
+	pos := max(l.timeSeek(v, ts), l.seek(v, start))
 	br := batchReader{r: v.s.f, pos: pos, lim: v.size, chunk: locateChunk}
 	for {
 		h, err := br.header()
@@ -429,7 +451,7 @@ func (l *Log) MaxTimestamp() (offset, timestamp int64) {
 	l.mu.RUnlock()
 	defer v.release()
 
-	br := batchReader{r: v.s.f, pos: v.indexPos(maxOff), lim: v.size, chunk: locateChunk}
+	br := batchReader{r: v.s.f, pos: l.seek(&v, maxOff), lim: v.size, chunk: locateChunk}
 	for {
 		h, err := br.header()
 		if err != nil {
