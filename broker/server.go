@@ -17,6 +17,7 @@ package broker
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -42,6 +43,28 @@ type clientConn struct {
 	logger   *slog.Logger
 	ctx      context.Context
 	cancel   context.CancelFunc
+
+	// sock is the TCP connection under nc (nc itself for PLAINTEXT
+	// listeners): Broker.Close closes it, which ends any blocked read or
+	// write without a TLS close_notify.
+	sock     net.Conn
+	listener *listener
+	// principal is "User:ANONYMOUS" until TLS or SASL authenticates the
+	// client; auth is its SASL state. Both are the handler goroutine's
+	// (see connAuth for the reader's access).
+	principal string
+	auth      connAuth
+	// handled is signalled by the handler after each request it served
+	// while the connection was unauthenticated; the reader waits for it
+	// before reading the next frame (whose form and size limit depend on
+	// what the request did).
+	handled chan struct{}
+	// closeAfterResponse closes the connection once the response being
+	// written is flushed (failed authentication, illegal SASL state).
+	closeAfterResponse bool
+	// throttle is how long to mute the connection after the response
+	// being written (client quotas).
+	throttle time.Duration
 }
 
 // request is one decoded request frame.
@@ -58,12 +81,21 @@ type request struct {
 	// charge is the frame's share of queued.max.request.bytes, given back
 	// with the frame.
 	charge *frameCharge
+	// preAuth is set for a request read before the connection was
+	// authenticated; raw for a SaslHandshake v0 raw token (answered with
+	// a raw token, no response header).
+	preAuth, raw bool
 }
 
-func (b *Broker) newClientConn(nc net.Conn) *clientConn {
+func (b *Broker) newClientConn(nc net.Conn, l *listener) *clientConn {
 	ctx, cancel := context.WithCancel(b.ctx)
-	return &clientConn{b: b, nc: nc, ctx: ctx, cancel: cancel,
-		logger: b.logger.With("remote", nc.RemoteAddr().String())}
+	c := &clientConn{b: b, nc: nc, sock: nc, listener: l, ctx: ctx, cancel: cancel, principal: anonymous,
+		handled: make(chan struct{}, 1), logger: b.logger.With("remote", nc.RemoteAddr().String())}
+	if l.tls != nil {
+		// No I/O until the handshake, which serve runs.
+		c.nc = tls.Server(nc, l.tls)
+	}
+	return c
 }
 
 // errCloseConn is returned by frame decoding when the connection must close.
@@ -83,14 +115,32 @@ func (c *clientConn) serve() {
 	defer c.nc.Close()
 	c.b.metrics.connections.Inc()
 	defer c.b.metrics.connections.Dec()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		principal, err := c.startTLS(tc)
+		if err != nil {
+			// A plaintext client on a TLS listener ends here.
+			c.logger.Info("closing connection", "listener", c.listener.Name, "reason", err)
+			return
+		}
+		c.principal = principal
+	}
 
 	// The reader may run a few requests ahead so decoding overlaps with
-	// handling; requests are still handled one at a time, in order.
+	// handling; requests are still handled one at a time, in order. Until
+	// a SASL listener's client is authenticated, the reader reads one
+	// frame at a time and waits for the handler to serve it (handled).
+	authed := !usesSASL(c.listener.Protocol)
 	go func() {
 		defer close(reqs)
 		br := bufio.NewReaderSize(c.nc, 64<<10)
 		for {
-			req, err := c.readRequest(br)
+			var req *request
+			var err error
+			if !authed && c.auth.rawTokens {
+				req, err = c.readRawToken(br)
+			} else {
+				req, err = c.readRequest(br, !authed)
+			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 					c.logger.Debug("closing connection", "reason", err)
@@ -101,18 +151,40 @@ func (c *clientConn) serve() {
 				c.cancel()
 				return
 			}
+			req.preAuth = !authed
 			select {
 			case reqs <- req:
 			case <-c.ctx.Done():
 				c.finish(req)
 				return
 			}
+			if !authed {
+				select {
+				case <-c.handled:
+					// The handler is done with the request and waits
+					// for the next: the SASL state is still.
+					authed = c.auth.authenticated
+				case <-c.ctx.Done():
+					return
+				}
+			}
 		}
 	}()
 
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	for req := range reqs {
-		if !c.serveRequest(req, bw, len(reqs) == 0) {
+		ok := c.serveRequest(req, bw, len(reqs) == 0 || req.preAuth)
+		if ok && c.closeAfterResponse {
+			bw.Flush()
+			ok = false
+		}
+		if req.preAuth {
+			c.handled <- struct{}{}
+		}
+		if !ok {
+			return
+		}
+		if !c.mute() {
 			return
 		}
 	}
@@ -130,6 +202,9 @@ func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bo
 	if resp == nil { // acks=0 produce: no response
 		c.finish(req)
 		return true
+	}
+	if req.raw {
+		return c.writeRawToken(req, resp, bw)
 	}
 	buf := c.appendResponse(responsePool.get(0, responseSizeHint(resp)), req, resp)
 	// The response is encoded: nothing refers to the request frame or the
@@ -218,7 +293,8 @@ func responseSizeHint(resp kmsg.Response) int {
 }
 
 // readRequest reads and decodes one frame.
-func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
+// Before authentication, frames are bounded by sasl.server.max.receive.size.
+func (c *clientConn) readRequest(br *bufio.Reader, preAuth bool) (*request, error) {
 	if idle := c.b.cfg.ConnectionsMaxIdleMs; idle > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(time.Duration(idle) * time.Millisecond))
 	}
@@ -230,8 +306,8 @@ func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("%w: frame length %d is impossible (a request header needs at least 8 bytes)", errCloseConn, size)
 	}
-	if size > c.b.cfg.SocketRequestMaxBytes {
-		return nil, fmt.Errorf("%w: frame of %d bytes exceeds socket.request.max.bytes (%d)", errCloseConn, size, c.b.cfg.SocketRequestMaxBytes)
+	if err := c.checkFrameSize(size, preAuth); err != nil {
+		return nil, err
 	}
 	// Produce frames are the large ones and nothing keeps a reference to
 	// them once the response is encoded, so they come from the pool and go
@@ -379,6 +455,9 @@ func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
 		c.b.countResponseErrors(req.key, resp)
 		return resp, nil
 	}
+	if err := c.saslAllowed(req.key); err != nil {
+		return nil, err
+	}
 	if f := c.b.cfg.Faults; f != nil {
 		if fault, ok := f.take(req.key, req.kreq); ok {
 			if resp, injected, err := c.inject(req, fault); injected {
@@ -386,7 +465,9 @@ func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
 			}
 		}
 	}
-	resp = c.b.apis[req.key].handle(c, req)
+	start := time.Now()
+	resp = c.serveAuthorized(req)
+	c.throttleByQuotas(req, resp, time.Since(start))
 	if resp != nil {
 		resp.SetVersion(req.version)
 		c.b.countResponseErrors(req.key, resp)
