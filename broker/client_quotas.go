@@ -38,7 +38,7 @@ import (
 type clientQuotas struct {
 	store *quota.Store
 
-	window, mutationWindow time.Duration
+	window, mutationWindow   time.Duration
 	samples, mutationSamples int
 
 	mu    sync.Mutex

@@ -72,8 +72,10 @@ const (
 
 var securityProtocols = []string{protocolPlaintext, protocolSSL, protocolSASLPlaintext, protocolSASLSSL}
 
-func usesTLS(protocol string) bool  { return protocol == protocolSSL || protocol == protocolSASLSSL }
-func usesSASL(protocol string) bool { return protocol == protocolSASLPlaintext || protocol == protocolSASLSSL }
+func usesTLS(protocol string) bool { return protocol == protocolSSL || protocol == protocolSASLSSL }
+func usesSASL(protocol string) bool {
+	return protocol == protocolSASLPlaintext || protocol == protocolSASLSSL
+}
 
 // Authorizer class names accepted by authorizer.class.name: Kafka's
 // KRaft and ZooKeeper-era ACL authorizers both mean the built-in one.
