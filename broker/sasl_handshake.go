@@ -66,3 +66,10 @@ func (b *Broker) newExchange(l *listener, mechanism string) sasl.Exchange {
 	m, _ := sasl.ScramByName(mechanism) // enabled mechanisms are known ones
 	return sasl.NewScramExchange(m, b.credentials.Lookup, b.fakeCredentialKey)
 }
+
+func (b *Broker) saslAPIs() []api {
+	return []api{
+		{kmsg.SASLHandshake, 0, 1, handler((*Broker).handleSaslHandshake)},
+		{kmsg.SASLAuthenticate, 0, 2, handler((*Broker).handleSaslAuthenticate)},
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-streams/tributary/broker/internal/acl"
 	"github.com/tributary-streams/tributary/broker/internal/sasl"
@@ -61,6 +62,20 @@ func (b *Broker) startSecurity() error {
 		return err
 	}
 	return nil
+}
+
+// securityAPIs are the API table entries of ACLs, SCRAM credentials and
+// client quotas.
+func (b *Broker) securityAPIs() []api {
+	return []api{
+		{kmsg.DescribeACLs, 0, 3, handler((*Broker).handleDescribeACLs)},
+		{kmsg.CreateACLs, 0, 3, handler((*Broker).handleCreateACLs)},
+		{kmsg.DeleteACLs, 0, 3, handler((*Broker).handleDeleteACLs)},
+		{kmsg.DescribeUserSCRAMCredentials, 0, 0, handler((*Broker).handleDescribeUserSCRAMCredentials)},
+		{kmsg.AlterUserSCRAMCredentials, 0, 0, handler((*Broker).handleAlterUserSCRAMCredentials)},
+		{kmsg.DescribeClientQuotas, 0, 1, handler((*Broker).handleDescribeClientQuotas)},
+		{kmsg.AlterClientQuotas, 0, 1, handler((*Broker).handleAlterClientQuotas)},
+	}
 }
 
 // addSCRAM stores the AddSCRAM credentials a user does not have yet.
