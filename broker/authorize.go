@@ -195,10 +195,40 @@ func (c *clientConn) serveSplit(r *request, handle apiHandler, reqField, respFie
 
 // refuse answers the whole request with code.
 func refuse(r *request, code int16) kmsg.Response {
-	if pr, ok := r.kreq.(*kmsg.ProduceRequest); ok && pr.Acks == 0 {
-		return nil
+	resp := errorResponse(r.kreq, code)
+	// Answers whose lists are named otherwise than the request's.
+	switch req := r.kreq.(type) {
+	case *kmsg.ProduceRequest:
+		if req.Acks == 0 {
+			return nil
+		}
+	case *kmsg.CreateACLsRequest:
+		out := resp.(*kmsg.CreateACLsResponse)
+		for range req.Creations {
+			out.Results = append(out.Results, kmsg.CreateACLsResponseResult{ErrorCode: code})
+		}
+	case *kmsg.DeleteACLsRequest:
+		out := resp.(*kmsg.DeleteACLsResponse)
+		for range req.Filters {
+			out.Results = append(out.Results, kmsg.DeleteACLsResponseResult{ErrorCode: code})
+		}
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		out := resp.(*kmsg.AlterUserSCRAMCredentialsResponse)
+		seen := map[string]bool{}
+		add := func(user string) {
+			if !seen[user] {
+				seen[user] = true
+				out.Results = append(out.Results, kmsg.AlterUserSCRAMCredentialsResponseResult{User: user, ErrorCode: code})
+			}
+		}
+		for _, d := range req.Deletions {
+			add(d.Name)
+		}
+		for _, u := range req.Upsertions {
+			add(u.Name)
+		}
 	}
-	return errorResponse(r.kreq, code)
+	return resp
 }
 
 // requireCluster is a rule needing op on the cluster.

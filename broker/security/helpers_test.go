@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/internal/kafkaclient"
@@ -54,25 +53,13 @@ func startSecured(t testing.TB, opts ...testkit.BrokerOption) *secured {
 		testkit.WithConfig("ssl.keystore.location", certs.ServerKeystore),
 		testkit.WithConfig("connection.failed.authentication.delay.ms", "20"),
 	}
-	b := testkit.StartBroker(t, append(base, opts...)...)
-	s := &secured{Broker: b, certs: certs}
-	adm := kadm.NewClient(testkit.Client(t, s.ListenerAddr("PLAINTEXT")))
 	for user, pw := range map[string]string{"alice": alicePassword, "bob": bobPassword, "admin": adminPassword} {
-		resp, err := adm.AlterUserSCRAMs(ctxT(t), nil, []kadm.UpsertSCRAM{
-			{User: user, Mechanism: kadm.ScramSha256, Iterations: 4096, Password: pw},
-			{User: user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: pw},
-		})
-		if err == nil {
-			for _, r := range resp {
-				if r.Err != nil {
-					err = r.Err
-				}
-			}
-		}
-		if err != nil {
-			t.Fatalf("create user %s: %v", user, err)
+		for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+			base = append(base, testkit.WithSCRAM(fmt.Sprintf("%s=[name=%s,password=%s]", mech, user, pw)))
 		}
 	}
+	b := testkit.StartBroker(t, append(base, opts...)...)
+	s := &secured{Broker: b, certs: certs}
 	return s
 }
 
