@@ -102,6 +102,17 @@ func (b *Broker) newClientConn(nc net.Conn, l *listener) *clientConn {
 var errCloseConn = errors.New("close connection")
 
 func (c *clientConn) serve() {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		principal, err := c.startTLS(tc)
+		if err != nil {
+			// A plaintext client on a TLS listener ends here.
+			c.logger.Info("closing connection", "listener", c.listener.Name, "reason", err)
+			c.cancel()
+			c.sock.Close()
+			return
+		}
+		c.principal = principal
+	}
 	// Requests read but not served when the connection ends give their
 	// memory back: this deferred drain runs after the connection is closed
 	// and cancelled, so the reader stops and closes reqs, ending the range.
@@ -115,15 +126,6 @@ func (c *clientConn) serve() {
 	defer c.nc.Close()
 	c.b.metrics.connections.Inc()
 	defer c.b.metrics.connections.Dec()
-	if tc, ok := c.nc.(*tls.Conn); ok {
-		principal, err := c.startTLS(tc)
-		if err != nil {
-			// A plaintext client on a TLS listener ends here.
-			c.logger.Info("closing connection", "listener", c.listener.Name, "reason", err)
-			return
-		}
-		c.principal = principal
-	}
 
 	// The reader may run a few requests ahead so decoding overlaps with
 	// handling; requests are still handled one at a time, in order. Until
