@@ -6,8 +6,9 @@ package broker
 // thread) and controller_mutation_rate (partitions created or deleted a
 // second), set per user, client id or both, with defaults, through
 // AlterClientQuotas (`tributary configs alter --entity-type users|clients`)
-// and resolved by Kafka's precedence (quota.Store.Resolve). Rates are
-// measured over quota.window.num samples of quota.window.size.seconds
+// and resolved by Kafka's precedence (quota.Store.Resolve). Use is metered
+// with KIP-599's token bucket (package quota), whose burst is
+// quota.window.num × quota.window.size.seconds at the quota
 // (controller.quota.* for mutations). A client over a quota gets its
 // answer at once, with throttle_time_ms set to how long it must wait, and
 // the broker then mutes its connection that long (reads and serves
@@ -18,9 +19,11 @@ package broker
 // DeleteTopics v5+): a topic asked for while the rate is over the quota
 // is refused with it; older versions are served and throttled.
 //
-// Differences from Kafka: a throttled fetch still carries its records
-// (Kafka answers it empty); produce counts record batch bytes, not the
-// whole request.
+// Differences from Kafka: bandwidth and request quotas are metered with
+// the token bucket Kafka uses for mutations, not its sampled rate (which
+// lets greedy clients alternate bursts and long throttles); a throttled
+// fetch still carries its records (Kafka answers it empty); produce counts
+// record batch bytes, not the whole request.
 
 import (
 	"path/filepath"
@@ -42,7 +45,7 @@ type clientQuotas struct {
 	samples, mutationSamples int
 
 	mu    sync.Mutex
-	rates map[string]*quota.Rate // by quota key and entity
+	rates map[string]*quota.Bucket // by quota key and entity
 }
 
 func (b *Broker) openClientQuotas() (*clientQuotas, error) {
@@ -50,7 +53,7 @@ func (b *Broker) openClientQuotas() (*clientQuotas, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &clientQuotas{store: s, rates: map[string]*quota.Rate{},
+	return &clientQuotas{store: s, rates: map[string]*quota.Bucket{},
 		window: time.Duration(b.cfg.QuotaWindowSizeSeconds) * time.Second, samples: b.cfg.QuotaWindowNum,
 		mutationWindow:  time.Duration(b.cfg.ControllerQuotaWindowSizeSeconds) * time.Second,
 		mutationSamples: b.cfg.ControllerQuotaWindowNum,
@@ -58,16 +61,16 @@ func (b *Broker) openClientQuotas() (*clientQuotas, error) {
 }
 
 // rate returns the rate of quotaKey for e, made on first use.
-func (q *clientQuotas) rate(quotaKey string, e quota.Entity) *quota.Rate {
+func (q *clientQuotas) rate(quotaKey string, e quota.Entity) *quota.Bucket {
 	k := quotaKey + "|" + e.String()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	r := q.rates[k]
 	if r == nil {
 		if quotaKey == quota.ControllerMutationRate {
-			r = quota.NewRate(q.mutationSamples, q.mutationWindow)
+			r = quota.NewBucket(q.mutationSamples, q.mutationWindow)
 		} else {
-			r = quota.NewRate(q.samples, q.window)
+			r = quota.NewBucket(q.samples, q.window)
 		}
 		q.rates[k] = r
 	}
@@ -77,7 +80,7 @@ func (q *clientQuotas) rate(quotaKey string, e quota.Entity) *quota.Rate {
 // forget drops the rates, so a changed quota is measured afresh.
 func (q *clientQuotas) forget() {
 	q.mu.Lock()
-	q.rates = map[string]*quota.Rate{}
+	q.rates = map[string]*quota.Bucket{}
 	q.mu.Unlock()
 }
 
@@ -253,7 +256,7 @@ func (c *clientConn) withMutationQuota(r *request, handle apiHandler) apiHandler
 				d = max(d, t)
 				return false
 			}
-			rate.Record(cost(e), time.Now())
+			rate.RecordAndThrottle(cost(e), limit, time.Now())
 			return true
 		})
 		d = max(d, rate.Throttle(limit, time.Now()))

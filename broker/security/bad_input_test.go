@@ -248,3 +248,7 @@ func TestBadInput(t *testing.T) {
 		healthy(t)
 	})
 }
+
+var errRefused = errors.New("refused")
+
+func bufioReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }

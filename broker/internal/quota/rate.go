@@ -1,18 +1,18 @@
-// Package quota measures rates the way Apache Kafka's client quotas do
-// (org.apache.kafka.common.metrics.stats.Rate over a SampledStat, and
-// ClientQuotaManager's throttle time), so a client held to a quota sees
-// the throttle times Kafka would give it.
+// Package quota meters client quotas and holds their configuration.
 //
-// A Rate keeps n samples, each covering one window. The rate is the sum
-// of the samples still in the n windows, divided by the time they span,
-// counted as at least n-1 full windows (so a burst just after start is
-// averaged over the whole span rather than over a few milliseconds). When
-// the rate exceeds a quota Q, the client is throttled for
+// Usage is metered with the token bucket Kafka introduced for
+// controller_mutation_rate (KIP-599), for every quota: a bucket holds up to
+// quota × samples × window tokens (quota.window.num ×
+// quota.window.size.seconds: the burst a client may send at once), refills
+// at the quota, and each request takes what it costs. A client whose
+// bucket is in debt is throttled for as long as the refill takes to pay
+// it back, so a client that honours its throttle times is held to the
+// quota exactly, after at most one burst.
 //
-//	(rate - Q) / Q × span
-//
-// which is how long it must stay idle for the rate over the span to come
-// back to Q.
+// Kafka meters its bandwidth and request quotas with a sampled rate
+// instead, which lets a greedy client alternate bursts of a whole window
+// with long throttles (and deliver less than the quota on average); the
+// bucket's throttle times are what KIP-599 gives mutations.
 package quota
 
 import (
@@ -20,111 +20,59 @@ import (
 	"time"
 )
 
-// Rate is a windowed rate. Safe for concurrent use.
-type Rate struct {
-	window time.Duration
+// Bucket meters one client's use of one quota. Safe for concurrent use.
+type Bucket struct {
+	window time.Duration // samples × window: the burst, in time at the quota
 
-	mu      sync.Mutex
-	samples []sample
-	current int
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+	full   bool // tokens not yet initialised: a new bucket starts full
 }
 
-type sample struct {
-	start time.Time
-	value float64
+// NewBucket is a bucket whose burst is samples × window at the quota.
+func NewBucket(samples int, window time.Duration) *Bucket {
+	return &Bucket{window: time.Duration(max(samples, 1)) * window, full: true}
 }
 
-// NewRate measures over n samples of window each (Kafka's
-// quota.window.num and quota.window.size.seconds).
-func NewRate(n int, window time.Duration) *Rate {
-	return &Rate{window: window, samples: make([]sample, max(n, 2))}
-}
-
-// Record adds v at now.
-func (r *Rate) Record(v float64, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.advance(now)
-	s.value += v
-}
-
-// advance returns the sample now falls in, starting a new one (and
-// reusing the oldest) when the current one's window has passed.
-func (r *Rate) advance(now time.Time) *sample {
-	s := &r.samples[r.current]
-	if s.start.IsZero() {
-		s.start = now
-		return s
+// refill adds what the quota earned since the last call. Caller holds mu.
+func (b *Bucket) refill(quota float64, now time.Time) {
+	burst := quota * b.window.Seconds()
+	if b.full {
+		b.tokens, b.last, b.full = burst, now, false
+		return
 	}
-	if now.Sub(s.start) < r.window {
-		return s
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		b.tokens = min(burst, b.tokens+quota*elapsed.Seconds())
+		b.last = now
 	}
-	r.current = (r.current + 1) % len(r.samples)
-	s = &r.samples[r.current]
-	*s = sample{start: now}
-	return s
 }
 
-// measure returns the rate per second at now and the span it is taken
-// over. Caller holds mu.
-func (r *Rate) measure(now time.Time) (perSecond float64, span time.Duration) {
-	total := time.Duration(len(r.samples)) * r.window
-	var sum float64
-	var oldest time.Time
-	for i := range r.samples {
-		s := &r.samples[i]
-		if s.start.IsZero() || now.Sub(s.start) >= total {
-			*s = sample{} // obsolete: outside the n windows
-			continue
-		}
-		sum += s.value
-		if oldest.IsZero() || s.start.Before(oldest) {
-			oldest = s.start
-		}
+// debt is the throttle time of the bucket's current debt. Caller holds mu.
+func (b *Bucket) debt(quota float64) time.Duration {
+	if b.tokens >= 0 || quota <= 0 {
+		return 0
 	}
-	if oldest.IsZero() {
-		return 0, time.Duration(len(r.samples)-1) * r.window
-	}
-	span = now.Sub(oldest)
-	if minSpan := time.Duration(len(r.samples)-1) * r.window; span < minSpan {
-		// Kafka counts at least n-1 full windows.
-		full := span / r.window
-		span += (time.Duration(len(r.samples)-1) - full) * r.window
-	}
-	return sum / span.Seconds(), span
+	return time.Duration(-b.tokens / quota * float64(time.Second))
 }
 
-// Measure is the rate per second at now.
-func (r *Rate) Measure(now time.Time) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, _ := r.measure(now)
-	return v
-}
-
-// Throttle is how long a client over quota must wait at now; 0 within it.
-func (r *Rate) Throttle(quota float64, now time.Time) time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return throttle(r, quota, now)
-}
-
-func throttle(r *Rate, quota float64, now time.Time) time.Duration {
+// RecordAndThrottle takes v tokens at now and returns how long the client
+// must wait before its next request: 0 while it is within the quota.
+func (b *Bucket) RecordAndThrottle(v, quota float64, now time.Time) time.Duration {
 	if quota <= 0 {
 		return 0
 	}
-	v, span := r.measure(now)
-	if v <= quota {
-		return 0
-	}
-	return time.Duration((v - quota) / quota * float64(span))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(quota, now)
+	b.tokens -= v
+	return b.debt(quota)
 }
 
-// RecordAndThrottle records v at now and returns the throttle time the
-// quota then calls for.
-func (r *Rate) RecordAndThrottle(v, quota float64, now time.Time) time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.advance(now).value += v
-	return throttle(r, quota, now)
+// Throttle is the client's throttle time at now, taking nothing.
+func (b *Bucket) Throttle(quota float64, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(quota, now)
+	return b.debt(quota)
 }

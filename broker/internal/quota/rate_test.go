@@ -1,46 +1,58 @@
 package quota
 
 import (
-	"math"
 	"testing"
 	"time"
 )
 
-func TestRateCountsAtLeastNMinusOneWindows(t *testing.T) {
-	r := NewRate(11, time.Second)
-	t0 := time.Unix(1000, 0)
-	r.Record(1000, t0)
-	// Just after the first record the span is 10 windows: 100/s.
-	if got := r.Measure(t0.Add(time.Millisecond)); math.Abs(got-100) > 0.1 {
-		t.Fatalf("rate = %v, want 100", got)
-	}
-	// 20 s later everything has aged out.
-	if got := r.Measure(t0.Add(20 * time.Second)); got != 0 {
-		t.Fatalf("rate after the window = %v", got)
+// A client that honours every throttle is held to the quota after one
+// burst, whatever the size of its requests.
+func TestBucketHoldsAGreedyClientToTheQuota(t *testing.T) {
+	const quota = 200000.0 // a second
+	for _, size := range []float64{1000, 16000, 150000} {
+		b := NewBucket(2, time.Second)
+		now := time.Unix(0, 0)
+		start := now
+		var total, sinceBurst float64
+		var burstEnd time.Time
+		for now.Sub(start) < 30*time.Second {
+			d := b.RecordAndThrottle(size, quota, now)
+			total += size
+			if burstEnd.IsZero() && d > 0 {
+				burstEnd = now
+			}
+			if !burstEnd.IsZero() && now.After(burstEnd) {
+				sinceBurst += size
+			}
+			now = now.Add(time.Millisecond + d)
+		}
+		rate := sinceBurst / now.Sub(burstEnd).Seconds()
+		if rate < quota*0.97 || rate > quota*1.03 {
+			t.Errorf("requests of %.0f: %.0f a second after the burst, quota %.0f", size, rate, quota)
+		}
+		if burst := total - sinceBurst; burst > quota*3+size {
+			t.Errorf("requests of %.0f: a burst of %.0f, want about 2 s worth (plus what refills meanwhile)", size, burst)
+		}
 	}
 }
 
-func TestThrottleBringsRateBackToQuota(t *testing.T) {
-	// A client recording as fast as it may, honouring every throttle,
-	// converges to the quota.
-	const quota = 1000.0 // units a second
-	r := NewRate(11, time.Second)
+func TestBucketRefillsAndCaps(t *testing.T) {
+	b := NewBucket(11, time.Second)
 	now := time.Unix(0, 0)
-	var total float64
-	start := now
-	for now.Sub(start) < 60*time.Second {
-		d := r.RecordAndThrottle(100, quota, now)
-		total += 100
-		now = now.Add(time.Millisecond + d)
+	if d := b.RecordAndThrottle(1000, 100, now); d != 0 {
+		t.Fatalf("a full bucket of 1100 throttled a cost of 1000: %s", d)
 	}
-	got := total / now.Sub(start).Seconds()
-	if got < quota*0.9 || got > quota*1.15 {
-		t.Fatalf("long-run rate %v, quota %v", got, quota)
+	if d := b.RecordAndThrottle(600, 100, now); d != 5*time.Second {
+		t.Fatalf("a debt of 500 at 100/s: throttle %s, want 5s", d)
 	}
-	if r.Throttle(quota, now) > 2*time.Second {
-		t.Fatal("throttle beyond what the window justifies")
+	if d := b.Throttle(100, now.Add(5*time.Second)); d != 0 {
+		t.Fatalf("after the debt is repaid: %s", d)
 	}
-	if d := NewRate(11, time.Second).RecordAndThrottle(1, 0, now); d != 0 {
+	// Idle for an hour: the bucket holds only one burst.
+	if d := b.RecordAndThrottle(1200, 100, now.Add(time.Hour)); d != time.Second {
+		t.Fatalf("after an hour idle, a cost of 1200: throttle %s, want 1s", d)
+	}
+	if d := NewBucket(2, time.Second).RecordAndThrottle(1e9, 0, now); d != 0 {
 		t.Fatal("a zero quota throttles")
 	}
 }
