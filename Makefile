@@ -4,18 +4,22 @@ GO      ?= go
 BIN     ?= bin/tributary
 DATA    ?= ./data
 # Packages where concurrency lives run under the race detector.
-RACE_PKGS = ./broker/... ./internal/...
+RACE_PKGS = ./broker/... ./internal/... ./connect/... ./connectors/file/... ./connectors/datagen/... ./mirror/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build run test test-deps bench fuzz lint clean
+.PHONY: build install run test test-deps bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tributary
 
-# Starts the broker on 127.0.0.1:9092 with data in ./data. (`tributary
-# server`, broker plus connect worker, takes over once connect exists.)
+# Installs tributary into $(go env GOPATH)/bin (or $GOBIN): put that on PATH.
+install:
+	$(GO) install ./cmd/tributary
+
+# Starts `tributary server`: the broker on 127.0.0.1:9092 with data in
+# ./data, plus a connect worker with its REST API on :8083.
 run: build
-	./$(BIN) broker --listen 127.0.0.1:9092 --data-dir $(DATA)
+	./$(BIN) server --listen 127.0.0.1:9092 --rest-listen :8083 --data-dir $(DATA)
 
 # Installs what the tests need (kcat, nodejs/npm and mariadb-server via
 # apt-get when missing; kafkajs through npm), then runs
@@ -23,7 +27,7 @@ run: build
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 12m $(RACE_PKGS)
-	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/)
+	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/ -e '/connect$$' -e /connect/ -e /connectors/file -e /connectors/datagen -e /tributary/mirror)
 
 test-deps:
 	@command -v kcat >/dev/null 2>&1 || { \
@@ -38,9 +42,14 @@ test-deps:
 	@[ -d broker/testdata/kafkajs/node_modules/kafkajs ] || npm ci --prefix broker/testdata/kafkajs --no-audit --no-fund
 
 # Side-by-side benchmarks: our broker against franz-go's kfake and the
-# client's own ceiling, with ratios. A report, not a pass/fail gate.
+# client's own ceiling, with ratios; then connect (generator -> broker ->
+# file sink, next to a plain producer, and a 3-transformation chain's cost);
+# then the mirror (A->B next to raw produce into B, and latency at half
+# rate). A report, not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
+	$(GO) run ./internal/bench/connect
+	$(GO) run ./internal/bench/mirror
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s

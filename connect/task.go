@@ -74,11 +74,12 @@ type SourceTaskContext interface {
 //     external system pushes back, but should return within the consumer's
 //     poll budget (a few seconds) and promptly when its context is
 //     cancelled. An error wrapped with Retriable means "nothing written
-//     for this batch that matters, try again": the runtime waits (up to
-//     errors.retry.delay.max.ms, backing off) and calls Put again with the
-//     same records, for up to errors.retry.timeout, and then fails the
-//     task. Any other error fails the task at once (status FAILED); a
-//     restart resumes from the last committed offsets.
+//     for this batch that matters, try again": the runtime calls Put again
+//     with the same records after a back-off (from 100 ms, doubling up to
+//     errors.retry.delay.max.ms), until it succeeds or the task is stopped,
+//     as Kafka Connect redelivers a batch after a RetriableException. Any
+//     other error fails the task at once (status FAILED); a restart
+//     resumes from the last committed offsets.
 //   - Records the task cannot write because of their content (not the
 //     system) may be sent to the dead-letter queue through
 //     SinkTaskContext.Report instead of failing the batch.

@@ -114,11 +114,8 @@ func (cp *checkpointer) readSyncs(ctx context.Context) error {
 		where, adm = f.tgt, cp.ep.tgtAdm
 	}
 	lctx, cancel := context.WithTimeout(ctx, f.cfg.AdminTimeout)
-	ends, err := adm.ListEndOffsets(lctx, f.offsetSyncsTopic)
+	ends, err := listOffsets(lctx, adm.ListEndOffsets, f.offsetSyncsTopic)
 	cancel()
-	if err == nil {
-		err = ends.Error()
-	}
 	if err != nil {
 		return fmt.Errorf("offset syncs %s: %w", f.offsetSyncsTopic, err)
 	}

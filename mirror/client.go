@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,10 @@ type clientSettings struct {
 	bufferedBytes   int
 	txnTimeout      time.Duration
 	deliveryTimeout time.Duration
+
+	protocol string            // security.protocol, PLAINTEXT unless SSL
+	ssl      map[string]string // the ssl.* properties
+	tls      *tls.Config       // built from ssl when protocol is SSL
 }
 
 // clientProperty is a Kafka client property the mirror honours.
@@ -65,11 +70,13 @@ var clientProperties = map[string]clientProperty{
 		return nil
 	}},
 	"security.protocol": {apply: func(v string, s *clientSettings) error {
-		if strings.EqualFold(v, "PLAINTEXT") {
+		switch strings.ToUpper(v) {
+		case "PLAINTEXT", "SSL":
+			s.protocol = strings.ToUpper(v)
 			return nil
 		}
-		return fmt.Errorf("%q is not supported yet: tributary mirror connects with PLAINTEXT only "+
-			"(refusing rather than connecting without the TLS or SASL you asked for)", v)
+		return fmt.Errorf("%q is not supported yet: tributary mirror connects with PLAINTEXT or SSL "+
+			"(refusing rather than connecting without the SASL authentication you asked for)", v)
 	}},
 	"request.timeout.ms":                 {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.requestTimeout })},
 	"metadata.max.age.ms":                {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.metadataMaxAge })},
@@ -144,6 +151,18 @@ var clientProperties = map[string]clientProperty{
 	"delivery.timeout.ms":    {kinds: []clientKind{producerClient}, apply: msProperty(func(s *clientSettings) *time.Duration { return &s.deliveryTimeout })},
 }
 
+func init() {
+	for _, k := range sslKeys {
+		clientProperties[k] = clientProperty{apply: func(v string, s *clientSettings) error {
+			if s.ssl == nil {
+				s.ssl = map[string]string{}
+			}
+			s.ssl[k] = v
+			return nil
+		}}
+	}
+}
+
 // ignoredClientKeys are Java client properties that have no franz-go
 // counterpart the mirror needs; they are accepted with a warning.
 var ignoredClientKeys = []string{
@@ -159,10 +178,12 @@ var ignoredClientKeys = []string{
 }
 
 // isIgnoredClientKey reports keys accepted with a warning: the list above,
-// and SSL/SASL settings, which Java clients also ignore under PLAINTEXT
-// (the only security.protocol accepted).
+// the SSL keys that are not used (protocol and cipher choices, Java
+// providers), and SASL settings, which only matter with a SASL
+// security.protocol (refused).
 func isIgnoredClientKey(key string) bool {
-	return slices.Contains(ignoredClientKeys, key) || strings.HasPrefix(key, "ssl.") || strings.HasPrefix(key, "sasl.")
+	_, used := clientProperties[key]
+	return !used && (slices.Contains(ignoredClientKeys, key) || strings.HasPrefix(key, "ssl.") || strings.HasPrefix(key, "sasl."))
 }
 
 // checkClientProperties validates the values of a cluster's honoured
@@ -207,6 +228,12 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 			}
 		}
 	}
+	if s.protocol == "SSL" {
+		var err error
+		if s.tls, err = tlsConfig(s.ssl); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return s, errors.Join(errs...)
 }
 
@@ -214,6 +241,9 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 // kind of client; callers add their own (consumer, producer, transactions).
 func (s clientSettings) opts(logger *slog.Logger) []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.WithLogger(kgoLogger{logger})}
+	if s.tls != nil {
+		opts = append(opts, kgo.DialTLSConfig(s.tls.Clone()))
+	}
 	if s.clientID != "" {
 		opts = append(opts, kgo.ClientID(s.clientID))
 	}

@@ -121,12 +121,6 @@ type FlowSettings struct {
 	// message.timestamp.type, unclean.leader.election.enable,
 	// min.insync.replicas.
 	ConfigPropertiesExclude []string
-	// SyncTopicACLsEnabled / SyncTopicACLsInterval are
-	// `sync.topic.acls.enabled` (true) and
-	// `sync.topic.acls.interval.seconds` (600). See the package
-	// documentation: ACLs are copied when the source serves them.
-	SyncTopicACLsEnabled  bool
-	SyncTopicACLsInterval time.Duration
 	// EmitHeartbeatsEnabled / EmitHeartbeatsInterval are
 	// `emit.heartbeats.enabled` (true) and
 	// `emit.heartbeats.interval.seconds` (1).
@@ -335,7 +329,6 @@ func (s *FlowSettings) validate() error {
 		{"refresh.topics.interval.seconds", s.RefreshTopicsInterval},
 		{"refresh.groups.interval.seconds", s.RefreshGroupsInterval},
 		{"sync.topic.configs.interval.seconds", s.SyncTopicConfigsInterval},
-		{"sync.topic.acls.interval.seconds", s.SyncTopicACLsInterval},
 		{"emit.heartbeats.interval.seconds", s.EmitHeartbeatsInterval},
 		{"emit.checkpoints.interval.seconds", s.EmitCheckpointsInterval},
 		{"sync.group.offsets.interval.seconds", s.SyncGroupOffsetsInterval},

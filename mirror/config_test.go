@@ -163,7 +163,7 @@ A.bootstrap.servers = a:9092
 B.bootstrap.servers = b:9092
 A->B.enabled = true
 offset.storage.replication.factor = 1
-A.ssl.truststore.location = /etc/truststore.jks
+A.ssl.cipher.suites = TLS_AES_128_GCM_SHA256
 B.producer.max.in.flight.requests.per.connection = 1
 some.plugin.setting = x
 A->B.offset.lag.maxx = 10
@@ -190,7 +190,7 @@ A.consumer.fetch.max.byte = 1
 	warnings := strings.Join(cfg.Warnings, "\n")
 	for _, want := range []string{
 		"mm2.properties:6: offset.storage.replication.factor: MirrorMaker 2 key not used",
-		"mm2.properties:7: A.ssl.truststore.location: Kafka client property not used",
+		"mm2.properties:7: A.ssl.cipher.suites: Kafka client property not used",
 		"mm2.properties:8: B.producer.max.in.flight.requests.per.connection: Kafka client property not used",
 		"mm2.properties:9: some.plugin.setting: unknown key; ignored",
 	} {
@@ -279,4 +279,23 @@ func TestSuggest(t *testing.T) {
 			t.Errorf("suggest(%q) = %q, want %q", key, got, want)
 		}
 	}
+}
+
+// Any file: ParseConfig and Validate answer with errors, never a panic,
+// and a file they accept starts from defaults that Validate also accepts.
+func FuzzParseConfig(f *testing.F) {
+	f.Add("clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\nA->B.topics = x.*\n")
+	f.Add("clusters = A\nA->->B.enabled = true\n")
+	f.Add("topics = [\nreplication.mode = preserve-offsets\nexactly.once.support = required\n")
+	f.Add("A.consumer.isolation.level = read_committed\nclusters=A,B\nA->B.tasks.max=99999999999\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg, err := ParseConfig(strings.NewReader(text), "fuzz")
+		if err != nil {
+			return
+		}
+		_ = cfg.Validate()
+		for _, fl := range cfg.Flows {
+			fl.Name()
+		}
+	})
 }

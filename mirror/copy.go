@@ -4,8 +4,10 @@ package mirror
 // the same partition of the remote topic, keeping key, value, headers and
 // timestamp. Order per partition holds because one idempotent producer
 // writes each target partition in fetch order. Produce is asynchronous and
-// pipelined; a partition with more than pauseBytes unacknowledged is paused
-// at the fetch side, so a slow partition waits alone.
+// pipelined (up to five requests in flight per target broker); a partition
+// with more than pauseBytes unacknowledged stops being fetched until it
+// drains, so a partition the target is slow to take (its leader moving,
+// say) cannot fill the producer's buffer and stall the others.
 //
 // Positions, in the default at-least-once mode, are written every
 // offset.flush.interval.ms, and only up to the last record of each
@@ -15,6 +17,7 @@ package mirror
 // transactions.go and preserve.go).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +38,9 @@ const (
 	resumeBytes = 4 << 20
 	// pollWait bounds one poll, so topic changes are picked up.
 	pollWait = 250 * time.Millisecond
+	// maxBufferedBytes is a task's producer buffer unless buffer.memory
+	// says otherwise.
+	maxBufferedBytes = 128 << 20
 )
 
 // copier is one task's copy machinery.
@@ -52,6 +58,10 @@ type copier struct {
 	mu     sync.Mutex
 	parts  map[topicPartition]*partition
 	failed error // the first produce failure: the task stops and restarts from its positions
+	// flushing is set while position writes are in flight, flushPending
+	// of them.
+	flushing     bool
+	flushPending int
 }
 
 // partition is one source partition of a task.
@@ -72,6 +82,17 @@ type partition struct {
 	stopped  bool // preserve-offsets: the partition hit what it cannot keep
 	rule     mm2.SyncRule
 	delayed  *mm2.OffsetSync // the latest sync the rule did not ask for yet
+	queue    []inFlight      // produced, not acknowledged, in produce order
+
+	promise func(*kgo.Record, error) // acknowledged, for this partition
+}
+
+// inFlight is a record handed to the producer.
+type inFlight struct {
+	rec  *kgo.Record
+	src  int64 // its source offset
+	size int64
+	ts   time.Time
 }
 
 // copyTask runs one task until ctx ends or it fails.
@@ -149,8 +170,14 @@ func (f *flow) newCopier(task int) (*copier, error) {
 	if c.consumer, err = f.newClient(f.src, consumerClient, consumerOpts...); err != nil {
 		return nil, err
 	}
+	// The producer buffers at most maxBufferedBytes (or buffer.memory):
+	// past that Produce waits, the backstop behind the per-partition
+	// pause when many partitions are slow at once.
 	producerOpts := []kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.MaxBufferedRecords(1 << 20),
 		kgo.DefaultProduceTopic(f.positionsTopic)}
+	if ps, _ := f.tgt.settings(producerClient); ps.bufferedBytes == 0 {
+		producerOpts = append(producerOpts, kgo.MaxBufferedBytes(maxBufferedBytes))
+	}
 	if f.cfg.ExactlyOnce {
 		producerOpts = append(producerOpts, kgo.TransactionalID(f.transactionalID(task)))
 	}
@@ -194,10 +221,15 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 	}
 	remove := map[string][]int32{}
 	c.mu.Lock()
-	for tp := range c.parts {
+	for tp, p := range c.parts {
 		if _, ok := want[tp]; !ok {
 			remove[tp.topic] = append(remove[tp.topic], tp.partition)
 			delete(c.parts, tp)
+			// Should it come back, it resumes from what was written,
+			// not from where the task started.
+			if positions != nil && p.written >= 0 {
+				positions[tp] = p.written
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -217,16 +249,23 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 		return nil
 	}
 	slices.SortFunc(added, func(a, b topicPartition) int {
-		if a.topic != b.topic {
-			return compareStrings(a.topic, b.topic)
-		}
-		return int(a.partition - b.partition)
+		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
 	})
 	var starts map[topicPartition]int64
 	if c.f.cfg.ReplicationMode == ModePreserveOffsets {
+		var fills []prefixFill
 		var err error
-		if starts, err = c.f.preserveStarts(ctx, ep, added, want); err != nil {
+		if starts, fills, err = c.f.preserveStarts(ctx, ep, added, want); err != nil {
 			return err
+		}
+		for _, fl := range fills {
+			ok, err := c.fill(ctx, ep, fl)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				delete(starts, fl.tp)
+			}
 		}
 	}
 	add := map[string]map[int32]kgo.Offset{}
@@ -236,6 +275,7 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 		p := &partition{tp: tp, remote: want[tp].remote, acked: -1, written: -1, next: -1,
 			rule: mm2.SyncRule{MaxLag: c.f.cfg.OffsetLagMax},
 			m:    c.f.metrics.partition(c.f.cfg.Source, c.f.cfg.Target, tp.topic, tp.partition)}
+		p.promise = func(out *kgo.Record, err error) { c.acknowledged(p, out, err) }
 		offset := kgo.NewOffset().AtStart()
 		switch c.f.cfg.ReplicationMode {
 		case ModePreserveOffsets:
@@ -252,6 +292,7 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 			}
 		}
 		c.parts[tp] = p
+		c.f.status.setPartitionErr(tp.topic, tp.partition, nil)
 		if add[tp.topic] == nil {
 			add[tp.topic] = map[int32]kgo.Offset{}
 		}
@@ -261,16 +302,6 @@ func (c *copier) reconcile(ctx context.Context, ep *endpoints, topics map[string
 		c.consumer.AddConsumePartitions(add)
 	}
 	return nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pollOnce fetches what is ready and hands it to the producer.
@@ -293,7 +324,6 @@ func (c *copier) pollOnce(ctx context.Context) error {
 	if c.f.cfg.ExactlyOnce {
 		return c.copyInTransaction(ctx, fetches)
 	}
-	now := time.Now()
 	var pause map[string][]int32
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		c.mu.Lock()
@@ -302,27 +332,35 @@ func (c *copier) pollOnce(ctx context.Context) error {
 		if p == nil {
 			return // removed since the fetch
 		}
-		for _, r := range fp.Records {
-			if !c.accept(p, r) {
-				return
-			}
-			rec := c.targetRecord(p, r)
+		recs := c.accepted(p, fp.Records)
+		if len(recs) == 0 {
+			return
+		}
+		slab := c.newSlab(recs)
+		out := make([]*kgo.Record, len(recs))
+		now := time.Now()
+		// The records enter the partition's queue before the producer
+		// sees them, in the order it will acknowledge them.
+		c.mu.Lock()
+		var bytes int64
+		for i, r := range recs {
+			out[i] = slab.build(p, r)
 			size := int64(len(r.Key) + len(r.Value))
+			p.queue = append(p.queue, inFlight{rec: out[i], src: r.Offset, size: size, ts: r.Timestamp})
+			bytes += size
 			p.m.recordAge.Observe(now.Sub(r.Timestamp).Seconds())
-			c.mu.Lock()
-			p.inflight += size
-			if p.inflight > pauseBytes && !p.paused {
-				p.paused = true
-				if pause == nil {
-					pause = map[string][]int32{}
-				}
-				pause[fp.Topic] = append(pause[fp.Topic], fp.Partition)
+		}
+		p.inflight += bytes
+		if p.inflight > pauseBytes && !p.paused {
+			p.paused = true
+			if pause == nil {
+				pause = map[string][]int32{}
 			}
-			c.mu.Unlock()
-			srcOffset, ts := r.Offset, r.Timestamp
-			c.producer.Produce(context.Background(), rec, func(out *kgo.Record, err error) {
-				c.acknowledged(p, srcOffset, out.Offset, size, ts, err)
-			})
+			pause[fp.Topic] = append(pause[fp.Topic], fp.Partition)
+		}
+		c.mu.Unlock()
+		for _, rec := range out {
+			c.producer.Produce(context.Background(), rec, p.promise)
 		}
 	})
 	if pause != nil {
@@ -331,39 +369,87 @@ func (c *copier) pollOnce(ctx context.Context) error {
 	return nil
 }
 
-// accept checks a fetched record before it is copied; in preserve-offsets
-// mode it stops the partition at what cannot be kept.
-func (c *copier) accept(p *partition, r *kgo.Record) bool {
-	if c.f.cfg.ReplicationMode == ModePreserveOffsets {
-		if err := c.checkPreservable(p, r); err != nil {
-			c.stopPartition(p, err)
-			return false
-		}
-	}
-	p.next = r.Offset + 1
-	return true
-}
-
-// targetRecord is the copy of r for the remote topic.
-func (c *copier) targetRecord(p *partition, r *kgo.Record) *kgo.Record {
-	headers := r.Headers
-	if c.f.cfg.SourceOffsetHeader && c.f.cfg.ReplicationMode == ModeTranslate {
-		headers = make([]kgo.RecordHeader, 0, len(r.Headers)+1)
-		for _, h := range r.Headers {
-			if h.Key != SourceOffsetHeaderKey {
-				headers = append(headers, h)
+// accepted returns the leading records that may be copied; in
+// preserve-offsets mode it stops the partition at the first that cannot
+// keep its offset.
+func (c *copier) accepted(p *partition, recs []*kgo.Record) []*kgo.Record {
+	for i, r := range recs {
+		if c.f.cfg.ReplicationMode == ModePreserveOffsets {
+			if err := c.checkPreservable(p, r); err != nil {
+				c.stopPartition(p, err)
+				return recs[:i]
 			}
 		}
-		headers = append(headers, kgo.RecordHeader{Key: SourceOffsetHeaderKey, Value: strconv.AppendInt(nil, r.Offset, 10)})
+		p.next = r.Offset + 1
 	}
-	return &kgo.Record{Topic: p.remote, Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}
+	return recs
 }
 
-// acknowledged is the produce promise of one copied record.
-func (c *copier) acknowledged(p *partition, srcOffset, dstOffset, size int64, ts time.Time, err error) {
+// recordSlab holds the target records of one fetched batch, allocated
+// together: the copy path makes a few allocations per batch, not several
+// per record.
+type recordSlab struct {
+	c       *copier
+	recs    []kgo.Record
+	headers []kgo.RecordHeader
+	digits  []byte // source offset header values
+}
+
+func (c *copier) newSlab(recs []*kgo.Record) *recordSlab {
+	s := &recordSlab{c: c, recs: make([]kgo.Record, 0, len(recs))}
+	if c.addsHeader() {
+		n := len(recs)
+		for _, r := range recs {
+			n += len(r.Headers)
+		}
+		s.headers = make([]kgo.RecordHeader, 0, n)
+		s.digits = make([]byte, 0, 20*len(recs))
+	}
+	return s
+}
+
+func (c *copier) addsHeader() bool {
+	return c.f.cfg.SourceOffsetHeader && c.f.cfg.ReplicationMode == ModeTranslate
+}
+
+// build is the copy of r for the remote topic: same partition, key, value,
+// headers (plus the source offset one, replacing one from an earlier hop)
+// and timestamp.
+func (s *recordSlab) build(p *partition, r *kgo.Record) *kgo.Record {
+	headers := r.Headers
+	if s.c.addsHeader() {
+		from := len(s.headers)
+		for _, h := range r.Headers {
+			if h.Key != SourceOffsetHeaderKey {
+				s.headers = append(s.headers, h)
+			}
+		}
+		d := len(s.digits)
+		s.digits = strconv.AppendInt(s.digits, r.Offset, 10)
+		s.headers = append(s.headers, kgo.RecordHeader{Key: SourceOffsetHeaderKey, Value: s.digits[d:len(s.digits):len(s.digits)]})
+		headers = s.headers[from:len(s.headers):len(s.headers)]
+	}
+	s.recs = append(s.recs, kgo.Record{Topic: p.remote, Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp})
+	return &s.recs[len(s.recs)-1]
+}
+
+// acknowledged is the produce promise of a partition's records: kgo calls
+// it once per record, in produce order, so the record is the head of the
+// partition's queue.
+func (c *copier) acknowledged(p *partition, out *kgo.Record, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p.inflight -= size
+	if len(p.queue) == 0 || p.queue[0].rec != out {
+		if c.failed == nil {
+			c.failed = fmt.Errorf("copy %s partition %d: acknowledgements out of produce order", p.tp.topic, p.tp.partition)
+		}
+		p.stopped = true
+		return
+	}
+	e := p.queue[0]
+	p.queue[0] = inFlight{}
+	p.queue = p.queue[1:]
+	p.inflight -= e.size
 	if p.paused && p.inflight < resumeBytes {
 		p.paused = false
 		c.consumer.ResumeFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.partition}})
@@ -373,21 +459,21 @@ func (c *copier) acknowledged(p *partition, srcOffset, dstOffset, size int64, ts
 	}
 	if err != nil {
 		if c.failed == nil {
-			c.failed = fmt.Errorf("copy %s partition %d offset %d to %s: %w", p.tp.topic, p.tp.partition, srcOffset, p.remote, err)
+			c.failed = fmt.Errorf("copy %s partition %d offset %d to %s: %w", p.tp.topic, p.tp.partition, e.src, p.remote, err)
 		}
 		p.stopped = true // later acknowledgements must not move the position past the lost record
 		return
 	}
-	if c.f.cfg.ReplicationMode == ModePreserveOffsets && dstOffset != srcOffset {
+	if c.f.cfg.ReplicationMode == ModePreserveOffsets && out.Offset != e.src {
 		c.stopPartitionLocked(p, fmt.Errorf("source offset %d landed at offset %d of %s: something else writes to the target topic; "+
-			"preserve-offsets needs the mirror to be its only writer", srcOffset, dstOffset, p.remote))
+			"preserve-offsets needs the mirror to be its only writer", e.src, out.Offset, p.remote))
 		return
 	}
-	p.acked = srcOffset
+	p.acked = e.src
 	p.m.records.Inc()
-	p.m.bytes.Add(float64(size))
-	p.m.latency.Observe(time.Since(ts).Seconds())
-	c.noteSync(p, srcOffset, dstOffset)
+	p.m.bytes.Add(float64(e.size))
+	p.m.latency.Observe(time.Since(e.ts).Seconds())
+	c.noteSync(p, e.src, out.Offset)
 }
 
 // noteSync applies the offset sync rule to an acknowledged record.
@@ -414,35 +500,42 @@ func (c *copier) firstFailure() error {
 // flushPositions writes the position of every partition acknowledged past
 // its last written one, and the offset syncs the rule held back (MM2
 // writes those at its offset commit too, so checkpoints do not lag when
-// traffic stops).
+// traffic stops). The writes are asynchronous, so copying does not wait
+// for them; one flush is in flight at a time. Errors come back through
+// firstFailure.
 func (c *copier) flushPositions(ctx context.Context) error {
 	c.mu.Lock()
-	var recs []*kgo.Record
-	marks := map[*partition]int64{}
+	defer c.mu.Unlock()
 	for _, p := range c.parts {
-		if p.acked > p.written {
-			recs = append(recs, c.f.positionRecord(c.task, p.tp, p.acked))
-			marks[p] = p.acked
-		}
 		if p.delayed != nil && c.syncs != nil {
 			c.syncs.send(*p.delayed)
 			p.delayed = nil
 		}
 	}
-	c.mu.Unlock()
-	if len(recs) == 0 {
+	if c.flushing {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.f.cfg.AdminTimeout)
-	defer cancel()
-	if err := c.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("write positions to %s: %w", c.f.positionsTopic, err)
+	for _, p := range c.parts {
+		if p.acked <= p.written {
+			continue
+		}
+		c.flushing = true
+		c.flushPending++
+		off := p.acked
+		c.producer.Produce(ctx, c.f.positionRecord(c.task, p.tp, off), func(_ *kgo.Record, err error) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if err != nil && c.failed == nil {
+				c.failed = fmt.Errorf("write positions to %s: %w", c.f.positionsTopic, err)
+			}
+			if err == nil {
+				p.written = max(p.written, off)
+			}
+			if c.flushPending--; c.flushPending == 0 {
+				c.flushing = false
+			}
+		})
 	}
-	c.mu.Lock()
-	for p, off := range marks {
-		p.written = max(p.written, off)
-	}
-	c.mu.Unlock()
 	return nil
 }
 
@@ -461,8 +554,10 @@ func (c *copier) stop() error {
 	if c.f.cfg.ReplicationMode == ModePreserveOffsets {
 		return nil // positions are the target's end offsets
 	}
-	if err := c.flushPositions(ctx); err != nil {
-		c.f.log.Warn("final positions not written; the next owner of the task copies again from the previous ones", "task", c.task, "err", err)
+	c.flushPositions(ctx)
+	if err := c.producer.Flush(ctx); err != nil || c.firstFailure() != nil {
+		c.f.log.Warn("final positions not written; the next owner of the task copies again from the previous ones",
+			"task", c.task, "err", errors.Join(err, c.firstFailure()))
 	}
 	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-streams/tributary/internal/testkit"
 	"github.com/tributary-streams/tributary/mirror/internal/mm2"
@@ -89,6 +91,53 @@ func commitOn(t *testing.T, addr, group, topic string, at map[int32]int64) {
 	}
 }
 
+// consumeAndCommit runs a consumer group member on topic that reads every
+// partition up to (not including) the offsets in upTo, commits them as a
+// consumer does, and leaves the group.
+func consumeAndCommit(t *testing.T, addr, group, topic string, upTo map[int32]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.DisableAutoCommit(), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.BlockRebalanceOnPoll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	done := map[int32]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(done) < len(upTo) {
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s reached %v of %v", group, done, upTo)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset >= upTo[r.Partition]-1 {
+				done[r.Partition] = true
+			}
+		})
+		cl.AllowRebalance()
+	}
+	offsets := map[string]map[int32]kgo.EpochOffset{topic: {}}
+	for p, o := range upTo {
+		offsets[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: o}
+	}
+	var commitErr error
+	cl.CommitOffsetsSync(context.Background(), offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		commitErr = err
+		for _, tp := range resp.Topics {
+			for _, p := range tp.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && commitErr == nil {
+					commitErr = e
+				}
+			}
+		}
+	})
+	if commitErr != nil {
+		t.Fatalf("group %s commit: %v", group, commitErr)
+	}
+}
+
 func committedOn(t *testing.T, addr, group, topic string, partitions int32) (map[int32]int64, bool) {
 	t.Helper()
 	resp, err := admin(t, addr).FetchOffsets(context.Background(), group)
@@ -143,10 +192,10 @@ func testFailover(t *testing.T, exact bool) {
 	a, b := testkit.StartBroker(t), testkit.StartBroker(t)
 	const partitions = 2
 	sourceOf := gappySource(t, a.Addr, "orders", partitions)
-	// The group stopped on A at these offsets (inside the committed run
-	// after the gap).
+	// An application's group consumes on A up to these offsets (inside
+	// the committed run after the gap), commits and goes away.
 	at := map[int32]int64{0: 300, 1: 251}
-	commitOn(t, a.Addr, "app", "orders", at)
+	consumeAndCommit(t, a.Addr, "app", "orders", at)
 	// A group busy on B must be left alone.
 	commitOn(t, a.Addr, "busy", "orders", at)
 	busy := testkit.Client(t, b.Addr, kgo.ConsumerGroup("busy"), kgo.ConsumeTopics("A.orders"), kgo.DisableAutoCommit())

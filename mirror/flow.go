@@ -133,12 +133,11 @@ func (f *flow) newClient(cl Cluster, kind clientKind, extra ...kgo.Opt) (*kgo.Cl
 	if err != nil {
 		return nil, err // Validate reported it already
 	}
-	opts := s.opts(f.log)
+	// Topics and partitions the mirror just created or was just handed
+	// must be usable at once; franz-go otherwise waits up to 5 s between
+	// metadata refreshes, even for a partition it was just told to fetch.
+	opts := append(s.opts(f.log), kgo.MetadataMinAge(100*time.Millisecond))
 	switch kind {
-	case adminClient:
-		// Discovery must see topics created a moment ago; franz-go
-		// otherwise answers metadata from a cache up to 5 s old.
-		opts = append(opts, kgo.MetadataMinAge(100*time.Millisecond))
 	case consumerClient:
 		opts = append(opts, s.consumerOpts()...)
 	case producerClient:

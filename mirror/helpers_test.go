@@ -102,7 +102,9 @@ func createTopic(t *testing.T, addr, topic string, partitions int32, configs ...
 	}
 }
 
-func produce(t *testing.T, addr string, recs ...*kgo.Record) {
+// produce writes recs to the partitions they name and returns them with
+// their offsets.
+func produce(t *testing.T, addr string, recs ...*kgo.Record) []*kgo.Record {
 	t.Helper()
 	cl := testkit.Client(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -110,6 +112,7 @@ func produce(t *testing.T, addr string, recs ...*kgo.Record) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
+	return recs
 }
 
 // consumeN reads topic from the start until it has n records (failing

@@ -16,6 +16,8 @@ package mirror
 // _sum/_count. topic is the source topic.
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +33,7 @@ type metrics struct {
 
 var latencyBuckets = []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600}
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	partLabels := []string{"source", "target", "topic", "partition"}
 	m := &metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_mirror_records_total",
@@ -47,9 +49,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"source", "target", "group"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.bytes, m.recordAge, m.latency, m.checkpointLatency)
+		// A registry given to a second mirror keeps the first one's
+		// collectors, which then count for both.
+		var errs []error
+		m.records = register(reg, m.records, &errs)
+		m.bytes = register(reg, m.bytes, &errs)
+		m.recordAge = register(reg, m.recordAge, &errs)
+		m.latency = register(reg, m.latency, &errs)
+		m.checkpointLatency = register(reg, m.checkpointLatency, &errs)
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("mirror: register metrics: %w", err)
+		}
 	}
-	return m
+	return m, nil
+}
+
+// register registers c, or returns the same collector registered before.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C, errs *[]error) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		*errs = append(*errs, err)
+	}
+	return c
 }
 
 // partitionMetrics are one source partition's metrics, resolved once so

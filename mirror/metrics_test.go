@@ -62,6 +62,8 @@ func TestMetricsPerPartitionAndCheckpointLatency(t *testing.T) {
 	commitOn(t, a.Addr, "app", "orders", map[int32]int64{0: 10, 1: 20})
 	reg := prometheus.NewRegistry()
 	startMirror(t, twoClusters(a.Addr, b.Addr)+"A->B.enabled = true\n", mirror.WithRegisterer(reg))
+	// A second mirror on the same registry shares its collectors.
+	startMirror(t, twoClusters(a.Addr, b.Addr)+"A->B.enabled = false\nB->A.enabled = true\nB->A.topics = nothing\n", mirror.WithRegisterer(reg))
 	consumeN(t, b.Addr, "A.orders", len(recs), 30*time.Second)
 
 	testkit.Eventually(t, 20*time.Second, func() error {

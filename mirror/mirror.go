@@ -82,7 +82,10 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (*Mirror, error) {
 		}
 	}
 	m := &Mirror{}
-	met := newMetrics(o.registry)
+	met, err := newMetrics(o.registry)
+	if err != nil {
+		return nil, err
+	}
 	ctx, m.cancel = context.WithCancel(ctx)
 	var skipped []string
 	for _, f := range cfg.Flows {

@@ -17,23 +17,7 @@ import (
 func (f *flow) readToEnd(ctx context.Context, cl Cluster, adm *kadm.Client, topic string, readCommitted bool, fn func(*kgo.Record)) error {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.AdminTimeout)
 	defer cancel()
-	var starts kadm.ListedOffsets
-	var err error
-	// A topic created a moment ago may not be in every broker's metadata
-	// yet.
-	for try := 0; ; try++ {
-		starts, err = adm.ListStartOffsets(ctx, topic)
-		if err == nil {
-			err = starts.Error()
-		}
-		if !errors.Is(err, kerr.UnknownTopicOrPartition) || try == 20 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	starts, err := listOffsets(ctx, adm.ListStartOffsets, topic)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", topic, err)
 	}
@@ -41,10 +25,7 @@ func (f *flow) readToEnd(ctx context.Context, cl Cluster, adm *kadm.Client, topi
 	if readCommitted {
 		list = adm.ListCommittedOffsets
 	}
-	ends, err := list(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := listOffsets(ctx, list, topic)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", topic, err)
 	}
@@ -95,4 +76,24 @@ func (f *flow) readToEnd(ctx context.Context, cl Cluster, adm *kadm.Client, topi
 		})
 	}
 	return nil
+}
+
+// listOffsets lists a topic's offsets with list, retrying for a moment
+// while the topic, created a moment ago, is not in every broker's
+// metadata yet.
+func listOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topic string) (kadm.ListedOffsets, error) {
+	for try := 0; ; try++ {
+		offs, err := list(ctx, topic)
+		if err == nil {
+			err = offs.Error()
+		}
+		if err == nil || !errors.Is(err, kerr.UnknownTopicOrPartition) || try == 20 {
+			return offs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

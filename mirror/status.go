@@ -90,8 +90,10 @@ func (b *statusBox) setPartitionErr(topic string, partition int32, err error) {
 	if b.parts[topic] == nil {
 		b.parts[topic] = map[int32]error{}
 	}
+	if prev := b.parts[topic][partition]; prev == nil || prev.Error() != err.Error() {
+		b.log.Error("partition not copied", "topic", topic, "partition", partition, "err", err)
+	}
 	b.parts[topic][partition] = err
-	b.log.Error("partition not copied", "topic", topic, "partition", partition, "err", err)
 }
 
 func (b *statusBox) setTask(task int, running bool) {

@@ -79,6 +79,12 @@ func (f *flow) runTasks(ctx context.Context, ep *endpoints, watch *topicWatch) e
 		for _, p := range assigned[f.positionsTopic] {
 			if int(p) < f.cfg.TasksMax {
 				out = append(out, int(p))
+			} else {
+				// The positions topic has more partitions than tasks.max:
+				// another process runs a larger tasks.max, or this one
+				// was lowered. A task handed here runs nowhere.
+				f.log.Error("the task group assigned a task beyond tasks.max: every process of a flow must run the same tasks.max",
+					"task", p, "tasks.max", f.cfg.TasksMax)
 			}
 		}
 		return out

@@ -49,13 +49,15 @@ func (w *topicWatch) set(topics map[string]copiedTopic) {
 }
 
 // shouldCopy is MM2's rule: the topic filter (or a heartbeats topic, which
-// is always copied onward), never an internal topic, never a cycle.
+// is always copied onward), never an internal topic, never a cycle. A
+// preserve-offsets flow does not copy heartbeats: they are compacted, and
+// compaction leaves gaps that mode cannot keep.
 func (f *flow) shouldCopy(topic string) bool {
 	if f.policy.IsInternalTopic(topic) || isCycle(f.policy, topic, f.cfg.Target) {
 		return false
 	}
 	if f.isHeartbeats(topic) {
-		return true
+		return f.cfg.ReplicationMode == ModeTranslate
 	}
 	return matches(f.topicsIn, topic) && !matches(f.topicsEx, topic)
 }

@@ -96,13 +96,12 @@ func (c *copier) copyInTransaction(ctx context.Context, fetches kgo.Fetches) err
 		if p == nil {
 			return
 		}
-		for _, r := range fp.Records {
-			if !c.accept(p, r) {
-				return
-			}
+		recs := c.accepted(p, fp.Records)
+		slab := c.newSlab(recs)
+		for _, r := range recs {
 			cr := copiedRecord{p: p, src: r.Offset, sz: int64(len(r.Key) + len(r.Value)), ts: r.Timestamp}
 			p.m.recordAge.Observe(now.Sub(r.Timestamp).Seconds())
-			c.producer.Produce(ctx, c.targetRecord(p, r), func(out *kgo.Record, err error) {
+			c.producer.Produce(ctx, slab.build(p, r), func(out *kgo.Record, err error) {
 				cr.dst = out.Offset
 				record(cr, err)
 			})

@@ -2,16 +2,21 @@ package main
 
 // TestReadmeExamples runs every `$ command` of the README's console blocks,
 // as a user would (bash, with the freshly built tributary on PATH), against
-// a test broker standing in for 127.0.0.1:9092, and compares each command's
-// output with the lines the README shows after it.
+// `tributary server` (what `make run` starts) running as a child process on
+// ports of its own standing in for 127.0.0.1:9092 and 127.0.0.1:8083, with
+// /tmp/ paths in a temp dir, and compares each command's output with the
+// lines the README shows after it.
 
 import (
 	"bufio"
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,16 +62,21 @@ func TestReadmeExamples(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	b := testkit.StartBroker(t)
+	srv := startServer(t, filepath.Join(bin, "tributary"))
+	tmp := t.TempDir()
+	config := t.TempDir()
 	examples := readmeExamples(t)
 	if len(examples) < 5 {
 		t.Fatalf("found only %d README examples", len(examples))
 	}
 	for _, ex := range examples {
-		cmd := strings.ReplaceAll(ex.cmd, "127.0.0.1:9092", b.Addr)
+		cmd := strings.NewReplacer("127.0.0.1:9092", srv.broker, "127.0.0.1:8083", srv.rest, "/tmp/", tmp+"/").Replace(ex.cmd)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		c := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", cmd)
-		c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		// The reader's own profiles and environment do not apply.
+		c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"XDG_CONFIG_HOME="+config, "TRIBUTARY_BOOTSTRAP=", "TRIBUTARY_PROFILE=")
+		c.Dir = tmp
 		var stderr strings.Builder
 		c.Stderr = &stderr
 		out, err := c.Output()
@@ -80,4 +90,49 @@ func TestReadmeExamples(t *testing.T) {
 			t.Fatalf("README command: %s\ngot:\n%s\nREADME shows:\n%s", ex.cmd, got, want)
 		}
 	}
+}
+
+type server struct{ broker, rest string }
+
+// startServer runs `tributary server` on free ports in a temp dir until
+// the test ends, and waits until its connect worker is healthy.
+func startServer(t *testing.T, bin string) server {
+	s := server{broker: testkit.FreePort(t), rest: testkit.FreePort(t)}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "server", "--listen", s.broker, "--rest-listen", s.rest, "--data-dir", filepath.Join(dir, "data"),
+		"--set", "group.initial.rebalance.delay.ms=0")
+	cmd.Dir = dir
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	testkit.Eventually(t, 60*time.Second, func() error {
+		select {
+		case <-done:
+			t.Fatalf("tributary server exited: %s", logs.String())
+		default:
+		}
+		resp, err := http.Get("http://" + s.rest + "/health")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("health: %d", resp.StatusCode)
+		}
+		return nil
+	})
+	return s
 }

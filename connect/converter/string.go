@@ -3,6 +3,7 @@ package converter
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/tributary-streams/tributary/connect"
 	"github.com/tributary-streams/tributary/connect/data"
@@ -49,10 +50,18 @@ func stringConfig(config map[string]string) map[string]string {
 	return out
 }
 
-// FromConnect writes the value as UTF-8 text; nil stays nil.
+// FromConnect writes the value as UTF-8 text; nil stays nil. A string
+// value is returned without copying: the bytes share its memory and must
+// not be modified (the producer only reads them).
 func (StringConverter) FromConnect(topic string, schema *data.Schema, value any) ([]byte, error) {
 	if value == nil {
 		return nil, nil
+	}
+	if s, ok := value.(string); ok {
+		if s == "" {
+			return []byte{}, nil
+		}
+		return unsafe.Slice(unsafe.StringData(s), len(s)), nil
 	}
 	s, err := toText(schema, value)
 	if err != nil {

@@ -26,37 +26,37 @@ import (
 
 // LoadConnectorFile reads one connector config file.
 func LoadConnectorFile(path string) (map[string]string, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
 	case ".properties":
 		props, err := properties.ParseFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("connector file: %w", err)
 		}
 		return properties.Map(props), nil
-	case ".json":
+	case ".json", ".yaml", ".yml":
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("connector file: %w", err)
 		}
+		return parseConnectorDoc(path, ext, b)
+	}
+	return nil, fmt.Errorf("connector file %s: unknown format: want .properties, .json, .yaml or .yml", path)
+}
+
+// parseConnectorDoc reads the JSON or YAML content of a connector file.
+func parseConnectorDoc(path, ext string, b []byte) (map[string]string, error) {
+	var doc map[string]any
+	if ext == ".json" {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
-		var doc map[string]any
 		if err := dec.Decode(&doc); err != nil {
 			return nil, fmt.Errorf("connector file %s: not a JSON object: %w", path, err)
 		}
-		return connectorDoc(path, doc)
-	case ".yaml", ".yml":
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("connector file: %w", err)
-		}
-		var doc map[string]any
-		if err := yaml.Unmarshal(b, &doc); err != nil {
-			return nil, fmt.Errorf("connector file %s: not a YAML mapping: %w", path, err)
-		}
-		return connectorDoc(path, doc)
+	} else if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("connector file %s: not a YAML mapping: %w", path, err)
 	}
-	return nil, fmt.Errorf("connector file %s: unknown format: want .properties, .json, .yaml or .yml", path)
+	return connectorDoc(path, doc)
 }
 
 // connectorDoc reads the {"name", "config"} or flat shape.

@@ -140,3 +140,33 @@ func TestSourceChainAndTolerance(t *testing.T) {
 	}
 	_ = data.StringSchema
 }
+
+// Kafka's own transformations, by their Kafka class names, run in a
+// pipeline: HoistField wraps each line in a struct, InsertField adds a
+// static field, and a predicate limits a third to one topic.
+func TestKafkaTransformsInPipeline(t *testing.T) {
+	addr := testkit.Bootstrap(t)
+	in := filepath.Join(t.TempDir(), "in.txt")
+	appendLines(t, in, "hello")
+	startStandalone(t, testConfig(t, addr), map[string]string{
+		"name": "src", "connector.class": "FileStreamSource", "file": in, "topic": "smt-out",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+		"transforms":                     "hoist,insert,route",
+		"transforms.hoist.type":          "org.apache.kafka.connect.transforms.HoistField$Value",
+		"transforms.hoist.field":         "line",
+		"transforms.insert.type":         "org.apache.kafka.connect.transforms.InsertField$Value",
+		"transforms.insert.static.field": "source",
+		"transforms.insert.static.value": "readme",
+		"transforms.route.type":          "org.apache.kafka.connect.transforms.RegexRouter",
+		"transforms.route.regex":         "smt-(.*)",
+		"transforms.route.replacement":   "routed-$1",
+		"transforms.route.predicate":     "isSmt",
+		"predicates":                     "isSmt",
+		"predicates.isSmt.type":          "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+		"predicates.isSmt.pattern":       "smt-.*",
+	})
+	recs := testkit.Consume(t, addr, "routed-out", 1)
+	if got, want := string(recs[0].Value), `{"line":"hello","source":"readme"}`; got != want {
+		t.Fatalf("value %s, want %s", got, want)
+	}
+}

@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/tributary-streams/tributary/connect/worker"
+	"github.com/tributary-streams/tributary/internal/cli"
 	"github.com/tributary-streams/tributary/internal/testkit"
 
 	_ "github.com/tributary-streams/tributary/connectors/datagen"
@@ -21,6 +25,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A child process running the tributary command line, for kill -9.
+	testkit.RegisterChild("tributary", func(ctx context.Context, args []string) int {
+		return cli.Execute(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	})
 	testkit.RunChildIfRequested()
 	os.Exit(m.Run())
 }
@@ -52,6 +60,20 @@ func startStandalone(t testing.TB, cfg worker.Config, connectors ...map[string]s
 	}
 	t.Cleanup(func() { w.Close() })
 	return w
+}
+
+// callRetry makes a REST call, again while it is answered 409 (a
+// rebalance), as Kafka Connect clients do.
+func callRetry(t testing.TB, method, url string, body any, out any) int {
+	t.Helper()
+	var code int
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if code = call(t, method, url, body, out); code == 409 {
+			return fmt.Errorf("%s %s: 409", method, url)
+		}
+		return nil
+	})
+	return code
 }
 
 // call makes a REST call and decodes the JSON answer into out (when not nil).
@@ -134,4 +156,50 @@ func waitState(t testing.TB, url, name, state string, minTasks int) {
 		}
 		return nil
 	})
+}
+
+// readAll returns every record of a topic now.
+func readAll(t testing.TB, addr, topic string) []*kgo.Record {
+	return readAllIsolated(t, addr, topic, kgo.ReadUncommitted())
+}
+
+// readAllIsolated reads a topic to its end (the last stable offset for
+// read_committed).
+func readAllIsolated(t testing.TB, addr, topic string, iso kgo.IsolationLevel) []*kgo.Record {
+	t.Helper()
+	cl := testkit.Client(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(iso), kgo.KeepControlRecords())
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	list := adm.ListEndOffsets
+	if iso == kgo.ReadCommitted() {
+		list = adm.ListCommittedOffsets
+	}
+	ends, err := list(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
+	next := map[int32]int64{}
+	var out []*kgo.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		done := true
+		for p, end := range want {
+			if next[p] < end {
+				done = false
+			}
+		}
+		if done || ctx.Err() != nil {
+			return out
+		}
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+			next[r.Partition] = r.Offset + 1
+		})
+	}
 }

@@ -77,10 +77,13 @@ type herder struct {
 
 	// taskMu serialises task config writes of connectors run here.
 	taskMu sync.Mutex
+
+	started bool // set by start, read by stop: both on the worker's goroutine
 }
 
-func newHerder(cfg *Config, rt *runtime, configs *configStore, members membership) *herder {
-	h := &herder{cfg: cfg, rt: rt, configs: configs, members: members, log: rt.log,
+// newHerder returns a herder; set members before start.
+func newHerder(cfg *Config, rt *runtime, configs *configStore) *herder {
+	h := &herder{cfg: cfg, rt: rt, configs: configs, log: rt.log,
 		wake: make(chan struct{}, 1), restarts: make(chan restartRequest, 64), stopCh: make(chan struct{}), done: make(chan struct{}),
 		connectors: map[string]*connectorRunner{}, tasks: map[taskID]*runningTask{}}
 	configs.changed = h.poke
@@ -102,7 +105,10 @@ func (h *herder) poke() {
 	}
 }
 
-func (h *herder) start() { go h.loop() }
+func (h *herder) start() {
+	h.started = true
+	go h.loop()
+}
 
 func (h *herder) loop() {
 	defer close(h.done)
@@ -128,6 +134,9 @@ func (h *herder) loop() {
 
 // stop stops every connector and task and the loop.
 func (h *herder) stop() {
+	if !h.started {
+		return
+	}
 	close(h.stopCh)
 	<-h.done
 }
@@ -336,10 +345,19 @@ func (h *herder) writeTaskConfigs(ctx context.Context, name string, configs []ma
 // errRebalancing is answered with 409 while the workers rebalance.
 var errRebalancing = errors.New("Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)")
 
-// checkWritable refuses writes during a rebalance.
-func (h *herder) checkWritable() error {
-	if h.members.rebalancing() {
-		return fmt.Errorf("%w", errRebalancing)
+// rebalanceWait is how long a REST write waits for a rebalance in progress
+// to end before it is refused with 409. Rebalances triggered by creating a
+// connector take milliseconds; the wait spares clients a retry for those.
+const rebalanceWait = 3 * time.Second
+
+// checkWritable refuses writes during a rebalance that does not end within
+// rebalanceWait.
+func (h *herder) checkWritable(ctx context.Context) error {
+	deadline := time.Now().Add(rebalanceWait)
+	for h.members.rebalancing() {
+		if time.Now().After(deadline) || sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return fmt.Errorf("%w", errRebalancing)
+		}
 	}
 	return nil
 }

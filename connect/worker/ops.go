@@ -161,7 +161,7 @@ func invalidConfig(v *validation) error {
 // putConnector creates or replaces a connector; created reports which.
 // create refuses an existing name (POST /connectors).
 func (h *herder) putConnector(ctx context.Context, name string, config map[string]string, initial targetState, create bool) (ConnectorInfo, bool, error) {
-	if err := h.checkWritable(); err != nil {
+	if err := h.checkWritable(ctx); err != nil {
 		return ConnectorInfo{}, false, err
 	}
 	if strings.TrimSpace(name) == "" {
@@ -193,7 +193,7 @@ func (h *herder) putConnector(ctx context.Context, name string, config map[strin
 }
 
 func (h *herder) deleteConnector(ctx context.Context, name string) error {
-	if err := h.checkWritable(); err != nil {
+	if err := h.checkWritable(ctx); err != nil {
 		return err
 	}
 	if _, ok := h.configs.snapshot().connectors[name]; !ok {
@@ -206,7 +206,7 @@ func (h *herder) deleteConnector(ctx context.Context, name string) error {
 }
 
 func (h *herder) setTargetState(ctx context.Context, name string, st targetState) error {
-	if err := h.checkWritable(); err != nil {
+	if err := h.checkWritable(ctx); err != nil {
 		return err
 	}
 	if _, ok := h.configs.snapshot().connectors[name]; !ok {
@@ -218,7 +218,7 @@ func (h *herder) setTargetState(ctx context.Context, name string, st targetState
 // restartConnector asks for a restart and returns the status to answer a
 // restart with includeTasks/onlyFailed with (RESTARTING where it applies).
 func (h *herder) restartConnector(ctx context.Context, name string, includeTasks, onlyFailed bool) (ConnectorStatus, error) {
-	if err := h.checkWritable(); err != nil {
+	if err := h.checkWritable(ctx); err != nil {
 		return ConnectorStatus{}, err
 	}
 	st, err := h.connectorStatus(name)
@@ -240,7 +240,7 @@ func (h *herder) restartConnector(ctx context.Context, name string, includeTasks
 }
 
 func (h *herder) restartTask(ctx context.Context, id taskID) error {
-	if err := h.checkWritable(); err != nil {
+	if err := h.checkWritable(ctx); err != nil {
 		return err
 	}
 	if _, err := h.taskStatus(id); err != nil {
@@ -316,7 +316,7 @@ func (h *herder) connectorOffsets(ctx context.Context, name string) ([]Connector
 // alterOffsets writes (offsets given) or resets (nil) a stopped
 // connector's offsets.
 func (h *herder) alterOffsets(ctx context.Context, name string, offsets []ConnectorOffset) error {
-	if err := h.checkWritable(); err != nil {
+	if err := h.checkWritable(ctx); err != nil {
 		return err
 	}
 	snap := h.configs.snapshot()

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -40,11 +41,14 @@ type sourceRunner struct {
 
 	// txn is the open transaction of an exactly-once task.
 	txn *sourceTxn
+	// onAck is acked as a method value, made once.
+	onAck func(*kgo.Record, error)
 }
 
 func startSourceTask(rt *runtime, id taskID, cc *connectorConfig, config map[string]string, target targetState) *sourceRunner {
 	r := &sourceRunner{taskBase: newTaskBase(rt, id, cc, config, target), pending: newSubmittedRecords(),
 		topics: map[string]bool{}, uncommitted: map[string]connect.Position{}}
+	r.onAck = r.acked
 	go r.run()
 	return r
 }
@@ -259,89 +263,116 @@ func (r *sourceRunner) sendAll(recs []connect.SourceRecord) error {
 	return nil
 }
 
-// send handles one record: on any path it is either produced (tracked until
+// inFlight is a record handed to the producer with what its
+// acknowledgement needs, in one allocation: the producer's callback gets
+// &f.rec back, the first field, and finds f from it.
+type inFlight struct {
+	rec kgo.Record
+	h   submittedRecord
+	src *connect.SourceRecord
+}
+
+// send handles one record: it is either produced (tracked until
 // acknowledged) or done at once (dropped or skipped).
 func (r *sourceRunner) send(src *connect.SourceRecord) error {
-	kr, err := r.toKafka(src)
+	f := &inFlight{src: src}
+	ok, err := r.toKafka(src, &f.rec)
 	if err != nil {
 		return err
 	}
-	h := r.pending.add(src)
+	f.h = r.pending.add(src)
 	if r.txn != nil {
-		r.txn.add(h)
+		r.txn.add(f.h, src.SourceOffset)
 	}
-	if kr == nil {
-		r.pending.ack(h)
+	if !ok {
+		r.pending.ack(f.h)
 		return nil
 	}
-	if !r.topics[kr.Topic] {
-		r.topics[kr.Topic] = true
-		if err := r.rt.statuses.putTopic(r.ctx, r.id.Connector, kr.Topic, r.id.Task); err != nil {
-			r.log.Warn("could not record the connector's topic", "topic", kr.Topic, "err", err)
+	if !r.topics[f.rec.Topic] {
+		r.topics[f.rec.Topic] = true
+		if err := r.rt.statuses.putTopic(r.ctx, r.id.Connector, f.rec.Topic, r.id.Task); err != nil {
+			r.log.Warn("could not record the connector's topic", "topic", f.rec.Topic, "err", err)
 		}
 	}
-	r.cl.Produce(context.Background(), kr, func(kr *kgo.Record, err error) {
-		// Runs on the producer's goroutine: only pending (locked) and
-		// fatal (locked) are touched, and metrics (atomic).
-		if err == nil {
-			r.m.written.Inc()
-			r.pending.ack(h)
-			return
-		}
-		if r.txn == nil && r.cc.Errors.TolerateAll {
-			// KAFKA_PRODUCE failures are skipped under errors.tolerance=all.
-			r.m.recordError(stageKafkaProduce)
-			r.m.skipped.Inc()
-			if r.cc.Errors.LogEnable {
-				r.tol.logFailure(failure{stage: stageKafkaProduce, class: "kgo.Client", err: err, source: src})
-			}
-			r.pending.ack(h)
-			return
-		}
-		r.setFatal(fmt.Errorf("produce to %s: %w", kr.Topic, err))
-	})
+	r.cl.Produce(context.Background(), &f.rec, r.onAck)
 	return nil
 }
 
-// toKafka applies the chain and the converters; nil means the record was
-// dropped or skipped.
-func (r *sourceRunner) toKafka(src *connect.SourceRecord) (*kgo.Record, error) {
+// acked is the producer's callback (bound once as onAck). It runs on the
+// producer's goroutine and touches only pending and fatal (both locked)
+// and metrics (atomic).
+func (r *sourceRunner) acked(kr *kgo.Record, err error) {
+	f := (*inFlight)(unsafe.Pointer(kr))
+	if err == nil {
+		r.m.written.Inc()
+		r.pending.ack(f.h)
+		return
+	}
+	if r.txn == nil && r.cc.Errors.TolerateAll {
+		// KAFKA_PRODUCE failures are skipped under errors.tolerance=all.
+		r.m.recordError(stageKafkaProduce)
+		r.m.skipped.Inc()
+		if r.cc.Errors.LogEnable {
+			r.tol.logFailure(failure{stage: stageKafkaProduce, class: "kgo.Client", err: err, source: f.src})
+		}
+		r.pending.ack(f.h)
+		return
+	}
+	r.setFatal(fmt.Errorf("produce to %s: %w", kr.Topic, err))
+}
+
+// toKafka applies the chain and the converters into kr; false means the
+// record was dropped or skipped. Each step runs once directly; only a step
+// that fails goes through the error handling (retries, tolerance).
+func (r *sourceRunner) toKafka(src *connect.SourceRecord, kr *kgo.Record) (bool, error) {
 	rec := src.Record
 	rec.Offset = -1
-	var out *connect.Record
+	out := &rec
 	ctx := r.ctx
 	if r.chain.Len() > 0 {
-		ok, err := r.tol.do(ctx, failure{stage: stageTransformation, class: "transforms", source: src}, func() error {
-			var e error
-			out, e = r.chain.Apply(&rec)
-			return e
-		})
-		if err != nil || !ok || out == nil {
-			return nil, err
+		o, err := r.chain.Apply(&rec)
+		if err != nil {
+			ok, terr := r.tol.do(ctx, failure{stage: stageTransformation, class: "transforms", source: src}, func() error {
+				var e error
+				rec = src.Record
+				rec.Offset = -1
+				o, e = r.chain.Apply(&rec)
+				return e
+			})
+			if terr != nil || !ok {
+				return false, terr
+			}
 		}
-	} else {
-		out = &rec
+		if o == nil {
+			return false, nil
+		}
+		out = o
 	}
-	kr := &kgo.Record{Topic: out.Topic, Partition: out.Partition, Timestamp: out.Timestamp}
+	kr.Topic, kr.Partition, kr.Timestamp = out.Topic, out.Partition, out.Timestamp
 	if out.Partition < 0 {
 		kr.Partition = -1
 	}
-	if ok, err := r.tol.do(ctx, failure{stage: stageKeyConverter, class: r.conv.keyClass, source: src}, func() error {
-		var e error
-		kr.Key, e = r.conv.key.FromConnect(out.Topic, out.KeySchema, out.Key)
-		return e
-	}); err != nil || !ok {
-		return nil, err
+	var err error
+	if kr.Key, err = r.conv.key.FromConnect(out.Topic, out.KeySchema, out.Key); err != nil {
+		if ok, terr := r.tol.do(ctx, failure{stage: stageKeyConverter, class: r.conv.keyClass, source: src}, func() error {
+			var e error
+			kr.Key, e = r.conv.key.FromConnect(out.Topic, out.KeySchema, out.Key)
+			return e
+		}); terr != nil || !ok {
+			return false, terr
+		}
 	}
-	if ok, err := r.tol.do(ctx, failure{stage: stageValueConverter, class: r.conv.valueClass, source: src}, func() error {
-		var e error
-		kr.Value, e = r.conv.value.FromConnect(out.Topic, out.ValueSchema, out.Value)
-		return e
-	}); err != nil || !ok {
-		return nil, err
+	if kr.Value, err = r.conv.value.FromConnect(out.Topic, out.ValueSchema, out.Value); err != nil {
+		if ok, terr := r.tol.do(ctx, failure{stage: stageValueConverter, class: r.conv.valueClass, source: src}, func() error {
+			var e error
+			kr.Value, e = r.conv.value.FromConnect(out.Topic, out.ValueSchema, out.Value)
+			return e
+		}); terr != nil || !ok {
+			return false, terr
+		}
 	}
 	if len(out.Headers) > 0 {
-		if ok, err := r.tol.do(ctx, failure{stage: stageHeaderConverter, class: r.conv.hdClass, source: src}, func() error {
+		convert := func() error {
 			kr.Headers = make([]kgo.RecordHeader, 0, len(out.Headers))
 			for _, h := range out.Headers {
 				v, e := r.conv.header.FromConnectHeader(out.Topic, h.Key, h.Schema, h.Value)
@@ -351,11 +382,12 @@ func (r *sourceRunner) toKafka(src *connect.SourceRecord) (*kgo.Record, error) {
 				kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: v})
 			}
 			return nil
-		}); err != nil || !ok {
-			return nil, err
+		}
+		if ok, terr := r.tol.do(ctx, failure{stage: stageHeaderConverter, class: r.conv.hdClass, source: src}, convert); terr != nil || !ok {
+			return false, terr
 		}
 	}
-	return kr, nil
+	return true, nil
 }
 
 // commit writes the offsets of every acknowledged prefix, then tells the

@@ -24,9 +24,9 @@ type sourceTxn struct {
 	positions map[string]connect.Position
 }
 
-func (t *sourceTxn) add(h *submittedRecord) {
-	if h.offset != nil {
-		t.positions[h.part.key] = connect.Position{Partition: h.part.partition, Offset: h.offset}
+func (t *sourceTxn) add(h submittedRecord, offset map[string]any) {
+	if offset != nil {
+		t.positions[h.part.key] = connect.Position{Partition: h.part.partition, Offset: offset}
 	}
 }
 

@@ -19,8 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/connect"
-	// The built-in converters are always available.
+	// The built-in converters and Kafka's transformations and predicates
+	// are always available.
 	_ "github.com/tributary-streams/tributary/connect/converter"
+	_ "github.com/tributary-streams/tributary/connect/transforms"
 )
 
 // Worker is a running worker. Close stops it.
@@ -74,7 +76,8 @@ func StartStandalone(ctx context.Context, cfg Config, connectors ...map[string]s
 	w.rt.statuses.log = &memoryLog{apply: w.rt.statuses.apply}
 	w.configs = newConfigStore()
 	w.configs.log = &memoryLog{apply: w.configs.apply}
-	w.herder = newHerder(&w.cfg, w.rt, w.configs, soloMembership{})
+	w.herder = newHerder(&w.cfg, w.rt, w.configs)
+	w.herder.members = soloMembership{}
 	if err := w.startREST(ctx); err != nil {
 		return nil, err
 	}
@@ -89,6 +92,101 @@ func StartStandalone(ctx context.Context, cfg Config, connectors ...map[string]s
 	w.ready.Store(true)
 	w.rt.log.Info("standalone worker started", "rest", w.URL(), "connectors", len(connectors), "offsets", cfg.OffsetStorageFile)
 	return w, nil
+}
+
+// StartDistributed starts a distributed worker: it creates the config,
+// offset and status topics when they are missing (compacted; the config
+// topic with one partition), reads them, joins the workers' group
+// (group.id) and runs what the group assigns it, with the REST API on
+// cfg.RestListen.
+func StartDistributed(ctx context.Context, cfg Config) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.GroupID == "" {
+		return nil, errors.New("group.id is empty: set --group-id")
+	}
+	w := &Worker{cfg: cfg}
+	w.rt = &runtime{cfg: &w.cfg, log: cfg.logger(), metrics: newMetrics(), offsets: newOffsetStore(), statuses: newStatusStore(),
+		exactlyOnce: cfg.ExactlyOnceSourceSupport == "enabled"}
+	w.configs = newConfigStore()
+	started := false
+	defer func() {
+		if !started {
+			w.Close()
+		}
+	}()
+	if err := w.createTopics(ctx); err != nil {
+		return nil, err
+	}
+	for _, l := range []struct {
+		topic string
+		apply func(key, value []byte)
+		set   func(backingLog)
+	}{
+		{cfg.OffsetStorageTopic, w.rt.offsets.apply, func(l backingLog) { w.rt.offsets.log = l }},
+		{cfg.StatusStorageTopic, w.rt.statuses.apply, func(l backingLog) { w.rt.statuses.log = l }},
+		{cfg.ConfigStorageTopic, w.configs.apply, func(l backingLog) { w.configs.log = l }},
+	} {
+		kl, err := openTopicLog(&w.cfg, l.topic, l.apply)
+		if err != nil {
+			return nil, err
+		}
+		w.logs = append(w.logs, kl)
+		l.set(kl)
+	}
+	readCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, l := range w.logs {
+		if err := l.readToEnd(readCtx); err != nil {
+			return nil, err
+		}
+	}
+	w.configs.goLive()
+	w.herder = newHerder(&w.cfg, w.rt, w.configs)
+	if err := w.startREST(ctx); err != nil {
+		return nil, err
+	}
+	members, err := newGroupMembership(&w.cfg, w.rt, w.configs, w.rt.workerID)
+	if err != nil {
+		return nil, err
+	}
+	w.herder.members = members
+	w.herder.start()
+	members.start(w.herder.poke)
+	// Serve as a member: REST writes before the first assignment would be
+	// refused as "rebalancing".
+	select {
+	case <-members.joined:
+	case <-time.After(cfg.RebalanceTimeout):
+		w.rt.log.Warn("not in the workers' group yet; going on", "group", cfg.GroupID)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	started = true
+	w.ready.Store(true)
+	w.rt.log.Info("distributed worker started", "rest", w.URL(), "group", cfg.GroupID, "worker_id", w.rt.workerID,
+		"exactly_once_source", w.rt.exactlyOnce)
+	return w, nil
+}
+
+// createTopics creates the config, offset and status topics when missing.
+func (w *Worker) createTopics(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.BootstrapServers...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := ensureTopic(ctx, adm, w.cfg.ConfigStorageTopic, 1, w.cfg.ConfigStorageReplicationFactor, true); err != nil {
+		return err
+	}
+	if err := ensureTopic(ctx, adm, w.cfg.OffsetStorageTopic, w.cfg.OffsetStoragePartitions, w.cfg.OffsetStorageReplicationFactor, false); err != nil {
+		return err
+	}
+	return ensureTopic(ctx, adm, w.cfg.StatusStorageTopic, w.cfg.StatusStoragePartitions, w.cfg.StatusStorageReplicationFactor, false)
 }
 
 // startREST starts the REST API (when configured) and settles the worker
@@ -148,7 +246,9 @@ func (w *Worker) Close() error {
 	w.closeOnce.Do(func() {
 		if w.herder != nil {
 			w.herder.stop()
-			w.herder.members.close()
+			if w.herder.members != nil {
+				w.herder.members.close()
+			}
 		}
 		if w.rest != nil {
 			w.rest.close()

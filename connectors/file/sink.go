@@ -68,13 +68,18 @@ func (t *SinkTask) Start(_ connect.SinkTaskContext, config map[string]string) er
 // Open does nothing: one file takes every partition.
 func (t *SinkTask) Open([]connect.TopicPartition) error { return nil }
 
-// Put writes each value and a newline.
+// Put writes each value and a newline; the lines are in the file (not yet
+// fsynced) when it returns, as with Kafka's sink.
 func (t *SinkTask) Put(_ context.Context, records []connect.SinkRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
 	for i := range records {
 		writeValue(t.w, records[i].Value)
-		if err := t.w.WriteByte('\n'); err != nil {
-			return fmt.Errorf("write %s: %w", t.path, err)
-		}
+		t.w.WriteByte('\n')
+	}
+	if err := t.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", t.path, err)
 	}
 	return nil
 }

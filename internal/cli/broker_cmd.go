@@ -1,13 +1,10 @@
 package cli
 
-// `tributary broker` runs a broker in the foreground; `tributary server` is
-// the all-in-one dev server.
+// `tributary broker` runs a broker in the foreground.
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +25,8 @@ Kafka broker config names are accepted through --config FILE (a
 server.properties file) and --set key=value, e.g. --set log.retention.ms=3600000
 --set num.partitions=3 --set auto.create.topics.enable=false. Flags win over the
 file. SIGINT or SIGTERM shuts down cleanly.`,
+		Example: `  tributary broker --listen 127.0.0.1:9092 --data-dir ./data
+  tributary broker --config server.properties --set log.retention.ms=3600000 --set num.partitions=3`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg broker.Config
@@ -36,19 +35,8 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 					return usageErrorf("%v", err)
 				}
 			}
-			var errs []error
-			for _, kv := range sets {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok {
-					errs = append(errs, fmt.Errorf("--set %q: want key=value", kv))
-					continue
-				}
-				if err := cfg.Set(strings.TrimSpace(k), v); err != nil {
-					errs = append(errs, fmt.Errorf("--set: %w", err))
-				}
-			}
-			if err := errors.Join(errs...); err != nil {
-				return usageErrorf("%v", err)
+			if err := applySets(sets, cfg.Set); err != nil {
+				return err
 			}
 			if cmd.Flags().Changed("listen") || cfg.Listen == "" {
 				cfg.Listen = listen
@@ -98,18 +86,4 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 	f.StringVar(&fsync, "fsync", "os", "always: fsync before every acknowledgement; os: rely on the OS and flush.messages/flush.ms")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
-}
-
-// newServerCommand is the all-in-one dev server: a broker plus a Kafka
-// Connect worker. The connect runtime is not built yet, so it refuses
-// rather than pretend; `tributary broker` runs the broker alone.
-func newServerCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "server",
-		Short: "Run the all-in-one dev server (broker + connect worker)",
-		Args:  noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("tributary server needs the connect runtime, which is not built yet; run 'tributary broker' (or 'make run') for the broker alone")
-		},
-	}
 }

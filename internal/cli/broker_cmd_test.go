@@ -3,7 +3,6 @@ package cli_test
 // `tributary broker`: bad invocations exit 2 naming the problem before any
 // file is touched; a good --config file with --set overrides starts a broker
 // that clients use, and cancelling the command shuts it down cleanly.
-// `tributary server` refuses until the connect runtime exists.
 
 import (
 	"bytes"
@@ -115,14 +114,6 @@ func TestBrokerCommandRuntimeFailures(t *testing.T) {
 	}
 	// The failed start released the data dir: a broker opens it.
 	testkit.StartBroker(t, testkit.WithDataDir(filepath.Join(dir, "data")))
-}
-
-func TestServerCommandRefuses(t *testing.T) {
-	r := run(t, "", "server")
-	if r.code != exitError || !strings.Contains(r.stderr, "tributary server needs the connect runtime") ||
-		!strings.Contains(r.stderr, "tributary broker") {
-		t.Fatalf("server: exit %d\nstderr:\n%s", r.code, r.stderr)
-	}
 }
 
 // syncBuffer is a bytes.Buffer the command writes while the test reads.

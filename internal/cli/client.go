@@ -458,19 +458,6 @@ func (c *connFlags) fail(action string, err error) error {
 	return &clusterError{msg: action + ": " + c.describe(err), err: err}
 }
 
-// explain is fail without an action, for errors that already say what
-// failed.
-func (c *connFlags) explain(err error) error {
-	if err == nil || isUsageError(err) {
-		return err
-	}
-	var ce *clusterError
-	if errors.As(err, &ce) {
-		return err
-	}
-	return &clusterError{msg: c.describe(err), err: err}
-}
-
 // clusterError is an error reworded for the user.
 type clusterError struct {
 	msg string
@@ -564,8 +551,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// count renders "1 record", "2 records".
-func count(n int, one, many string) string {
+// countOf renders "1 record", "2 records".
+func countOf(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }
 

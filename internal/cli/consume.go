@@ -201,6 +201,7 @@ type consumeOptions struct {
 	maxPollRecords  int
 	commit          bool
 	partitionRanges map[string]map[int32]partitionRange // bounded partitions only
+	startOffsets    map[string]map[int32]int64          // direct mode: where each partition starts
 }
 
 func newConsumeCommand() *cobra.Command {
@@ -284,6 +285,11 @@ func checkConsumeFlags(cmd *cobra.Command, o *consumeOptions, output string) (co
 		return off, usageErrorf("--topic is required: name the topic to read (or give --include REGEX)")
 	case o.topic != "" && o.include != "":
 		return off, usageErrorf("exactly one of --topic or --include is required, not both")
+	}
+	if o.include != "" {
+		if _, err := regexp.Compile(o.include); err != nil {
+			return off, usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
+		}
 	}
 	hasPartition := o.partition >= 0
 	if hasPartition && o.topic == "" {
@@ -425,7 +431,7 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.AutoCommitMarks())
 		opts = append(opts, settings.groupOpts()...)
 		if o.include != "" {
-			opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(o.include))
+			opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(anchored(o.include)))
 		} else {
 			opts = append(opts, kgo.ConsumeTopics(o.topic))
 		}
@@ -445,6 +451,7 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		}
 		start := map[string]map[int32]kgo.Offset{}
 		o.partitionRanges = map[string]map[int32]partitionRange{}
+		o.startOffsets = map[string]map[int32]int64{}
 		for topic, ps := range parts {
 			for p, r := range ps {
 				if r.to >= 0 && r.from >= r.to {
@@ -454,6 +461,10 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 					start[topic] = map[int32]kgo.Offset{}
 				}
 				start[topic][p] = kgo.NewOffset().At(r.from)
+				if o.startOffsets[topic] == nil {
+					o.startOffsets[topic] = map[int32]int64{}
+				}
+				o.startOffsets[topic][p] = r.from
 				if r.to >= 0 {
 					if o.partitionRanges[topic] == nil {
 						o.partitionRanges[topic] = map[int32]partitionRange{}
@@ -466,20 +477,17 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 			fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of 0 messages\n")
 			return nil // every partition's range is empty
 		}
-		opts = append(opts, kgo.ConsumePartitions(start))
+		// Control records (transaction markers) are kept so that a range
+		// ending at a marker is seen to end; they are never printed.
+		opts = append(opts, kgo.ConsumePartitions(start), kgo.KeepControlRecords())
 	case o.include != "":
-		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(o.include), kgo.ConsumeStartOffset(reset))
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(anchored(o.include)), kgo.ConsumeStartOffset(reset))
 	default:
 		opts = append(opts, kgo.ConsumeTopics(o.topic), kgo.ConsumeStartOffset(reset))
 	}
 	if o.topic != "" && !direct {
 		if err := checkConsumeTarget(cmd.Context(), conn, adm, o.topic, o.partition); err != nil {
 			return err
-		}
-	}
-	if o.include != "" {
-		if _, err := regexp.Compile(o.include); err != nil {
-			return usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
 		}
 	}
 	cl, err := kgo.NewClient(opts...)
@@ -509,8 +517,9 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		}
 		cl.LeaveGroup()
 	}
-	// Kafka's line, word for word (scripts look for it), plural included.
-	fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of %d messages\n", count)
+	// Kafka's line (scripts look for "Processed a total of"), with the
+	// singular where due.
+	fmt.Fprintf(cmd.ErrOrStderr(), "Processed a total of %s\n", countOf(count, "message", "messages"))
 	return loopErr
 }
 
@@ -526,7 +535,7 @@ func resolvePartitions(ctx context.Context, conn *connFlags, adm *kadm.Client, o
 		}
 		topics = []string{o.topic}
 	} else {
-		re, err := regexp.Compile(`^(?:` + o.include + `)$`)
+		re, err := regexp.Compile(anchored(o.include))
 		if err != nil {
 			return nil, usageErrorf("--include %q is not a valid regular expression: %v", o.include, err)
 		}
@@ -617,7 +626,7 @@ func checkConsumeTarget(ctx context.Context, conn *connFlags, adm *kadm.Client, 
 		return fmt.Errorf("look up topic %q: %w", topic, td.Err)
 	}
 	if n := int32(len(details[topic].Partitions)); partition >= n {
-		return fmt.Errorf("topic %q has %s (0-%d): --partition %d does not exist", topic, count(int(n), "partition", "partitions"), n-1, partition)
+		return fmt.Errorf("topic %q has %s (0-%d): --partition %d does not exist", topic, countOf(int(n), "partition", "partitions"), n-1, partition)
 	}
 	return nil
 }
@@ -625,15 +634,26 @@ func checkConsumeTarget(ctx context.Context, conn *connFlags, adm *kadm.Client, 
 // consumeLoop polls until --max-messages, --timeout-ms idle, the end of
 // every bounded partition, or ctx ends, calling emit for each record and
 // flush after each poll. It returns how many records were emitted.
+//
+// With --skip-message-on-error, a partition whose fetch fails (a corrupt
+// batch, say) is moved one offset past where it stood and consumption goes
+// on; the skipped offset is reported on stderr.
 func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, stderr io.Writer, emit func(*kgo.Record, *kgo.FetchPartition) error, flush func() error) (int, error) {
 	total := 0
 	bounded := 0
 	for _, ps := range o.partitionRanges {
 		bounded += len(ps)
 	}
-	unbounded := o.partitionRanges == nil || bounded == 0
 	done := map[string]map[int32]bool{}
 	finished := 0
+	// next is each partition's next offset: where it stands.
+	next := map[string]map[int32]int64{}
+	for t, ps := range o.startOffsets {
+		next[t] = map[int32]int64{}
+		for p, at := range ps {
+			next[t][p] = at
+		}
+	}
 	for {
 		if ctx.Err() != nil {
 			return total, nil
@@ -652,23 +672,6 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, stderr i
 		if fetches.IsClientClosed() {
 			return total, nil
 		}
-		for _, fe := range fetches.Errors() {
-			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
-				continue
-			}
-			var loss *kgo.ErrDataLoss
-			if errors.As(fe.Err, &loss) {
-				continue // informational: the client already reset the offset
-			}
-			if fe.Topic == "" { // a client-level error, e.g. joining the group failed
-				return total, fmt.Errorf("consume: %w", fe.Err)
-			}
-			if o.skipErrors {
-				fmt.Fprintf(stderr, "skipping: topic %q partition %d: %v\n", fe.Topic, fe.Partition, fe.Err)
-				continue
-			}
-			return total, fmt.Errorf("consume topic %q partition %d: %w (--skip-message-on-error goes on past such errors)", fe.Topic, fe.Partition, fe.Err)
-		}
 		var emitErr error
 		stop := false
 		var marks []*kgo.Record
@@ -682,13 +685,19 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, stderr i
 					markDone(done, fp.Topic, fp.Partition, &finished)
 					return
 				}
-				if emitErr = emit(rec, &fp.FetchPartition); emitErr != nil {
-					return
+				if next[fp.Topic] == nil {
+					next[fp.Topic] = map[int32]int64{}
 				}
-				total++
-				marks = append(marks, rec)
-				if o.maxMessages > 0 && total >= o.maxMessages {
-					stop = true
+				next[fp.Topic][fp.Partition] = rec.Offset + 1
+				if !rec.Attrs.IsControl() {
+					if emitErr = emit(rec, &fp.FetchPartition); emitErr != nil {
+						return
+					}
+					total++
+					marks = append(marks, rec)
+					if o.maxMessages > 0 && total >= o.maxMessages {
+						stop = true
+					}
 				}
 				if isBounded && rec.Offset >= r.to-1 {
 					markDone(done, fp.Topic, fp.Partition, &finished)
@@ -704,7 +713,42 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o consumeOptions, stderr i
 		if emitErr != nil {
 			return total, fmt.Errorf("write output: %w", emitErr)
 		}
-		if stop || (!unbounded && finished == bounded) {
+		if stop || (bounded > 0 && finished == bounded) {
+			return total, nil
+		}
+		skip := map[string]map[int32]kgo.EpochOffset{}
+		for _, fe := range fetches.Errors() {
+			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
+				continue
+			}
+			var loss *kgo.ErrDataLoss
+			if errors.As(fe.Err, &loss) {
+				continue // informational: the client already reset the offset
+			}
+			if fe.Topic == "" { // a client-level error, e.g. joining the group failed
+				return total, fmt.Errorf("consume: %w", fe.Err)
+			}
+			at, known := next[fe.Topic][fe.Partition]
+			if !o.skipErrors {
+				return total, fmt.Errorf("consume topic %q partition %d: %w (--skip-message-on-error goes on past such errors)", fe.Topic, fe.Partition, fe.Err)
+			}
+			if !known {
+				return total, fmt.Errorf("consume topic %q partition %d: %w (cannot skip it: where the partition stands is not known yet; give --offset or --partition)", fe.Topic, fe.Partition, fe.Err)
+			}
+			fmt.Fprintf(stderr, "skipping offset %d of topic %q partition %d: %v\n", at, fe.Topic, fe.Partition, fe.Err)
+			if skip[fe.Topic] == nil {
+				skip[fe.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			skip[fe.Topic][fe.Partition] = kgo.EpochOffset{Epoch: -1, Offset: at + 1}
+			next[fe.Topic][fe.Partition] = at + 1
+			if r, isBounded := o.partitionRanges[fe.Topic][fe.Partition]; isBounded && at+1 >= r.to {
+				markDone(done, fe.Topic, fe.Partition, &finished)
+			}
+		}
+		if len(skip) > 0 {
+			cl.SetOffsets(skip)
+		}
+		if bounded > 0 && finished == bounded {
 			return total, nil
 		}
 		if idle && fetches.NumRecords() == 0 && ctx.Err() == nil {
@@ -722,3 +766,7 @@ func markDone(done map[string]map[int32]bool, topic string, p int32, finished *i
 		*finished++
 	}
 }
+
+// anchored makes a --include expression match whole topic names, as
+// Kafka's (Java's matches()) does; franz-go matches anywhere in the name.
+func anchored(re string) string { return `^(?:` + re + `)$` }

@@ -243,6 +243,15 @@ func refuseRepeatedFlags(cmd *cobra.Command) {
 		}
 		f.Value = &onceValue{Value: f.Value, name: f.Name}
 	}
+	// Shell completion offers an enum flag's accepted words.
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if e, ok := f.Value.(*enumFlag); ok {
+			words := e.accepted
+			_ = cmd.RegisterFlagCompletionFunc(f.Name, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+				return words, cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+	})
 	cmd.Flags().VisitAll(wrap)
 	cmd.PersistentFlags().VisitAll(wrap)
 	for _, sub := range cmd.Commands() {

@@ -83,7 +83,20 @@ func (g *groupSelection) resolve(ctx context.Context, conn *connFlags, adm *admi
 	if err != nil {
 		return nil, conn.fail("list groups", err)
 	}
-	return listed.Groups(), nil
+	return consumerGroups(listed).Groups(), nil
+}
+
+// consumerGroups keeps the consumer groups, as kafka-consumer-groups.sh
+// lists only those: a Connect worker group (protocol type "connect") is
+// not one.
+func consumerGroups(listed kadm.ListedGroups) kadm.ListedGroups {
+	out := kadm.ListedGroups{}
+	for name, g := range listed {
+		if g.ProtocolType == "consumer" || g.ProtocolType == "" {
+			out[name] = g
+		}
+	}
+	return out
 }
 
 // groupStates are the states kafka-consumer-groups.sh --list --state accepts.
@@ -157,6 +170,7 @@ func newGroupsListCommand() *cobra.Command {
 		if err != nil {
 			return conn.fail("list groups", err)
 		}
+		groups = consumerGroups(groups)
 		type listed struct {
 			Group        string `json:"group"`
 			State        string `json:"state"`
@@ -392,7 +406,7 @@ func newGroupsDeleteOffsetsCommand() *cobra.Command {
 			}
 		}
 		if failed > 0 {
-			return fmt.Errorf("deleting offsets of group %q failed for %s", group, count(failed, "partition", "partitions"))
+			return fmt.Errorf("deleting offsets of group %q failed for %s", group, countOf(failed, "partition", "partitions"))
 		}
 		return nil
 	}
@@ -485,7 +499,7 @@ func topicSpecPartitions(ctx context.Context, conn *connFlags, adm *adminClient,
 		}
 		for _, p := range s.partitions {
 			if _, ok := td.Partitions[p]; !ok {
-				return nil, fmt.Errorf("topic %q has %s: partition %d does not exist", s.topic, count(len(td.Partitions), "partition", "partitions"), p)
+				return nil, fmt.Errorf("topic %q has %s: partition %d does not exist", s.topic, countOf(len(td.Partitions), "partition", "partitions"), p)
 			}
 		}
 		set.Add(s.topic, s.partitions...)

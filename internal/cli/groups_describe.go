@@ -187,7 +187,9 @@ func newGroupsDescribeCommand() *cobra.Command {
 						fmt.Fprintf(stderr, "warning: group %s, topic %s partition %d: %s\n", d.Group, p.Topic, p.Partition, p.Error)
 					}
 				}
-				err = writeGroupOffsets(out, d, verbose)
+				if len(d.Partitions) > 0 { // as Kafka: no rows, no table
+					err = writeGroupOffsets(out, d, verbose)
+				}
 			}
 			if err != nil {
 				return err
@@ -251,6 +253,12 @@ func describeGroupLag(gl kadm.DescribedGroupLag) groupDescription {
 	}
 	withPartitions := map[string]bool{}
 	for _, l := range gl.Lag.Sorted() {
+		// Kafka's rows: partitions assigned to a member, and partitions
+		// with a committed offset (franz-go also lists the other
+		// partitions of committed topics).
+		if l.Member == nil && l.Commit.At < 0 {
+			continue
+		}
 		p := groupPartition{Topic: l.Topic, Partition: l.Partition}
 		if l.Commit.At >= 0 {
 			p.CurrentOffset = ptr(l.Commit.At)

@@ -227,7 +227,7 @@ func readResetPlan(path string, groups []string) (map[string]map[string]map[int3
 		case 4:
 			group, rec = strings.TrimSpace(rec[0]), rec[1:]
 		default:
-			return nil, usageErrorf("--from-file %s:%d: want topic,partition,offset or group,topic,partition,offset, got %d fields", path, line, len(rec))
+			return nil, usageErrorf("--from-file %s:%d: want topic,partition,offset or group,topic,partition,offset, got %s", path, line, countOf(len(rec), "field", "fields"))
 		}
 		topic := strings.TrimSpace(rec[0])
 		p, perr := strconv.ParseInt(strings.TrimSpace(rec[1]), 10, 32)

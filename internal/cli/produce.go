@@ -329,10 +329,10 @@ func (r produceResult) err(conn *connFlags, topic string) error {
 		// The records failed because the flush ran out of time and the
 		// client was closed: the flush error is the cause worth showing.
 		problems = append(problems, fmt.Sprintf("%d of %s failed to reach topic %q: %s",
-			r.failed, count(total, "record", "records"), topic, conn.describe(r.flushErr)))
+			r.failed, countOf(total, "record", "records"), topic, conn.describe(r.flushErr)))
 	case r.failed > 0:
 		problems = append(problems, fmt.Sprintf("%d of %s failed to reach topic %q, first error: %s",
-			r.failed, count(total, "record", "records"), topic, conn.describe(r.firstFailure)))
+			r.failed, countOf(total, "record", "records"), topic, conn.describe(r.firstFailure)))
 	case r.flushErr != nil:
 		problems = append(problems, fmt.Sprintf("flush: %s", conn.describe(r.flushErr)))
 	}
@@ -340,7 +340,7 @@ func (r produceResult) err(conn *connFlags, topic string) error {
 		return nil
 	}
 	if r.lineErr != nil && r.failed == 0 {
-		problems = append(problems, fmt.Sprintf("the %s before it %s produced", count(r.produced, "record", "records"), plural(r.produced, "was", "were")))
+		problems = append(problems, fmt.Sprintf("the %s before it %s produced", countOf(r.produced, "record", "records"), plural(r.produced, "was", "were")))
 	}
 	return errors.New(strings.Join(problems, "; "))
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/tributary-streams/tributary/internal/properties"
 )
 
 // propertyKind says how a --property value is read.
@@ -91,16 +89,6 @@ func unescape(s string) string {
 		i++
 	}
 	return b.String()
-}
-
-// readPropertiesFile reads a Java properties file (Kafka's client
-// properties format; see internal/properties for the rules).
-func readPropertiesFile(path string) (map[string]string, error) {
-	props, err := properties.ParseFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return properties.Map(props), nil
 }
 
 // splitConfigList splits Kafka's `k=v,k2=v2` config lists on commas that are

@@ -89,6 +89,7 @@ that work against any Kafka cluster (flag names follow Kafka's own tools).`,
 		newConsumeCommand(),
 		newGroupsCommand(),
 		newMirrorCommand(),
+		newConnectCommand(),
 		newProfileCommand(),
 	)
 	refuseRepeatedFlags(root)

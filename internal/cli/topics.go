@@ -61,6 +61,18 @@ type topicSelection struct {
 	passNames bool
 }
 
+// check validates the --topic patterns before anything is sent.
+func (sel topicSelection) check() error {
+	for _, v := range sel.values {
+		if isTopicPattern(v) {
+			if _, err := regexp.Compile(`^(?:` + v + `)$`); err != nil {
+				return usageErrorf("--topic %q is not a valid regular expression: %v", v, err)
+			}
+		}
+	}
+	return nil
+}
+
 // resolve returns the selected topic names, sorted. A plain name that does
 // not exist, or a pattern matching nothing, is an error unless ifExists.
 func (sel topicSelection) resolve(ctx context.Context, conn *connFlags, adm *adminClient) ([]string, error) {
@@ -228,6 +240,9 @@ func newTopicsListCommand() *cobra.Command {
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		sel.ifExists = true // listing a name that does not exist lists nothing, as in Kafka
+		if err := sel.check(); err != nil {
+			return err
+		}
 		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
@@ -290,6 +305,9 @@ tributary configs alter, as with kafka-configs.sh.`,
 		if partitions <= 0 {
 			return usageErrorf("--partitions is required: give the new total partition count")
 		}
+		if err := sel.check(); err != nil {
+			return err
+		}
 		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err
@@ -313,8 +331,8 @@ tributary configs alter, as with kafka-configs.sh.`,
 		for _, name := range names {
 			current[name] = len(details[name].Partitions)
 			if int(partitions) <= current[name] {
-				return fmt.Errorf("topic %q has %d partitions: --partitions must be more than that (partitions can only be added), got %d",
-					name, current[name], partitions)
+				return fmt.Errorf("topic %q has %s: --partitions must be more than that (partitions can only be added), got %d",
+					name, countOf(current[name], "partition", "partitions"), partitions)
 			}
 		}
 		resps, err := adm.UpdatePartitions(ctx, int(partitions), names...)
@@ -333,7 +351,7 @@ tributary configs alter, as with kafka-configs.sh.`,
 				continue
 			}
 			list = append(list, map[string]any{"topic": name, "partitions": partitions, "previous_partitions": current[name]})
-			fmt.Fprintf(&text, "Topic %s now has %d partitions (was %d).\n", name, partitions, current[name])
+			fmt.Fprintf(&text, "Topic %s now has %s (was %d).\n", name, countOf(int(partitions), "partition", "partitions"), current[name])
 		}
 		var result any = list
 		if len(list) == 1 {
@@ -368,6 +386,9 @@ func newTopicsDeleteCommand() *cobra.Command {
 			return usageErrorf("--topic is required: name the topic to delete")
 		}
 		sel.passNames = true
+		if err := sel.check(); err != nil {
+			return err
+		}
 		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err

@@ -98,6 +98,9 @@ func newTopicsDescribeCommand() *cobra.Command {
 		if withOverrides && report.any() {
 			return usageErrorf("--topics-with-overrides cannot be used with --under-replicated-partitions, --unavailable-partitions, --under-min-isr-partitions or --at-min-isr-partitions")
 		}
+		if err := sel.check(); err != nil {
+			return err
+		}
 		adm, ctx, release, err := conn.openAdmin(cmd.Context())
 		if err != nil {
 			return err

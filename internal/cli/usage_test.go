@@ -1,10 +1,15 @@
 package cli_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tributary-streams/tributary/internal/cli"
 )
 
 // TestUsageErrors checks that every kind of bad invocation exits 2 with a
@@ -119,5 +124,53 @@ func TestHelpExitsZero(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("tributary %v: want exit 0 with usage on stdout, got exit %d stdout %q stderr %q", args, r.code, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestHelpHasExamples: every command of the Kafka-style tools, the broker
+// and profiles shows examples in --help.
+func TestHelpHasExamples(t *testing.T) {
+	root := cli.NewRootCommand(strings.NewReader(""), io.Discard, io.Discard)
+	var walk func(c *cobra.Command)
+	checked := 0
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			switch sub.Name() {
+			case "help", "completion", "server", "connect", "mirror": // cobra's own, and other parts' commands
+				continue
+			}
+			if sub.Example == "" {
+				t.Errorf("tributary %s has no examples in --help", strings.TrimPrefix(sub.CommandPath(), "tributary "))
+			}
+			checked++
+			walk(sub)
+		}
+	}
+	walk(root)
+	if checked < 20 {
+		t.Fatalf("checked only %d commands", checked)
+	}
+	r := run(t, "", "topics", "create", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:\n  tributary topics create --bootstrap-server") {
+		t.Errorf("topics create --help:\n%s", r.stdout)
+	}
+}
+
+// TestShellCompletion: `tributary completion bash|zsh|fish` prints a
+// script, and enum flags complete to their accepted words.
+func TestShellCompletion(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "bash completion", "zsh": "#compdef tributary", "fish": "fish completion for tributary"} {
+		r := run(t, "", "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("completion %s: exit %d, output starts %.80q", shell, r.code, r.stdout)
+		}
+	}
+	r := run(t, "", "__complete", "configs", "describe", "--entity-type", "")
+	if r.code != 0 || !strings.Contains(r.stdout, "topics\nbrokers\n") {
+		t.Errorf("completing --entity-type: exit %d\n%s", r.code, r.stdout)
+	}
+	r = run(t, "", "__complete", "consume", "--isolation-level", "read_")
+	if r.code != 0 || !strings.Contains(r.stdout, "read_committed") {
+		t.Errorf("completing --isolation-level: exit %d\n%s", r.code, r.stdout)
 	}
 }
