@@ -40,8 +40,20 @@ import (
 	"github.com/tributary-streams/tributary/internal/pemfile"
 )
 
-// ErrConfig is wrapped by every bad security setting.
+// ErrConfig matches (errors.Is) every bad security setting. The errors
+// themselves read as "<key> must be <what is accepted>, got ..." or name
+// the keys that do not fit together, without a package prefix, so a
+// program can put where the setting came from in front.
 var ErrConfig = errors.New("kafkaclient: bad security config")
+
+type configError struct{ msg string }
+
+func (e *configError) Error() string        { return e.msg }
+func (e *configError) Is(target error) bool { return target == ErrConfig }
+
+func errorf(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}
 
 // Security protocols, as security.protocol names them.
 const (
@@ -155,14 +167,14 @@ func FromProperties(props map[string]string) (Security, error) {
 func (s *Security) Set(key, value string) error {
 	accepted, ok := keys[key]
 	if !ok {
-		return fmt.Errorf("%w: %s is not supported (supported security properties: %s)", ErrConfig, key, strings.Join(Keys(), ", "))
+		return errorf("%s is not supported (supported security properties: %s)", key, strings.Join(Keys(), ", "))
 	}
 	v := strings.TrimSpace(value)
 	bad := func(why string) error {
 		if why != "" {
 			why = ": " + why
 		}
-		return fmt.Errorf("%w: %s=%q%s; accepted: %s", ErrConfig, key, Show(key, value), why, accepted)
+		return errorf("%s must be %s, got %q%s", key, accepted, Show(key, value), why)
 	}
 	switch key {
 	case "security.protocol":
@@ -184,19 +196,18 @@ func (s *Security) Set(key, value string) error {
 	case "sasl.jaas.config":
 		e, err := jaas.Parse(v)
 		if err != nil {
-			return fmt.Errorf("%w: sasl.jaas.config: %v", ErrConfig, err)
+			return errorf("sasl.jaas.config must be %s (%v)", keys["sasl.jaas.config"], err)
 		}
 		switch e.ShortModule() {
 		case "PlainLoginModule", "ScramLoginModule":
 		default:
-			return fmt.Errorf("%w: sasl.jaas.config: login module %s is not supported; accepted %s or %s",
-				ErrConfig, e.Module, jaas.PlainLoginModule, jaas.ScramLoginModule)
+			return errorf("sasl.jaas.config: login module %s is not supported; accepted %s or %s", e.Module, jaas.PlainLoginModule, jaas.ScramLoginModule)
 		}
 		if e.Options["username"] == "" || e.Options["password"] == "" {
-			return fmt.Errorf("%w: sasl.jaas.config: %s needs username=\"...\" and password=\"...\"", ErrConfig, e.ShortModule())
+			return errorf("sasl.jaas.config: %s needs username=\"...\" and password=\"...\"", e.ShortModule())
 		}
 		if e.Options["tokenauth"] == "true" {
-			return fmt.Errorf("%w: sasl.jaas.config: tokenauth (delegation tokens) is not supported", ErrConfig)
+			return errorf("sasl.jaas.config: tokenauth (delegation tokens) is not supported")
 		}
 		s.jaasModule = e.ShortModule()
 		s.Username, s.Password = e.Options["username"], e.Options["password"]
@@ -269,7 +280,7 @@ func (s *Security) Set(key, value string) error {
 		s.MinVersion = lowest
 	case "ssl.key.password", "ssl.keystore.password", "ssl.truststore.password":
 		if value != "" {
-			return fmt.Errorf("%w: %s is set, but only unencrypted PEM files are read (decrypt a key with `openssl pkey -in key.pem -out key-decrypted.pem`)", ErrConfig, key)
+			return errorf("%s is set, but only unencrypted PEM files are read (decrypt a key with `openssl pkey -in key.pem -out key-decrypted.pem`)", key)
 		}
 	}
 	return nil
@@ -322,15 +333,15 @@ func (s Security) saslMechanism() (sasl.Mechanism, error) {
 	var errs []error
 	mech := s.Mechanism
 	if mech == "" {
-		errs = append(errs, fmt.Errorf("%w: security.protocol=%s needs sasl.mechanism (Kafka's default, GSSAPI, is not supported): set PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", ErrConfig, s.Protocol))
+		errs = append(errs, errorf("security.protocol=%s needs sasl.mechanism (Kafka's default, GSSAPI, is not supported): set PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", s.Protocol))
 	}
 	if s.Username == "" || s.Password == "" {
-		errs = append(errs, fmt.Errorf("%w: security.protocol=%s needs credentials: sasl.jaas.config with username and password, or sasl.username and sasl.password", ErrConfig, s.Protocol))
+		errs = append(errs, errorf("security.protocol=%s needs credentials: sasl.jaas.config with username and password, or sasl.username and sasl.password", s.Protocol))
 	}
 	switch {
 	case s.jaasModule == "PlainLoginModule" && strings.HasPrefix(mech, "SCRAM"),
 		s.jaasModule == "ScramLoginModule" && mech == "PLAIN":
-		errs = append(errs, fmt.Errorf("%w: sasl.jaas.config uses %s but sasl.mechanism=%s; use %s", ErrConfig, s.jaasModule, mech, map[string]string{
+		errs = append(errs, errorf("sasl.jaas.config uses %s but sasl.mechanism=%s; use %s", s.jaasModule, mech, map[string]string{
 			"PlainLoginModule": jaas.PlainLoginModule + " for PLAIN",
 			"ScramLoginModule": jaas.ScramLoginModule + " for SCRAM-SHA-256/512",
 		}[s.jaasModule]))
@@ -355,42 +366,42 @@ func (s Security) TLSConfig() (*tls.Config, error) {
 	var roots *x509.CertPool
 	switch {
 	case s.TrustStoreFile != "" && s.TrustStorePEM != "":
-		errs = append(errs, fmt.Errorf("%w: set one of ssl.truststore.location and ssl.truststore.certificates", ErrConfig))
+		errs = append(errs, errorf("set one of ssl.truststore.location and ssl.truststore.certificates"))
 	case s.TrustStoreFile != "":
 		pool, err := pemfile.ReadCertPool("ssl.truststore.location", s.TrustStoreFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: %v", ErrConfig, err))
+			errs = append(errs, errorf("%v", err))
 		}
 		roots = pool
 	case s.TrustStorePEM != "":
 		pool, err := pemfile.CertPool("ssl.truststore.certificates", []byte(s.TrustStorePEM))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: %v", ErrConfig, err))
+			errs = append(errs, errorf("%v", err))
 		}
 		roots = pool
 	}
 	cfg.RootCAs = roots // nil: the system's CAs
 	switch {
 	case s.CertFile != "" && s.CertPEM != "":
-		errs = append(errs, fmt.Errorf("%w: set one of ssl.keystore.location and ssl.keystore.certificate.chain", ErrConfig))
+		errs = append(errs, errorf("set one of ssl.keystore.location and ssl.keystore.certificate.chain"))
 	case s.CertFile != "":
 		pair, err := pemfile.ReadKeyPair("ssl.keystore.location", s.CertFile, s.KeyFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: %v", ErrConfig, err))
+			errs = append(errs, errorf("%v", err))
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	case s.CertPEM != "":
 		if s.KeyPEM == "" {
-			errs = append(errs, fmt.Errorf("%w: ssl.keystore.certificate.chain needs ssl.keystore.key", ErrConfig))
+			errs = append(errs, errorf("ssl.keystore.certificate.chain needs ssl.keystore.key"))
 			break
 		}
 		pair, err := pemfile.KeyPair("ssl.keystore.certificate.chain", []byte(s.CertPEM), []byte(s.KeyPEM))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: %v", ErrConfig, err))
+			errs = append(errs, errorf("%v", err))
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	case s.KeyFile != "" || s.KeyPEM != "":
-		errs = append(errs, fmt.Errorf("%w: a client key is set without its certificate (ssl.keystore.location or ssl.keystore.certificate.chain)", ErrConfig))
+		errs = append(errs, errorf("a client key is set without its certificate (ssl.keystore.location or ssl.keystore.certificate.chain)"))
 	}
 	if s.NoHostnameCheck {
 		// The chain is still checked against the truststore; only the

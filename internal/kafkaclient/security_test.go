@@ -22,7 +22,7 @@ func TestFromPropertiesErrors(t *testing.T) {
 		props map[string]string
 		want  string // in the error of FromProperties or Opts
 	}{
-		{map[string]string{"security.protocol": "TLS"}, "accepted: PLAINTEXT, SSL"},
+		{map[string]string{"security.protocol": "TLS"}, `security.protocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got "TLS"`},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "GSSAPI"}, "GSSAPI is not supported"},
 		{map[string]string{"security.protocol": "SASL_PLAINTEXT", "sasl.username": "a", "sasl.password": "p"}, "needs sasl.mechanism"},
 		{map[string]string{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN"}, "needs credentials"},
