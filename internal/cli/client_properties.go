@@ -275,7 +275,6 @@ func boolProperty(kinds clientKind, set func(*clientSettings, bool)) clientPrope
 	}}
 }
 
-
 // parseAcks reads Kafka's acks forms; -1 and all are the same.
 func parseAcks(v string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
