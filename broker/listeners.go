@@ -205,3 +205,13 @@ func (b *Broker) advertisedListeners() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// Listeners are the broker's listeners as they run: name, security
+// protocol, bound address and advertised address.
+func (b *Broker) Listeners() []Listener {
+	out := make([]Listener, len(b.listeners))
+	for i, l := range b.listeners {
+		out[i] = Listener{Name: l.Name, Protocol: l.Protocol, Address: l.ln.Addr().String(), Advertise: l.Addr()}
+	}
+	return out
+}

@@ -59,7 +59,7 @@ func TestUsageErrors(t *testing.T) {
 		{"delete without topic", []string{"topics", "delete", "--bootstrap-server", bs}, `--topic is required`},
 
 		{"configs without entity type", []string{"configs", "describe", "--bootstrap-server", bs}, `--entity-type is required: accepted topics, brokers`},
-		{"configs bad entity type", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "users"}, `unknown --entity-type "users": accepted topics, brokers`},
+		{"configs bad entity type", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "broker-loggers"}, `unknown --entity-type "broker-loggers": accepted topics, brokers, users, clients`},
 		{"configs broker name not an id", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "b1"}, `--entity-name for brokers must be a broker id (a non-negative integer), got "b1"`},
 		{"configs default for topics", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-default"}, `--entity-default applies only to --entity-type brokers`},
 		{"alter without entity name", []string{"configs", "alter", "--bootstrap-server", bs, "--entity-type", "topics", "--add-config", "a=1"}, `--entity-name is required: name the topic`},
