@@ -107,6 +107,13 @@ type Config struct {
 	// ProducerBatchMaxBytes is producer.batch.size. Default 1 MiB (franz-go's).
 	ProducerBatchMaxBytes int32
 
+	// ClientSecurity holds the security.protocol, sasl.* and ssl.* keys of
+	// the worker's Kafka clients, unprefixed (every client) or with
+	// producer., consumer. or admin. (one kind of client; see
+	// client_security.go). Default none: PLAINTEXT. Values may be secrets:
+	// never log them.
+	ClientSecurity map[string]string
+
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -273,6 +280,12 @@ func (c *Config) Set(key, value string) error {
 			return nil
 		}
 	}
+	if handled, err := c.setSecurity(key, value); handled {
+		if err != nil {
+			return fmt.Errorf("worker config %w", err)
+		}
+		return nil
+	}
 	k, ok := workerKeys[key]
 	if !ok {
 		return fmt.Errorf("unknown worker config %q (known keys: %s, and key.converter.*, value.converter.*, header.converter.*)",
@@ -341,6 +354,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OffsetFlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("offset.flush.interval.ms must be positive"))
+	}
+	if err := c.validateSecurity(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, kv := range [][2]string{{"key.converter", c.KeyConverter}, {"value.converter", c.ValueConverter}} {
 		if kv[1] == "" {

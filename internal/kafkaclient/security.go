@@ -310,7 +310,7 @@ func (s Security) Opts() ([]kgo.Opt, error) {
 	if s.UsesTLS() {
 		cfg, err := s.TLSConfig()
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, flatten(err)...)
 		} else {
 			opts = append(opts, kgo.DialTLSConfig(cfg))
 		}
@@ -318,7 +318,7 @@ func (s Security) Opts() ([]kgo.Opt, error) {
 	if s.UsesSASL() {
 		m, err := s.saslMechanism()
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, flatten(err)...)
 		} else {
 			opts = append(opts, kgo.SASL(m))
 		}
@@ -327,6 +327,15 @@ func (s Security) Opts() ([]kgo.Opt, error) {
 		return nil, err
 	}
 	return opts, nil
+}
+
+// flatten is the errors a joined error holds, so every problem is one
+// error of the join Opts returns.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (s Security) saslMechanism() (sasl.Mechanism, error) {
