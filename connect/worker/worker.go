@@ -234,6 +234,9 @@ func (w *Worker) URL() string {
 	if w.rest == nil {
 		return ""
 	}
+	if w.cfg.RestTLS {
+		return "https://" + w.rest.addr()
+	}
 	return "http://" + w.rest.addr()
 }
 
