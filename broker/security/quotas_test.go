@@ -59,7 +59,7 @@ func TestProducerByteRateQuota(t *testing.T) {
 		t.Fatalf("describe quotas: %+v %v", described, err)
 	}
 
-	produceFor := func(user, password string, d time.Duration) (steadyRate float64, throttle time.Duration) {
+	produceFor := func(user, password string, d time.Duration) (steadyRate, totalRate float64, throttle time.Duration) {
 		hook := &throttleHook{}
 		cl := s.client(t, "SASL_PLAINTEXT", "SCRAM-SHA-256", user, password, kgo.WithHooks(hook), kgo.ProducerLinger(0),
 			kgo.ProducerBatchMaxBytes(4<<10), kgo.DefaultProduceTopic("quota"), kgo.RecordRetries(0), kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -69,7 +69,7 @@ func TestProducerByteRateQuota(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		var mu sync.Mutex
-		var steadyBytes int
+		var steadyBytes, totalBytes int
 		perSecond := map[int]int{}
 		defer func() { t.Logf("%s per second: %v", user, perSecond) }()
 		var wg sync.WaitGroup
@@ -82,6 +82,7 @@ func TestProducerByteRateQuota(t *testing.T) {
 				if err == nil {
 					mu.Lock()
 					perSecond[int(time.Since(start)/time.Second)] += len(r.Value)
+					totalBytes += len(r.Value)
 					mu.Unlock()
 				}
 				if err == nil && time.Since(start) > 2*time.Second {
@@ -92,9 +93,10 @@ func TestProducerByteRateQuota(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		return float64(steadyBytes) / (time.Since(start) - 2*time.Second).Seconds(), time.Duration(hook.max.Load())
+		elapsed := time.Since(start)
+		return float64(steadyBytes) / (elapsed - 2*time.Second).Seconds(), float64(totalBytes) / elapsed.Seconds(), time.Duration(hook.max.Load())
 	}
-	rate, throttle := produceFor("alice", alicePassword, 8*time.Second)
+	rate, _, throttle := produceFor("alice", alicePassword, 8*time.Second)
 	t.Logf("alice: %.0f B/s under a %d B/s quota, longest throttle %s", rate, quota, throttle)
 	if rate < quota*0.9 || rate > quota*1.1 {
 		t.Errorf("alice produced %.0f B/s, want within 10%% of %d", rate, quota)
@@ -102,7 +104,7 @@ func TestProducerByteRateQuota(t *testing.T) {
 	if throttle <= 0 {
 		t.Error("alice never saw throttle_time_ms")
 	}
-	rate, throttle = produceFor("bob", bobPassword, 2*time.Second)
+	_, rate, throttle = produceFor("bob", bobPassword, 2*time.Second)
 	if throttle > 0 || rate < 2*quota {
 		t.Errorf("bob, without a quota: %.0f B/s, throttled %s", rate, throttle)
 	}
