@@ -3,11 +3,14 @@
 GO      ?= go
 BIN     ?= bin/tributary
 DATA    ?= ./data
-# Packages where concurrency lives run under the race detector.
-RACE_PKGS = ./broker/... ./internal/... ./connect/... ./connectors/file/... ./connectors/datagen/... ./mirror/...
+# Every package runs under the race detector except the binary and the
+# examples, which build and run whole programs; streams runs a second time
+# without it, where its broker-backed tests take their full sizes (the
+# million-word run).
+PLAIN_PKGS = ./cmd/... ./examples/... ./streams/...
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build install run test test-deps bench fuzz lint clean
+.PHONY: build install run test test-deps bench fuzz soak lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tributary
@@ -26,8 +29,8 @@ run: build
 # vet and every test; concurrent packages under -race.
 test: test-deps
 	$(GO) vet ./...
-	$(GO) test -race -timeout 12m $(RACE_PKGS)
-	$(GO) test -timeout 12m $$($(GO) list ./... | grep -v -e /broker -e /internal/ -e '/connect$$' -e /connect/ -e /connectors/file -e /connectors/datagen -e /tributary/mirror)
+	$(GO) test -race -timeout 12m $$($(GO) list ./... | grep -v -e /cmd/ -e /examples/)
+	$(GO) test -timeout 12m $(PLAIN_PKGS)
 
 test-deps:
 	@command -v kcat >/dev/null 2>&1 || { \
@@ -45,11 +48,22 @@ test-deps:
 # client's own ceiling, with ratios; then connect (generator -> broker ->
 # file sink, next to a plain producer, and a 3-transformation chain's cost);
 # then the mirror (A->B next to raw produce into B, and latency at half
-# rate). A report, not a pass/fail gate.
+# rate); then streams against lovoo/goka; then the CDC pipeline (mysql-cdc
+# snapshot and binlog into the broker, the Parquet sink) against its
+# targets. A report, not a pass/fail gate.
 bench:
 	$(GO) run ./internal/bench/broker
 	$(GO) run ./internal/bench/connect
 	$(GO) run ./internal/bench/mirror
+	$(GO) run ./internal/bench/streams
+	$(GO) run ./internal/bench/cdc
+
+# Long fault loops, under the soak build tag: the broker's linearizability
+# check of produce, fetch and offset commits through minutes of kill -9 and
+# restart (broker/faults), the mirror's kill loops (mirror) and the
+# ten-million-word streams run (streams).
+soak:
+	$(GO) test -tags soak -count=1 -timeout 60m ./broker/faults/ ./mirror/ ./streams/
 
 # Each fuzz target briefly.
 FUZZTIME ?= 10s

@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tributary-streams/tributary/broker/internal/log"
 	"github.com/tributary-streams/tributary/broker/internal/metafile"
 )
 
@@ -60,9 +61,11 @@ type Broker struct {
 	dynamicConfigs dynamicConfigs
 	topicDefaults  atomic.Pointer[map[string]string]
 
-	httpSrv *http.Server
-	httpLn  net.Listener
-	ready   atomic.Bool
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	ready    atomic.Bool
+	recovery recoveryProgress
+	storage  storageState
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -72,6 +75,8 @@ type Broker struct {
 	conns  map[*clientConn]struct{}
 	// requestMemory bounds the request frames held in memory.
 	requestMemory *requestMemory
+	// files bounds the segment files held open by all partition logs.
+	files *log.Files
 
 	closeOnce sync.Once
 	done      chan struct{} // closed once Close has finished
@@ -103,6 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		done:    make(chan struct{}),
 
 		requestMemory: newRequestMemory(cfg.QueuedMaxRequestBytes),
+		files:         log.NewFiles(cfg.OpenSegmentFiles),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	b.metrics.broker = b
@@ -130,7 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	if err := b.loadTopics(); err != nil {
+	if err := b.loadTopics(ctx); err != nil {
 		return nil, err
 	}
 	b.fetchSessions = newFetchSessions(cfg.MaxIncrementalFetchSessionCacheSlots)
@@ -265,6 +271,8 @@ func (b *Broker) loadIdentity() error {
 
 func (b *Broker) acceptLoop(l *listener) {
 	defer b.wg.Done()
+	var lastWarn time.Time
+	skipped := 0
 	for {
 		b.connLimits.waitForSlot(b.ctx, l.limits)
 		nc, err := l.ln.Accept()
@@ -275,8 +283,14 @@ func (b *Broker) acceptLoop(l *listener) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
 				// Out of descriptors or a connection reset before
-				// accept: keep serving the connections we have.
-				b.logger.Warn("accept", "err", err)
+				// accept: keep serving the connections we have, and
+				// say so once a second, not at every retry.
+				if time.Since(lastWarn) >= time.Second {
+					b.logger.Warn("cannot accept connections; retrying", "err", err, "failed_since_last_warning", skipped)
+					lastWarn, skipped = time.Now(), 0
+				} else {
+					skipped++
+				}
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
@@ -374,15 +388,8 @@ func (b *Broker) Close() (err error) {
 			errs = append(errs, err)
 		}
 		if b.topics != nil {
-			for _, t := range b.topics.list() {
-				for _, p := range *t.partitions.Load() {
-					if err := p.saveProducerState(); err != nil {
-						b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
-					}
-					if err := p.log.Close(); err != nil {
-						errs = append(errs, fmt.Errorf("close %s-%d: %w", t.name, p.index, err))
-					}
-				}
+			if err := b.closePartitions(); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		if b.httpSrv != nil {

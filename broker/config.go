@@ -52,6 +52,12 @@ type Config struct {
 	// (--fsync=always). Default false: like Kafka, rely on the OS and on
 	// flush.messages / flush.ms.
 	FsyncAlways bool
+	// OpenSegmentFiles bounds the segment (.log) files held open across
+	// all partitions; others are opened on demand, so idle partitions cost
+	// no descriptors. Not a Kafka key (Kafka keeps every segment open).
+	// Default: a quarter of the process's descriptor limit, between 64 and
+	// 4096.
+	OpenSegmentFiles int
 	// Faults, for tests only, injects errors, delays and dropped
 	// connections into request handling (see Faults). Default nil: none.
 	Faults *Faults
@@ -165,6 +171,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.DefaultReplicationFactor, 1)
 	setDefault(&c.SocketRequestMaxBytes, 104857600)
 	setDefault(&c.QueuedMaxRequestBytes, 512<<20)
+	setDefault(&c.OpenSegmentFiles, defaultOpenSegmentFiles())
 	setDefault(&c.ConnectionsMaxIdleMs, 600000)
 	setDefault(&c.RetentionCheckIntervalMs, 300000)
 	setDefault(&c.LogCleanerBackoffMs, 15000)
@@ -505,6 +512,7 @@ func (c Config) Validate() error {
 		bad("default.replication.factor", c.DefaultReplicationFactor, "must be 1 (a single node holds one replica)")
 	}
 	atLeast("socket.request.max.bytes", int64(c.SocketRequestMaxBytes), 1024)
+	atLeast("OpenSegmentFiles", int64(c.OpenSegmentFiles), 1)
 	if q := c.QueuedMaxRequestBytes; q != -1 && q < int64(c.SocketRequestMaxBytes) {
 		bad("queued.max.request.bytes", q, fmt.Sprintf("must be -1 (unbounded) or at least socket.request.max.bytes (%d)", c.SocketRequestMaxBytes))
 	}

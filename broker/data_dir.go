@@ -81,14 +81,16 @@ func (b *Broker) moveAsideIfExists(dir string) error {
 }
 
 // tidyDataDir applies the rules in the file comment before any partition
-// is opened. Removals are handed to the background remover; the topics
-// being deleted leave topics.json once their directories are gone.
-func (ts *topics) tidyDataDir() error {
+// is opened, and returns the names of the live partition directories.
+// Removals are handed to the background remover; the topics being deleted
+// leave topics.json once their directories are gone.
+func (ts *topics) tidyDataDir() (live map[string]bool, err error) {
 	dataDir := ts.b.cfg.DataDir
 	entries, err := os.ReadDir(dataDir)
 	if err != nil {
-		return fmt.Errorf("read data dir: %w", err)
+		return nil, fmt.Errorf("read data dir: %w", err)
 	}
+	live = map[string]bool{}
 	var remove []string
 	removed := map[string]int{} // "topic|reason" -> directories
 	renamed := false
@@ -121,18 +123,25 @@ func (ts *topics) tidyDataDir() error {
 		case hasID && beingDeleted:
 			reason = "finishing an interrupted DeleteTopics"
 		case t != nil && (!hasID || id == t.id) && idx < t.recorded:
-			continue // a live partition
+			if !hasID {
+				// From before partition metadata, or damaged: adopt it.
+				if err := writePartitionMetadata(path, t.id); err != nil {
+					return nil, err
+				}
+			}
+			live[name] = true
+			continue
 		case t != nil && merr == nil && (!hasID || id == t.id):
 			reason = "beyond the topic's partition count (an interrupted CreateTopics or CreatePartitions)"
 		default:
 			if err := ts.b.moveAsideIfExists(path); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		to, err := renameForDelete(path, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		renamed = true
 		remove = append(remove, to)
@@ -140,7 +149,7 @@ func (ts *topics) tidyDataDir() error {
 	}
 	if renamed {
 		if err := fsutil.SyncDir(dataDir); err != nil {
-			return fmt.Errorf("sync data dir: %w", err)
+			return nil, fmt.Errorf("sync data dir: %w", err)
 		}
 	}
 	keys := make([]string, 0, len(removed))
@@ -159,7 +168,7 @@ func (ts *topics) tidyDataDir() error {
 	if len(remove) > 0 || len(finish) > 0 {
 		ts.remover.add(removeJob{dirs: remove, finish: finish})
 	}
-	return nil
+	return live, nil
 }
 
 // removeJob is directories to remove and the deleting topics that are

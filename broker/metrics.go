@@ -58,6 +58,30 @@ func newMetrics() *metrics {
 	m.recordsOut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_topic_records_out_total", Help: "Records fetched, by topic."}, []string{"topic"})
 	m.reg.MustRegister(m.connections, m.requests, m.requestErrors, m.latency, m.bytesIn, m.recordsIn, m.bytesOut, m.recordsOut,
 		partitionCollector{m},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_storage_full",
+			Help: "1 while the data dir's device is full (writes fail, reads and deletes go on), else 0."},
+			func() float64 {
+				if m.broker != nil && m.broker.storageFull() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_storage_free_bytes",
+			Help: "Bytes available on the data dir's device."},
+			func() float64 {
+				if m.broker == nil {
+					return 0
+				}
+				return float64(m.broker.freeBytes())
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_log_open_segment_files",
+			Help: "Segment (.log) files held open across all partitions (bounded by OpenSegmentFiles)."},
+			func() float64 {
+				if m.broker == nil || m.broker.files == nil {
+					return 0
+				}
+				return float64(m.broker.files.Open())
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tributary_request_bytes_in_flight",
 			Help: "Bytes of request frames read and not yet answered (bounded by queued.max.request.bytes)."},
 			func() float64 {
@@ -169,8 +193,7 @@ func (c partitionCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// startHTTP serves /metrics and /healthz. /healthz answers 503 until every
-// log is recovered and the listener is up, then 200.
+// startHTTP serves /metrics and /healthz (health.go).
 func (b *Broker) startHTTP() error {
 	ln, err := net.Listen("tcp", b.cfg.MetricsListen)
 	if err != nil {
@@ -178,13 +201,7 @@ func (b *Broker) startHTTP() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if !b.ready.Load() {
-			http.Error(w, "recovering", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("/healthz", b.serveHealthz)
 	b.httpLn = ln
 	b.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

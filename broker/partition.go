@@ -6,6 +6,7 @@ package broker
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -46,24 +47,32 @@ type partition struct {
 	gone   bool
 }
 
-// openPartition opens (creating it if needed) the log of partition i of t
-// and records the topic id in its directory. For a partition being
-// created (fresh), a directory already at its path belongs to no live
-// topic (a topic this broker does not know, or metadata damage): it is
-// moved aside, never deleted.
+// openPartition opens the log of partition i of t, or creates it (fresh)
+// with the topic id recorded in its directory. For a partition being
+// created, a directory already at its path belongs to no live topic (a
+// topic this broker does not know, or metadata damage): it is moved aside,
+// never deleted.
 func (b *Broker) openPartition(t *topic, i int32, fresh bool) (*partition, error) {
 	dir := partitionDir(b.cfg.DataDir, t.name, i)
 	if fresh {
 		if err := b.moveAsideIfExists(dir); err != nil {
 			return nil, err
 		}
+		// The metadata goes in first; creating the log syncs the new
+		// directory once for everything in it.
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create partition directory: %w", err)
+		}
+		if err := writePartitionMetadata(dir, t.id); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
-	l, err := log.Open(dir, t.settings.Load().log, b.logger.With("topic", t.name, "partition", i))
+	l, err := log.Open(dir, t.settings.Load().log, log.Options{Logger: b.logger.With("topic", t.name, "partition", i), Files: b.files})
 	if err != nil {
-		return nil, err
-	}
-	if err := writePartitionMetadata(dir, t.id, fresh); err != nil {
-		l.Abandon()
+		if fresh {
+			os.RemoveAll(dir)
+		}
 		return nil, err
 	}
 	p := &partition{b: b, topic: t, index: i, log: l}

@@ -22,16 +22,13 @@ import (
 
 const partitionMetadataFile = "partition.metadata"
 
-// writePartitionMetadata records id in dir, unless (for an existing
-// partition) it is there already.
-func writePartitionMetadata(dir string, id [16]byte, fresh bool) error {
-	if !fresh {
-		if have, ok, err := readPartitionMetadata(dir); err == nil && ok && have == id {
-			return nil
-		}
-	}
+// writePartitionMetadata records id in dir. It is not fsynced: the
+// directory sync that follows makes the entry durable, and a torn write
+// fails its checksum and is rewritten at the next start (the topic's
+// record in topics.json is what counts).
+func writePartitionMetadata(dir string, id [16]byte) error {
 	content := "version: 0\ntopic_id: " + base64.RawURLEncoding.EncodeToString(id[:]) + "\n"
-	if err := metafile.Write(filepath.Join(dir, partitionMetadataFile), []byte(content), false); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, partitionMetadataFile), metafile.Encode([]byte(content)), 0o644); err != nil {
 		return fmt.Errorf("write partition metadata: %w", err)
 	}
 	return nil

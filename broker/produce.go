@@ -200,9 +200,12 @@ func (b *Broker) produceToPartition(req *kmsg.ProduceRequest, p *partition, rp k
 		base, code, err := p.appendBatch(cb.batch, cb.h)
 		release()
 		if err != nil {
-			b.logger.Error("append failed", "topic", p.topic.name, "partition", p.index, "err", err)
+			if !b.noteWriteError("append", err) {
+				b.logger.Error("append failed", "topic", p.topic.name, "partition", p.index, "err", err)
+			}
 			return produceError(rp.Partition, errorCode(err), err.Error())
 		}
+		b.noteWriteOK()
 		if code != 0 {
 			return produceError(rp.Partition, code, "")
 		}

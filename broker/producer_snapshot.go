@@ -117,10 +117,13 @@ func (p *partition) loadProducerState() error {
 }
 
 // saveProducerState writes a snapshot if the log moved since the last one.
-// Periodic snapshots and the clean-shutdown one are written the same way
-// (fsynced and renamed into place): the fsync costs little at this rate, and
-// a snapshot that is always whole keeps restarts from rescanning the tail.
-func (p *partition) saveProducerState() error {
+// Periodic snapshots are fsynced and renamed into place: the fsync costs
+// little at this rate, and a snapshot that is always whole keeps restarts
+// from rescanning the tail. At a clean stop (durable false) they are only
+// renamed into place: the stop syncs the file system once for every file
+// (log.CloseAll), and a snapshot torn by a crash before that fails its
+// checksum and costs a scan, nothing more.
+func (p *partition) saveProducerState(durable bool) error {
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
 	if p.gone {
@@ -135,7 +138,11 @@ func (p *partition) saveProducerState() error {
 	raw := p.producers.encodeSnapshot(end)
 	p.appendMu.Unlock()
 	path := p.snapshotPath()
-	if err := fsutil.WriteFileAtomic(path, raw); err != nil {
+	write := fsutil.WriteFileAtomic
+	if !durable {
+		write = writeFileRenamed
+	}
+	if err := write(path, raw); err != nil {
 		return fmt.Errorf("write producer snapshot: %w", err)
 	}
 	p.appendMu.Lock()
@@ -154,4 +161,15 @@ func (p *partition) expireProducers(cutoffMs int64) {
 		}
 	}
 	p.appendMu.Unlock()
+}
+
+// writeFileRenamed writes data to a temp file and renames it over path,
+// syncing nothing.
+func writeFileRenamed(path string, data []byte) error {
+	tmp := path + fsutil.TempSuffix
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }

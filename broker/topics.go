@@ -13,6 +13,7 @@ package broker
 // never shares a path with the old one's files.
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tributary-streams/tributary/broker/internal/log"
@@ -115,7 +117,7 @@ func partitionDir(dataDir, topic string, p int32) string {
 	return filepath.Join(dataDir, topic+"-"+strconv.Itoa(int(p)))
 }
 
-func (b *Broker) loadTopics() error {
+func (b *Broker) loadTopics(ctx context.Context) error {
 	ts := &topics{b: b, byName: map[string]*topic{}, byID: map[[16]byte]*topic{},
 		deleting: map[[16]byte]deletingTopic{}, renaming: map[string]bool{},
 		cleaner: &log.Cleaner{DedupeBufferBytes: b.cfg.LogCleanerDedupeBufferSize, LoadFactor: b.cfg.LogCleanerIOBufferLoadFactor}}
@@ -136,34 +138,11 @@ func (b *Broker) loadTopics() error {
 		ts.byName[t.name] = t
 		ts.byID[t.id] = t
 	}
-	if err := ts.tidyDataDir(); err != nil {
+	live, err := ts.tidyDataDir()
+	if err != nil {
 		return err
 	}
-	for _, t := range ts.byName {
-		ps := make([]*partition, 0, t.recorded)
-		missing := 0
-		for i := int32(0); i < t.recorded; i++ {
-			// A directory missing for a recorded partition was not made
-			// yet when a crash interrupted CreateTopics or
-			// CreatePartitions (or was lost): it starts empty.
-			_, serr := os.Stat(partitionDir(b.cfg.DataDir, t.name, i))
-			fresh := errors.Is(serr, os.ErrNotExist)
-			if fresh {
-				missing++
-			}
-			p, err := b.openPartition(t, i, fresh)
-			if err != nil {
-				return err
-			}
-			ps = append(ps, p)
-		}
-		t.partitions.Store(&ps)
-		if missing > 0 {
-			b.logger.Warn("created partition directories missing at startup (left unmade by a crash during CreateTopics or CreatePartitions, or lost)",
-				"topic", t.name, "directories", missing)
-		}
-	}
-	return nil
+	return b.openPartitions(ctx, live)
 }
 
 // newTopic is a topic with no partitions yet.
@@ -281,6 +260,7 @@ func (ts *topics) create(spec createSpec) (*topic, error) {
 	}
 	if err := ts.saveLocked(); err != nil {
 		forget()
+		ts.b.logStorageFailure("create topic", t.name, err)
 		return nil, err
 	}
 	ps, err := ts.openNewPartitions(t, nil, spec.partitions)
@@ -358,7 +338,8 @@ func (ts *topics) autoCreate(name string) (*topic, error) {
 // delete removes a topic: recorded as deleting (so the name is free once
 // this returns and a restart finishes the job), every partition stopped
 // without another write and its directory renamed aside, then removed in
-// the background.
+// the background. On a full disk, where even the record cannot be
+// written, the files go first, freeing the space the record needs.
 func (ts *topics) delete(name string) error {
 	if isInternalTopic(name) {
 		return errInternalTopicChange(name, "delete")
@@ -373,34 +354,41 @@ func (ts *topics) delete(name string) error {
 	delete(ts.byID, t.id)
 	ts.deleting[t.id] = deletingTopic{name: name, partitions: t.recorded}
 	ts.renaming[name] = true
-	if err := ts.saveLocked(); err != nil {
+	err := ts.saveLocked()
+	if err != nil && !errors.Is(err, syscall.ENOSPC) {
 		ts.byName[name], ts.byID[t.id] = t, t
 		delete(ts.deleting, t.id)
 		delete(ts.renaming, name)
 		ts.mu.Unlock()
+		ts.b.logStorageFailure("delete topic", name, err)
 		return err
 	}
 	ts.mu.Unlock()
 
-	t.deleted.Store(true)
-	var dirs []string
-	for _, p := range *t.partitions.Load() {
-		p.detach()
-		to, err := renameForDelete(p.log.Dir(), t.id)
-		if err != nil {
-			ts.b.logger.Warn("delete partition files", "topic", name, "partition", p.index, "err", err)
-			continue
+	dirs := ts.stopAndRename(t)
+	if err != nil {
+		ts.b.noteWriteError("delete topic", err)
+		for _, d := range dirs {
+			if rerr := os.RemoveAll(d); rerr != nil {
+				ts.b.logger.Warn("remove directory", "dir", d, "err", rerr)
+			}
 		}
-		dirs = append(dirs, to)
-		ts.b.metrics.forgetPartition(name, p.index)
+		ts.mu.Lock()
+		delete(ts.deleting, t.id)
+		delete(ts.renaming, name)
+		err = ts.saveLocked()
+		ts.mu.Unlock()
+		if err != nil {
+			ts.b.logger.Error("deleted a topic's files on a full disk but could not record it; the topic reappears, empty, at the next start",
+				"topic", name, "err", err)
+			return err
+		}
+	} else {
+		ts.mu.Lock()
+		delete(ts.renaming, name)
+		ts.mu.Unlock()
+		ts.remover.add(removeJob{dirs: dirs, finish: [][16]byte{t.id}})
 	}
-	if err := fsutil.SyncDir(ts.b.cfg.DataDir); err != nil {
-		ts.b.logger.Warn("sync data dir after renaming a deleted topic's directories", "topic", name, "err", err)
-	}
-	ts.mu.Lock()
-	delete(ts.renaming, name)
-	ts.mu.Unlock()
-	ts.remover.add(removeJob{dirs: dirs, finish: [][16]byte{t.id}})
 
 	// Committed offsets of a deleted topic go with it, as in Kafka.
 	if ts.b.groups != nil {
@@ -410,6 +398,27 @@ func (ts *topics) delete(name string) error {
 	}
 	ts.b.logger.Info("topic deleted", "topic", name)
 	return nil
+}
+
+// stopAndRename stops every partition of a deleted topic and renames its
+// directories aside, returning their new paths.
+func (ts *topics) stopAndRename(t *topic) []string {
+	t.deleted.Store(true)
+	var dirs []string
+	for _, p := range *t.partitions.Load() {
+		p.detach()
+		ts.b.metrics.forgetPartition(t.name, p.index)
+		to, err := renameForDelete(p.log.Dir(), t.id)
+		if err != nil {
+			ts.b.logger.Warn("delete partition files", "topic", t.name, "partition", p.index, "err", err)
+			continue
+		}
+		dirs = append(dirs, to)
+	}
+	if err := fsutil.SyncDir(ts.b.cfg.DataDir); err != nil {
+		ts.b.logger.Warn("sync data dir after renaming a deleted topic's directories", "topic", t.name, "err", err)
+	}
+	return dirs
 }
 
 // finishDeleting forgets deleted topics whose directories are gone.
@@ -447,6 +456,7 @@ func (ts *topics) addPartitions(name string, count int32, validateOnly bool) err
 	t.recorded = count
 	if err := ts.saveLocked(); err != nil {
 		t.recorded = cur
+		ts.b.logStorageFailure("create partitions", name, err)
 		return err
 	}
 	ps, err := ts.openNewPartitions(t, *t.partitions.Load(), count)
@@ -552,11 +562,11 @@ func (ts *topics) maintainAll(now time.Time, retention, compact bool) {
 		for _, p := range *t.partitions.Load() {
 			if retention {
 				p.expireProducers(producerCutoff)
-				if err := p.saveProducerState(); err != nil {
+				if err := p.saveProducerState(true); err != nil && !ts.b.noteWriteError("save producer state", err) {
 					ts.b.logger.Warn("save producer state", "topic", t.name, "partition", p.index, "err", err)
 				}
 			}
-			if err := p.log.Tick(now); err != nil && !errors.Is(err, log.ErrClosed) {
+			if err := p.log.Tick(now); err != nil && !errors.Is(err, log.ErrClosed) && !ts.b.noteWriteError("log tick", err) {
 				ts.b.logger.Warn("log tick", "topic", t.name, "partition", p.index, "err", err)
 			}
 			if !retention {

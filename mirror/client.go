@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/internal/kafkaclient"
+	"github.com/tributary-streams/tributary/internal/kgolog"
 )
 
 // clientKind is which of a cluster's clients a property is for.
@@ -234,7 +234,7 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 // opts are the franz-go options the settings stand for, shared by every
 // kind of client; callers add their own (consumer, producer, transactions).
 func (s clientSettings) opts(logger *slog.Logger) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.WithLogger(kgoLogger{logger})}
+	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.WithLogger(kgolog.New(logger))}
 	// Checked by settings: TLS and SASL as the security properties say.
 	sec, _ := s.security.Opts()
 	opts = append(opts, sec...)
@@ -333,26 +333,4 @@ func bytesProperty(field func(*clientSettings) *int32) func(string, *clientSetti
 		*field(s) = int32(n)
 		return nil
 	}
-}
-
-// kgoLogger sends franz-go's log lines to slog at debug level (warnings
-// and errors at their own): the mirror reports what matters itself.
-type kgoLogger struct{ l *slog.Logger }
-
-func (k kgoLogger) Level() kgo.LogLevel {
-	if k.l.Enabled(context.Background(), slog.LevelDebug) {
-		return kgo.LogLevelDebug
-	}
-	return kgo.LogLevelWarn
-}
-
-func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	l := slog.LevelDebug
-	switch level {
-	case kgo.LogLevelError:
-		l = slog.LevelError
-	case kgo.LogLevelWarn:
-		l = slog.LevelWarn
-	}
-	k.l.Log(context.Background(), l, "franz-go: "+msg, keyvals...)
 }

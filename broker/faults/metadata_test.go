@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/broker"
@@ -116,18 +118,41 @@ func copyDir(t testing.TB, from, to string) {
 }
 
 // A flipped bit in a log-start-offset checkpoint makes it a plausible
-// larger offset: the broker must not hide or delete records for it.
+// other offset: the broker must not hide or delete records for it (it
+// falls back to the checkpoint's previous version).
 func TestLogStartOffsetBitFlip(t *testing.T) {
 	b := testkit.StartBroker(t)
 	testkit.CreateTopic(t, b.Addr, "ledger", 1, "segment.bytes=4096")
 	acks := produce(t, b.Addr, "ledger", 3000, "l", kgo.ProducerBatchMaxBytes(1024))
+	adm := testkit.Admin(t, b.Addr)
+	for _, before := range []int64{500, 1000} {
+		var os kadm.Offsets
+		os.AddOffset("ledger", 0, before, -1)
+		resp, err := adm.DeleteRecords(ctxT(t, 30*time.Second), os)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	flipBit(t, filepath.Join(b.DataDir, "ledger-0", "log-start-offset"), "0", 3) // 0 -> 8
+	flipBit(t, filepath.Join(b.DataDir, "ledger-0", "log-start-offset"), "1000", 3) // 1000 -> 9000
 	b2 := testkit.StartBroker(t, testkit.WithDataDir(b.DataDir))
-	verifyAcked(t, b2.Addr, acks)
-	if _, err := os.Stat(filepath.Join(b.DataDir, "ledger-0", "00000000000000000000.log")); err != nil {
-		t.Fatalf("segment 0 is gone: %v", err)
+	var kept []acked
+	for _, a := range acks {
+		if a.offset >= 1000 {
+			kept = append(kept, a)
+		}
+	}
+	verifyAcked(t, b2.Addr, kept)
+	starts, err := testkit.Admin(t, b2.Addr).ListStartOffsets(ctxT(t, 30*time.Second), "ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := starts.Lookup("ledger", 0); o.Offset > 1000 {
+		t.Fatalf("log start offset %d after a damaged checkpoint, want at most 1000", o.Offset)
 	}
 }

@@ -35,3 +35,15 @@ func TestStandardCollectors(t *testing.T) {
 		}
 	}
 }
+
+// httpGet returns the status and body of GET path on addr.
+func httpGet(t testing.TB, addr, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}

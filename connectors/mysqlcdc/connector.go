@@ -72,27 +72,42 @@ func (c *Connector) Start(_ connect.ConnectorContext, config map[string]string) 
 }
 
 // checkKeys finds captured tables with neither a primary key nor
-// message.key.columns.
+// message.key.columns. It reads SHOW CREATE TABLE with the connector's own
+// parser, as the snapshot does: information_schema's constraint tables
+// hide rows from users without more than SELECT on MariaDB.
 func checkKeys(ctx context.Context, s *server, f *filters) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.TABLE_SCHEMA, t.TABLE_NAME FROM information_schema.TABLES t
-		LEFT JOIN information_schema.TABLE_CONSTRAINTS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_TYPE = 'PRIMARY KEY'
-		WHERE t.TABLE_TYPE = 'BASE TABLE' AND c.CONSTRAINT_NAME IS NULL`)
+	rows, err := s.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'")
 	if err != nil {
 		return s.explain(fmt.Errorf("mysqlcdc: list tables: %w", err))
 	}
-	defer rows.Close()
-	var missing []string
+	var ids []ddl.TableID
 	for rows.Next() {
 		var id ddl.TableID
 		if err := rows.Scan(&id.Database, &id.Table); err != nil {
+			rows.Close()
 			return err
 		}
 		if f.captured(id) && f.keyFor(id) == nil {
-			missing = append(missing, id.String())
+			ids = append(ids, id)
 		}
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	schemas := ddl.NewSchemas(s.charset)
+	var missing []string
+	for _, id := range ids {
+		var name, def string
+		if err := s.db.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteID(id)).Scan(&name, &def); err != nil {
+			return s.explain(fmt.Errorf("mysqlcdc: SHOW CREATE TABLE %s: %w", id, err))
+		}
+		if _, err := schemas.Apply(id.Database, def); err != nil {
+			return fmt.Errorf("mysqlcdc: definition of %s: %w", id, err)
+		}
+		if t := schemas.Table(id); t == nil || len(t.PrimaryKey) == 0 {
+			missing = append(missing, id.String())
+		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: %s; add a primary key, name key columns with message.key.columns=<db>.<table>:<column>[,...], or leave the tables out with table.exclude.list",

@@ -86,6 +86,8 @@ type kafkaHistory struct {
 	topic  string
 	server string // topic.prefix: the source.server of the records
 	log    *slog.Logger
+	// created: ensure made the topic, so it is empty.
+	created bool
 }
 
 // ErrHistory marks a schema history topic that cannot be used.
@@ -137,6 +139,7 @@ func (h *kafkaHistory) ensure(ctx context.Context) error {
 	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("%w: create topic %s: %v", ErrHistory, h.topic, resp.Err)
 	}
+	h.created = resp.Err == nil
 	return nil
 }
 
@@ -157,13 +160,24 @@ func (h *kafkaHistory) record(ctx context.Context, pos position, sc *schemaChang
 
 // load reads every record of this server from the topic.
 func (h *kafkaHistory) load(ctx context.Context) ([]historyRecord, error) {
-	ends, err := h.admin.ListEndOffsets(ctx, h.topic)
-	if err != nil {
-		return nil, fmt.Errorf("%w: read end of %s: %v", ErrHistory, h.topic, err)
+	if h.created {
+		return nil, nil
 	}
-	end, ok := ends.Lookup(h.topic, 0)
-	if !ok || end.Err != nil {
-		return nil, fmt.Errorf("%w: topic %s has no partition 0: %v", ErrHistory, h.topic, end.Err)
+	// A topic a moment old may not show in metadata yet: retry briefly.
+	var end kadm.ListedOffset
+	for attempt := 0; ; attempt++ {
+		ends, err := h.admin.ListEndOffsets(ctx, h.topic)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read end of %s: %v", ErrHistory, h.topic, err)
+		}
+		var ok bool
+		if end, ok = ends.Lookup(h.topic, 0); ok && end.Err == nil {
+			break
+		}
+		if attempt == 50 || ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: topic %s has no readable partition 0: %v", ErrHistory, h.topic, end.Err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if end.Offset == 0 {
 		return nil, nil

@@ -38,6 +38,9 @@ type snapshotter struct {
 	fetchSize     int    // rows per chunk
 	threads       int    // snapshot.max.threads
 	schemaChanges bool   // include.schema.changes
+	// catchUp, when set, reads the binlog up to the snapshot's position
+	// once it is known, before the snapshot's history and rows.
+	catchUp func(ctx context.Context, until position) error
 }
 
 // run snapshots and returns the binlog position to stream from.
@@ -103,6 +106,11 @@ func (s *snapshotter) run(ctx context.Context) (position, error) {
 	unlock()
 	s.log.Info("snapshot position read", "file", pos.File, "pos", pos.Pos, "gtids", pos.GTIDs,
 		"tables", len(ids), "lock_held", time.Since(lockedAt).Round(time.Millisecond))
+	if s.catchUp != nil {
+		if err := s.catchUp(ctx, pos); err != nil {
+			return position{}, err
+		}
+	}
 
 	// The schema as of the position: start the history afresh.
 	schemas := ddl.NewSchemas(s.server.charset)

@@ -30,7 +30,10 @@ type binlogReader struct {
 	emit func(ctx context.Context, cs []change) error
 	log  *slog.Logger
 
-	skipOps        map[byte]bool
+	skipOps map[byte]bool
+	// until, when set, ends run (with nil) once every transaction up to it
+	// is read.
+	until          *position
 	schemaChanges  bool // include.schema.changes
 	skipBadDDL     bool // schema.history.internal.skip.unparseable.ddl
 	heartbeatEvery time.Duration
@@ -108,6 +111,9 @@ func (r *binlogReader) run(ctx context.Context, from position) error {
 
 	lastBeat := time.Now()
 	for {
+		if r.until != nil && !r.tx.active && r.lastPos.covers(*r.until, r.server.flavor) {
+			return nil
+		}
 		wait := ctx
 		cancel := func() {}
 		if r.heartbeatEvery > 0 {

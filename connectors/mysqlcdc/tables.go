@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
+	"github.com/tributary-streams/tributary/connect/data"
 	"github.com/tributary-streams/tributary/connectors/mysqlcdc/internal/ddl"
 )
 
@@ -140,8 +142,15 @@ type capturedTable struct {
 	key []int
 	// topic is <topic.prefix>.<db>.<table>.
 	topic string
-	// schemas are the record schemas, built by the task on first use.
-	schemas *tableSchemas
+	// schemas are the record schemas, built on first use.
+	schemasOnce sync.Once
+	schemas     *tableSchemas
+}
+
+// recordSchemas returns the table's record schemas.
+func (t *capturedTable) recordSchemas(source *data.Schema) *tableSchemas {
+	t.schemasOnce.Do(func() { t.schemas = newTableSchemas(t, source) })
+	return t.schemas
 }
 
 // tableSet holds the schemas of every table and the decoders of captured

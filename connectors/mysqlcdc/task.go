@@ -12,7 +12,6 @@ import (
 
 	"github.com/tributary-streams/tributary/connect"
 	"github.com/tributary-streams/tributary/connect/data"
-	"github.com/tributary-streams/tributary/connectors/debezium"
 	"github.com/tributary-streams/tributary/connectors/mysqlcdc/internal/ddl"
 )
 
@@ -38,14 +37,14 @@ type Task struct {
 	// partition is the source partition of every offset: {"server": prefix}.
 	partition map[string]any
 
-	queue   chan []change
+	queue   chan []connect.SourceRecord
 	cancel  context.CancelFunc
 	done    chan struct{}
 	failure error
 	stopped sync.Once
 
-	// buffered holds converted changes not yet returned by Poll.
-	buffered []change
+	// buffered holds records not yet returned by Poll.
+	buffered []connect.SourceRecord
 }
 
 // NewTask returns an unstarted task.
@@ -104,7 +103,7 @@ func (t *Task) Start(ctx connect.SourceTaskContext, config map[string]string) er
 
 	runCtx, runCancel := context.WithCancel(context.Background())
 	t.cancel = runCancel
-	t.queue = make(chan []change, max(cfg.MaxQueueSize/64, 8))
+	t.queue = make(chan []connect.SourceRecord, max(cfg.MaxQueueSize/64, 8))
 	t.done = make(chan struct{})
 	go t.run(runCtx, plan)
 	return nil
@@ -118,6 +117,57 @@ type plan struct {
 	stream   bool
 	from     position
 	schemas  *ddl.Schemas
+	// catchUp is an interrupted snapshot's position: the binlog from there
+	// to the new snapshot's is read before the new snapshot's rows.
+	catchUp *position
+}
+
+// firstSnapshot returns the position of the first snapshot the history
+// records, or nil.
+func (t *Task) firstSnapshot(ctx context.Context) (*position, error) {
+	records, err := t.history.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range records {
+		if records[i].Reset {
+			p, err := positionFromOffset(records[i].Position)
+			if err != nil {
+				return nil, fmt.Errorf("mysqlcdc: schema history: %w", err)
+			}
+			return &p, nil
+		}
+	}
+	return nil, nil
+}
+
+// catchUpFrom returns the table definitions at an interrupted snapshot's
+// position, or nil when there is nothing to catch up: no history was
+// written (so no row was emitted either) or the binlog is gone (then rows
+// deleted before the new snapshot keep their old snapshot record, as in
+// Debezium).
+func (t *Task) catchUpFrom(ctx context.Context, from position) (*ddl.Schemas, error) {
+	if from.File == "" {
+		return nil, nil
+	}
+	ok, err := t.server.available(ctx, from)
+	if err != nil || !ok {
+		if !ok {
+			t.log.Warn("the interrupted snapshot's binlog position is gone: rows deleted since keep their old snapshot record", "file", from.File)
+		}
+		return nil, err
+	}
+	records, err := t.history.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	at := from
+	at.Snapshot = false
+	schemas, applied, err := replayHistory(records, at, t.server.flavor, t.server.charset)
+	if err != nil || applied == 0 {
+		return nil, err
+	}
+	return schemas, nil
 }
 
 // plan decides from snapshot.mode and the committed offset.
@@ -141,6 +191,23 @@ func (t *Task) plan(ctx context.Context, committed map[string]any) (plan, error)
 		default:
 			p.snapshot, p.withData = true, true
 		}
+		// No offset, but a history: earlier snapshots emitted rows before
+		// any offset was committed. Catch up from the first one's position:
+		// nothing since may have reached Kafka (records are acknowledged
+		// asynchronously, history records synchronously), so a later
+		// snapshot's position would skip changes that were lost.
+		first, err := t.firstSnapshot(ctx)
+		if err != nil {
+			return p, err
+		}
+		if first != nil {
+			if schemas, err := t.catchUpFrom(ctx, *first); err != nil {
+				return p, err
+			} else if schemas != nil {
+				p.catchUp, p.schemas = first, schemas
+				t.log.Info("an earlier snapshot wrote records before committing an offset; reading the binlog from its position, then snapshotting again", "file", first.File, "pos", first.Pos)
+			}
+		}
 		return p, nil
 	}
 	from, err := positionFromOffset(committed)
@@ -148,9 +215,21 @@ func (t *Task) plan(ctx context.Context, committed map[string]any) (plan, error)
 		return p, fmt.Errorf("mysqlcdc: committed offset: %w", err)
 	}
 	if from.Snapshot {
-		// The snapshot did not finish: take it again.
-		t.log.Info("the last snapshot did not complete; snapshotting again")
+		// The snapshot did not finish: take it again. Some of its rows are in
+		// Kafka already, as of its position; the binlog from there to the new
+		// snapshot's position is read first, so that rows deleted or changed
+		// in between are not left as the old snapshot wrote them.
 		p.snapshot, p.withData = true, mode != "no_data"
+		catchUp, err := t.catchUpFrom(ctx, from)
+		if err != nil {
+			return p, err
+		}
+		if catchUp != nil {
+			p.catchUp, p.schemas = &from, catchUp
+			t.log.Info("the last snapshot did not complete; reading the binlog from its position, then snapshotting again", "file", from.File, "pos", from.Pos)
+		} else {
+			t.log.Info("the last snapshot did not complete; snapshotting again")
+		}
 		return p, nil
 	}
 	if mode == "initial_only" {
@@ -196,26 +275,67 @@ func (t *Task) run(ctx context.Context, p plan) {
 }
 
 func (t *Task) read(ctx context.Context, p plan) error {
+	// Changes become records here, on the goroutines that read them
+	// (several snapshot workers, then the binlog reader), so Poll only hands
+	// them over. emitted is the position of the last change handed on.
 	emitted := p.from
-	emit := func(ctx context.Context, cs []change) error {
+	send := func(ctx context.Context, mk *recordMaker, cs []change) error {
+		recs, err := mk.make(ctx, cs)
+		if err != nil {
+			return err
+		}
 		select {
-		case t.queue <- cs:
+		case t.queue <- recs:
 			emitted = cs[len(cs)-1].offset
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	stream := t.maker()
+	emit := func(ctx context.Context, cs []change) error { return send(ctx, stream, cs) }
 	if p.snapshot {
 		s := &snapshotter{server: t.server, tables: t.tables, history: t.history, log: t.log,
 			withData: p.withData, lockMode: t.cfg.SnapshotLocking, fetchSize: t.cfg.FetchSize,
 			threads: t.cfg.SnapshotThreads, schemaChanges: t.cfg.IncludeSchemaChanges}
-		// Snapshot workers emit concurrently.
+		if p.catchUp != nil {
+			from := *p.catchUp
+			s.catchUp = func(ctx context.Context, until position) error {
+				// The catch-up's changes keep the interrupted snapshot's
+				// offset: a crash now starts this all over.
+				r := &binlogReader{server: t.server, serverID: t.cfg.ServerID, tables: t.tables, history: t.history,
+					log: t.log, skipOps: t.cfg.skipped(), schemaChanges: t.cfg.IncludeSchemaChanges,
+					skipBadDDL: t.cfg.SkipUnparseableDDL, until: &until,
+					emit: func(ctx context.Context, cs []change) error {
+						for i := range cs {
+							cs[i].offset = from
+							cs[i].source.snapshot = "true"
+						}
+						return emit(ctx, cs)
+					}}
+				start := from
+				start.Snapshot = false
+				return r.run(ctx, start)
+			}
+		}
+		// Snapshot workers emit concurrently, each batch with its own
+		// maker; sending (and emitted) are serialised.
 		var mu sync.Mutex
 		s.emit = func(ctx context.Context, cs []change) error {
+			mk := t.maker()
+			recs, err := mk.make(ctx, cs)
+			if err != nil {
+				return err
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			return emit(ctx, cs)
+			select {
+			case t.queue <- recs:
+				emitted = cs[len(cs)-1].offset
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		pos, err := s.run(ctx)
 		if err != nil {
@@ -248,19 +368,20 @@ func (t *Task) read(ctx context.Context, p plan) error {
 	}
 }
 
-// Poll returns the records of the changes read so far, waiting up to
-// poll.interval.ms for the first.
+// Poll returns the records read so far, waiting up to poll.interval.ms
+// for the first, at most max.batch.size (a change's records stay
+// together).
 func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 	if len(t.buffered) == 0 {
 		wait := time.NewTimer(t.cfg.PollInterval)
 		defer wait.Stop()
 		select {
-		case cs := <-t.queue:
-			t.buffered = cs
+		case recs := <-t.queue:
+			t.buffered = recs
 		case <-t.done:
 			select {
-			case cs := <-t.queue:
-				t.buffered = cs
+			case recs := <-t.queue:
+				t.buffered = recs
 			default:
 				if t.failure != nil {
 					return nil, t.failure
@@ -273,144 +394,17 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 			return nil, nil
 		}
 	}
-	// Take more that are ready, up to max.batch.size changes.
 	for len(t.buffered) < t.cfg.MaxBatchSize {
 		select {
-		case cs := <-t.queue:
-			t.buffered = append(t.buffered, cs...)
+		case recs := <-t.queue:
+			t.buffered = append(t.buffered, recs...)
 			continue
 		default:
 		}
 		break
 	}
-	n := min(len(t.buffered), t.cfg.MaxBatchSize)
-	out := make([]connect.SourceRecord, 0, n+n/8)
-	var err error
-	for _, c := range t.buffered[:n] {
-		if out, err = t.records(ctx, c, out); err != nil {
-			return nil, err
-		}
-	}
-	t.buffered = t.buffered[n:]
-	return out, nil
-}
-
-// records turns one change into its records.
-func (t *Task) records(ctx context.Context, c change, out []connect.SourceRecord) ([]connect.SourceRecord, error) {
-	offset := c.offset.offset(t.server.serverID, c.source.tsMs/1000)
-	rec := func(topic string, partition int32, keySchema *data.Schema, key any, valueSchema *data.Schema, value any) connect.SourceRecord {
-		return connect.SourceRecord{
-			Record: connect.Record{Topic: topic, Partition: partition, KeySchema: keySchema, Key: key,
-				ValueSchema: valueSchema, Value: value},
-			SourcePartition: t.partition, SourceOffset: offset,
-		}
-	}
-	now := time.Now().UnixMilli()
-	switch c.op {
-	case opHeartbeat:
-		topic := t.cfg.HeartbeatTopicsPrefix + "." + t.cfg.TopicPrefix
-		if _, err := t.topics.count(ctx, topic, 1); err != nil {
-			return out, err
-		}
-		key := data.NewStruct(heartbeatKeySchema)
-		key.PutAt(0, t.cfg.TopicPrefix)
-		val := data.NewStruct(heartbeatValueSchema)
-		val.PutAt(0, now)
-		return append(out, rec(topic, 0, heartbeatKeySchema, key, heartbeatValueSchema, val)), nil
-	case opSchemaChange:
-		topic := t.cfg.TopicPrefix
-		if _, err := t.topics.count(ctx, topic, 1); err != nil {
-			return out, err
-		}
-		key := data.NewStruct(schemaChangeKeySchema)
-		key.PutAt(0, c.ddl.db)
-		val := data.NewStruct(t.schemaChangeValue)
-		val.PutAt(0, sourceStruct(t.source, t.server.flavor, t.cfg.TopicPrefix, c.source))
-		val.PutAt(1, now)
-		if c.ddl.db != "" {
-			val.PutAt(2, c.ddl.db)
-		}
-		val.PutAt(4, c.ddl.ddl)
-		val.PutAt(5, tableChangesValue(c.ddl.changes))
-		return append(out, rec(topic, 0, schemaChangeKeySchema, key, t.schemaChangeValue, val)), nil
-	}
-
-	tbl := c.table
-	if tbl.schemas == nil {
-		tbl.schemas = newTableSchemas(tbl, t.source)
-	}
-	ts := tbl.schemas
-	n, err := t.topics.count(ctx, tbl.topic, 0)
-	if err != nil {
-		return out, err
-	}
-	env := data.NewStruct(ts.envelope)
-	env.PutAt(debezium.IndexSource, sourceStruct(t.source, t.server.flavor, t.cfg.TopicPrefix, c.source))
-	env.PutAt(debezium.IndexOp, string(c.op))
-	env.PutAt(debezium.IndexTsMs, now)
-	if c.op == opTruncate {
-		// A truncate concerns every row: one copy per partition keeps it in
-		// order with the rows of each.
-		for p := int32(0); p < n; p++ {
-			out = append(out, rec(tbl.topic, p, ts.key, nil, ts.envelope, env))
-		}
-		return out, nil
-	}
-	before, err := ts.rowStruct(c.before)
-	if err != nil {
-		return out, fmt.Errorf("mysqlcdc: %s: %w", tbl.id, err)
-	}
-	after, err := ts.rowStruct(c.after)
-	if err != nil {
-		return out, fmt.Errorf("mysqlcdc: %s: %w", tbl.id, err)
-	}
-	if before != nil {
-		env.PutAt(debezium.IndexBefore, before)
-	}
-	if after != nil {
-		env.PutAt(debezium.IndexAfter, after)
-	}
-	keyRow := c.after
-	if keyRow == nil {
-		keyRow = c.before
-	}
-	key, err := ts.keyStruct(tbl, keyRow)
-	if err != nil {
-		return out, fmt.Errorf("mysqlcdc: %s key: %w", tbl.id, err)
-	}
-	part := keyPartition(key, n)
-	if c.op == opUpdate {
-		// A key change is a delete of the old key and a create of the new,
-		// as Debezium sends it, each in its key's partition.
-		oldKey, err := ts.keyStruct(tbl, c.before)
-		if err != nil {
-			return out, fmt.Errorf("mysqlcdc: %s key: %w", tbl.id, err)
-		}
-		if !data.Equal(oldKey, key) {
-			del := data.NewStruct(ts.envelope)
-			del.PutAt(debezium.IndexBefore, before)
-			del.PutAt(debezium.IndexSource, env.At(debezium.IndexSource))
-			del.PutAt(debezium.IndexOp, debezium.OpDelete)
-			del.PutAt(debezium.IndexTsMs, now)
-			oldPart := keyPartition(oldKey, n)
-			out = append(out, rec(tbl.topic, oldPart, ts.key, oldKey, ts.envelope, del))
-			if t.cfg.Tombstones {
-				out = append(out, rec(tbl.topic, oldPart, ts.key, oldKey, nil, nil))
-			}
-			create := data.NewStruct(ts.envelope)
-			create.PutAt(debezium.IndexAfter, after)
-			create.PutAt(debezium.IndexSource, env.At(debezium.IndexSource))
-			create.PutAt(debezium.IndexOp, debezium.OpCreate)
-			create.PutAt(debezium.IndexTsMs, now)
-			return append(out, rec(tbl.topic, part, ts.key, key, ts.envelope, create)), nil
-		}
-	}
-	out = append(out, rec(tbl.topic, part, ts.key, key, ts.envelope, env))
-	if c.op == opDelete && t.cfg.Tombstones {
-		// A tombstone has neither value nor value schema, so converters
-		// write a null value.
-		out = append(out, rec(tbl.topic, part, ts.key, key, nil, nil))
-	}
+	out := t.buffered
+	t.buffered = nil
 	return out, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -20,6 +21,7 @@ import (
 // hashes to: every change of a row lands in one partition, in order,
 // whatever converter serialises the key.
 type topics struct {
+	mu          sync.Mutex // guards counts; held across a creation
 	admin       *kadm.Client
 	partitions  int32 // topic.creation.default.partitions (-1: broker default)
 	replication int16
@@ -29,6 +31,8 @@ type topics struct {
 // count returns the partitions of topic, creating it with want partitions
 // (0: the configured default) when it does not exist.
 func (t *topics) count(ctx context.Context, topic string, want int32) (int32, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if n, ok := t.counts[topic]; ok {
 		return n, nil
 	}

@@ -566,11 +566,12 @@ func wkbPoint(w []byte) (float64, float64, error) {
 // formatZoned renders a TIMESTAMP as Debezium's ZonedTimestamp: ISO-8601
 // in UTC with the column's fractional digits.
 func formatZoned(t time.Time, fsp int) string {
-	layout := "2006-01-02T15:04:05"
-	if fsp > 0 {
-		layout += "." + strings.Repeat("0", fsp)
-	}
-	return t.UTC().Format(layout + "Z")
+	return t.UTC().Format(zonedLayouts[min(max(fsp, 0), 6)])
+}
+
+var zonedLayouts = [7]string{
+	"2006-01-02T15:04:05Z", "2006-01-02T15:04:05.0Z", "2006-01-02T15:04:05.00Z", "2006-01-02T15:04:05.000Z",
+	"2006-01-02T15:04:05.0000Z", "2006-01-02T15:04:05.00000Z", "2006-01-02T15:04:05.000000Z",
 }
 
 // parseDecimal reads [-]digits[.digits] exactly and returns it at scale

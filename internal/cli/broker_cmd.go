@@ -3,6 +3,8 @@ package cli
 // `tributary broker` runs a broker in the foreground.
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -66,6 +68,9 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 			}
 			b, err := broker.Start(cmd.Context(), cfg)
 			if err != nil {
+				if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
+					return nil // SIGTERM during startup: stopped cleanly
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tributary broker listening on %s (data in %s)\n", b.Addr(), cfg.DataDir)

@@ -38,7 +38,6 @@ type MariaDB struct {
 	// Socket is the unix socket path.
 	Socket string
 
-	t    testing.TB
 	opts mariaDBOptions
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -89,42 +88,53 @@ func WithMariaDBArgs(args ...string) MariaDBOption {
 // start costs a copy of ~20 MB and the server's own start-up.
 func StartMariaDB(t testing.TB, opts ...MariaDBOption) *MariaDB {
 	t.Helper()
+	m, err := LaunchMariaDB(t.TempDir(), opts...)
+	if m != nil {
+		t.Cleanup(m.Stop)
+	}
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	return m
+}
+
+// LaunchMariaDB starts a server as StartMariaDB does, in dir, for programs
+// that are not tests (benchmarks); the caller must Stop it. On an error
+// after the server started, the returned server is stopped too.
+func LaunchMariaDB(dir string, opts ...MariaDBOption) (*MariaDB, error) {
 	o := mariaDBOptions{binlog: true, binlogFormat: "ROW", rowImage: "FULL", serverID: 1}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	server, err := mariadbdPath()
 	if err != nil {
-		t.Fatalf("testkit: %v", err)
+		return nil, err
 	}
 	template, err := mariaDBTemplate(server)
 	if err != nil {
-		t.Fatalf("testkit: %v", err)
+		return nil, err
 	}
-	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "data"), os.DirFS(template)); err != nil {
-		t.Fatalf("testkit: copy MariaDB template %s: %v", template, err)
+		return nil, fmt.Errorf("copy MariaDB template %s: %w", template, err)
 	}
 	m := &MariaDB{
 		Host: "127.0.0.1", User: "root", Password: MariaDBRootPassword, ServerID: o.serverID,
-		Dir: dir, Socket: filepath.Join(dir, "mariadb.sock"), t: t, opts: o,
+		Dir: dir, Socket: filepath.Join(dir, "mariadb.sock"), opts: o,
 	}
 	if err := os.WriteFile(filepath.Join(dir, "init.sql"), []byte(initSQL), 0o600); err != nil {
-		t.Fatalf("testkit: %v", err)
+		return nil, err
 	}
-	t.Cleanup(m.Stop)
 	// A port that was free a moment ago can be taken before mariadbd binds
 	// it: retry with a new one when the server says so.
 	for attempt := 0; ; attempt++ {
 		err := m.start(server, 0)
 		if err == nil {
-			break
+			return m, nil
 		}
 		if !errors.Is(err, errPortTaken) || attempt == 4 {
-			t.Fatalf("testkit: start MariaDB: %v", err)
+			return nil, fmt.Errorf("start MariaDB: %w", err)
 		}
 	}
-	return m
 }
 
 // initSQL runs at every start: root gets a password (over TCP and the
@@ -320,15 +330,15 @@ func (m *MariaDB) Stop() {
 
 // Restart stops the server and starts it again on the same data directory
 // and port (binary logs kept; a new one is begun).
-func (m *MariaDB) Restart() {
-	m.t.Helper()
+func (m *MariaDB) Restart(t testing.TB) {
+	t.Helper()
 	m.Stop()
 	server, err := mariadbdPath()
 	if err != nil {
-		m.t.Fatalf("testkit: %v", err)
+		t.Fatalf("testkit: %v", err)
 	}
 	if err := m.start(server, m.Port); err != nil {
-		m.t.Fatalf("testkit: restart MariaDB: %v", err)
+		t.Fatalf("testkit: restart MariaDB: %v", err)
 	}
 }
 

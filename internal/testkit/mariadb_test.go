@@ -19,7 +19,7 @@ func TestStartMariaDB(t *testing.T) {
 		t.Fatalf("rows = %v", rows)
 	}
 
-	m.Restart()
+	m.Restart(t)
 	if rows := m.Query(t, "SELECT COUNT(*) FROM shop.items"); rows[0][0] != "2" {
 		t.Fatalf("after restart: %v", rows)
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -141,10 +142,44 @@ type pebbleShard struct {
 	db    *pebble.DB
 	batch *pebble.Batch
 	buf   []byte
+	// writeOnly: the shard is being restored, and nothing reads it until
+	// it is done, so its batches need no index.
+	writeOnly bool
+}
+
+func (s *pebbleShard) newBatch() *pebble.Batch {
+	if s.writeOnly {
+		return s.db.NewBatch()
+	}
+	return s.db.NewIndexedBatch()
+}
+
+// setWriteOnly switches the shard's batches to unindexed ones (faster to
+// fill) while it is restored, and back. Staged writes are kept.
+func (s *pebbleShard) setWriteOnly(on bool) error {
+	if s.writeOnly == on {
+		return nil
+	}
+	if !s.batch.Empty() {
+		if err := s.commit(); err != nil {
+			return err
+		}
+	}
+	s.writeOnly = on
+	s.batch.Close()
+	s.batch = s.newBatch()
+	return nil
 }
 
 func (s *pebbleShard) get(key []byte) ([]byte, bool, error) {
-	v, closer, err := s.batch.Get(key)
+	var v []byte
+	var closer io.Closer
+	var err error
+	if s.writeOnly {
+		v, closer, err = s.db.Get(key)
+	} else {
+		v, closer, err = s.batch.Get(key)
+	}
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -166,6 +201,15 @@ func (s *pebbleShard) delRange(lo, hi []byte) error {
 }
 
 func (s *pebbleShard) iter(lo, hi []byte, reverse bool) (rawIter, error) {
+	if s.writeOnly {
+		// Reads see what was committed: restoring stores only read their
+		// layout (a window store's newest segment) when they open.
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return nil, err
+		}
+		return &pebbleIter{it: it, reverse: reverse}, nil
+	}
 	it, err := s.batch.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, err
@@ -181,7 +225,7 @@ func (s *pebbleShard) commit() error {
 		return err
 	}
 	s.batch.Close()
-	s.batch = s.db.NewIndexedBatch()
+	s.batch = s.newBatch()
 	return nil
 }
 
@@ -190,7 +234,7 @@ func (s *pebbleShard) abort() {
 		return
 	}
 	s.batch.Close()
-	s.batch = s.db.NewIndexedBatch()
+	s.batch = s.newBatch()
 }
 
 func (s *pebbleShard) staged() int { return s.batch.Len() }

@@ -38,6 +38,23 @@ func (s *Shard) claim(store string) error {
 	return nil
 }
 
+// Restoring tells the shard that it is being restored (on) or is done
+// (off). While restoring, writes are staged in batches without an index,
+// which fill faster; reads see only what was committed. Staged writes are
+// committed first when it switches.
+func (s *Shard) Restoring(on bool) error {
+	if w, ok := s.kv.(interface{ setWriteOnly(bool) error }); ok {
+		return w.setWriteOnly(on)
+	}
+	return nil
+}
+
+// ReleaseStores forgets which stores were opened, so that they can be
+// opened again: a shard restored through one set of store handles is then
+// handed to its task, which opens its own. The old handles must not be
+// used after.
+func (s *Shard) ReleaseStores() { clear(s.stores) }
+
 // KeyValue opens the key-value store name in this shard. log, if not nil,
 // receives every write.
 func (s *Shard) KeyValue(name string, log Changelog) (KeyValueStore, error) {

@@ -242,7 +242,7 @@ func (l *Log) compactPass(now time.Time, c *Cleaner, checkRatio bool) (st Compac
 	l.cleanedUpTo = cleanEnd
 	l.horizonKnown, l.nextHorizon = true, p.horizon
 	l.ckMu.Lock()
-	err = writeCheckpoint(l.dir, cleanerOffsetFile, l.cleanedUpTo)
+	err = l.checkpoint(cleanerOffsetFile, l.cleanedUpTo)
 	l.ckMu.Unlock()
 	return st, more && err == nil, err
 }
@@ -508,27 +508,27 @@ func (l *Log) cleanGroup(g []*view, p *cleanPass) (res cleanResult, err error) {
 	}()
 	// startRewrite creates the new file holding first's [0, prefix).
 	startRewrite := func(prefix int64) error {
+		if err := l.touch(); err != nil {
+			return err
+		}
 		f, err := os.OpenFile(logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return err
 		}
-		ns = newSegment(l.dir, first.s.base, f)
+		// The descriptor is of the .cleaned file, but the path is the one
+		// it is renamed to: pinned, it is never reopened by path before
+		// the swap (files.go).
+		ns = newSegment(l.files, l.dir, first.s.base, f)
+		if err := ns.f.pin(); err != nil {
+			return err
+		}
 		ns.synced.Store(true)
 		w = bufio.NewWriterSize(f, 1<<20)
 		if _, err := io.Copy(w, io.NewSectionReader(first.s.f, 0, prefix)); err != nil {
 			return err
 		}
-		br := batchReader{r: first.s.f, lim: prefix, chunk: recoveryChunk}
-		for {
-			h, err := br.header()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			ns.observe(h, br.pos, interval)
-			br.skip(h)
+		if _, err := ns.observeBatches(first.s.f, 0, prefix, interval); err != nil {
+			return err
 		}
 		pos = prefix
 		return nil
@@ -589,7 +589,7 @@ func (l *Log) cleanGroup(g []*view, p *cleanPass) (res cleanResult, err error) {
 	if err := w.Flush(); err != nil {
 		return res, fmt.Errorf("compact %s: %w", first.s.path, err)
 	}
-	if err := fsync(ns.f); err != nil {
+	if err := ns.f.Sync(); err != nil {
 		return res, fmt.Errorf("compact %s: %w", first.s.path, err)
 	}
 	idx, tidx := ns.encodeIndexes()
@@ -733,6 +733,12 @@ func (l *Log) swapSegment(old, ns *segment) error {
 		l.mu.Unlock()
 		return fmt.Errorf("compact: segment %s is no longer a closed segment", old.path)
 	}
+	// The rename replaces the old inode: readers still holding the old
+	// segment keep its descriptor (files.go).
+	if err := old.f.pin(); err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("compact: swap %s: %w", old.path, err)
+	}
 	if err := os.Rename(old.path+cleanedSuffix, old.path); err != nil {
 		l.mu.Unlock()
 		return fmt.Errorf("compact: swap %s: %w", old.path, err)
@@ -740,6 +746,7 @@ func (l *Log) swapSegment(old, ns *segment) error {
 	l.segs[i] = ns
 	l.size.Add(ns.size - old.size)
 	l.mu.Unlock()
+	ns.f.unpin() // its path now names its file
 
 	// Committed. The index renames finish the swap; if they fail, Open
 	// finishes them.
@@ -796,6 +803,15 @@ func (l *Log) swapMerged(g []*view, ns *segment) error {
 		os.Remove(marker)
 		return fmt.Errorf("compact: segments from %s are no longer closed segments", g[0].s.path)
 	}
+	// The first file is replaced by the rename and the others unlinked:
+	// readers still holding them keep their descriptors (files.go).
+	for _, v := range g {
+		if err := v.s.f.pin(); err != nil {
+			l.mu.Unlock()
+			os.Remove(marker)
+			return fmt.Errorf("compact: merge %s: %w", g[0].s.path, err)
+		}
+	}
 	if err := os.Rename(g[0].s.path+cleanedSuffix, g[0].s.path); err != nil {
 		l.mu.Unlock()
 		os.Remove(marker)
@@ -808,6 +824,7 @@ func (l *Log) swapMerged(g []*view, ns *segment) error {
 	l.segs = slices.Replace(l.segs, i, i+len(g), ns)
 	l.size.Add(ns.size - oldSize)
 	l.mu.Unlock()
+	ns.f.unpin() // its path now names its file
 	if err := mergeStep("committed"); err != nil {
 		return err
 	}

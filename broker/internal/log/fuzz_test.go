@@ -68,7 +68,7 @@ func FuzzRecover(f *testing.F) {
 		}
 		cfg := DefaultConfig()
 		cfg.IndexIntervalBytes = 0
-		l, err := Open(dir, cfg, testLogger(t))
+		l, err := Open(dir, cfg, Options{Logger: testLogger(t)})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -111,7 +111,7 @@ func FuzzRecover(f *testing.F) {
 		if err := l.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		l2, err := Open(dir, cfg, testLogger(t))
+		l2, err := Open(dir, cfg, Options{Logger: testLogger(t)})
 		if err != nil {
 			t.Fatalf("reopen: %v", err)
 		}

@@ -40,7 +40,7 @@ func smallConfig() Config {
 
 func openT(t testing.TB, dir string, cfg Config) *Log {
 	t.Helper()
-	l, err := Open(dir, cfg, testLogger(t))
+	l, err := Open(dir, cfg, Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -59,14 +59,7 @@ func (l *Log) crash() {
 		return
 	}
 	l.bg.Wait()
-	l.mu.Lock()
-	l.closed.Store(true)
-	segs := l.segs
-	l.segs = nil
-	l.mu.Unlock()
-	for _, s := range segs {
-		s.release()
-	}
+	l.shut()
 }
 
 // rec makes a keyed record; value nil is a tombstone.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,21 +93,48 @@ type Log struct {
 	nextHorizon  int64 // earliest tombstone delete horizon in cleaned segments, MaxInt64 if none
 
 	bg sync.WaitGroup // background fsyncs of rolled segments
+
+	badIndexes atomic.Int32 // segments whose index is marked bad (index.go)
+
+	files *Files
+	// marker says the clean-shutdown marker is on disk and the files are
+	// as it vouches: nothing has changed since the clean Close. The first
+	// change removes it durably (touch); a Close with nothing changed
+	// writes nothing.
+	markerMu sync.Mutex
+	marker   atomic.Bool
+	// persistedStart is the start offset in the checkpoint file, -1 if
+	// unknown. Guarded by ckMu.
+	persistedStart int64
+}
+
+// Options are what a log takes from its owner besides its Config.
+type Options struct {
+	// Logger receives the log's warnings; nil means slog.Default().
+	Logger *slog.Logger
+	// Files is the descriptor cache shared with the owner's other logs;
+	// nil gives the log an unbounded one of its own.
+	Files *Files
 }
 
 // Open opens (creating if needed) the log in dir, recovering it if it was
-// not closed cleanly. A nil logger means slog.Default().
-func Open(dir string, cfg Config, logger *slog.Logger) (*Log, error) {
+// not closed cleanly. Opening a cleanly closed log writes nothing.
+func Open(dir string, cfg Config, o Options) (*Log, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
+	logger := o.Logger
 	if logger == nil {
 		logger = slog.Default()
+	}
+	files := o.Files
+	if files == nil {
+		files = NewFiles(0)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	l := &Log{dir: dir, logger: logger.With("log", dir), now: time.Now}
+	l := &Log{dir: dir, logger: logger.With("log", dir), now: time.Now, files: files, persistedStart: -1}
 	l.cfg.Store(&cfg)
 	if err := l.load(); err != nil {
 		for _, s := range l.segs {
@@ -116,6 +144,36 @@ func Open(dir string, cfg Config, logger *slog.Logger) (*Log, error) {
 	}
 	l.lastFlush = l.now()
 	return l, nil
+}
+
+// touch is called before anything in the directory changes. While the
+// clean-shutdown marker is there, the next Open trusts the files without
+// looking, so it must be gone (durably) before they change.
+func (l *Log) touch() error {
+	if !l.marker.Load() {
+		return nil
+	}
+	l.markerMu.Lock()
+	defer l.markerMu.Unlock()
+	if !l.marker.Load() {
+		return nil
+	}
+	if err := os.Remove(filepath.Join(l.dir, cleanShutdownFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove clean-shutdown marker: %w", err)
+	}
+	if err := fsutil.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("remove clean-shutdown marker: %w", err)
+	}
+	l.marker.Store(false)
+	return nil
+}
+
+// checkpoint writes a checkpoint file after touch. Caller holds ckMu.
+func (l *Log) checkpoint(name string, v int64) error {
+	if err := l.touch(); err != nil {
+		return err
+	}
+	return writeCheckpoint(l.dir, name, v)
 }
 
 // StartOffset is the first offset readers may fetch.
@@ -210,6 +268,9 @@ func (l *Log) AppendWithOffset(batch []byte) error {
 // appendLocked writes batch (header h, final offsets) to the active
 // segment, rolling first if needed. Caller holds appendMu.
 func (l *Log) appendLocked(batch []byte, h record.Header) error {
+	if err := l.touch(); err != nil {
+		return err
+	}
 	cfg := l.cfg.Load()
 	now := l.now()
 	nowMs := now.UnixMilli()
@@ -287,18 +348,23 @@ func (l *Log) shouldRoll(seg *segment, h record.Header, cfg *Config, nowMs int64
 // triggered the roll does not wait for it. Caller holds appendMu.
 func (l *Log) roll(base int64) (*segment, error) {
 	old := l.active
-	ns, err := createSegment(l.dir, base)
+	ns, err := createSegment(l.files, l.dir, base)
 	if err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	old.addTimeEntry() // the time index must end at the segment's true max
+	l.mu.Unlock()
+	// The closed segment's index files must be complete before the
+	// background sync lets the recovery point pass it. They are written
+	// before the segment is published as closed: from then on a
+	// background sync (this roll's, or an earlier one still running) owns
+	// its index state.
+	l.writeIndex(old)
+	l.mu.Lock()
 	l.segs = append(l.segs, ns)
 	l.active = ns
 	l.mu.Unlock()
-	// The closed segment's index files must be complete before the
-	// background sync lets the recovery point pass it.
-	l.writeIndex(old)
 	l.bg.Add(1)
 	go func() {
 		defer l.bg.Done()
@@ -354,16 +420,15 @@ func (l *Log) syncClosed(persist bool) error {
 	return nil
 }
 
-// sync fsyncs a closed segment and closes its index files. Caller holds
+// sync fsyncs a closed segment and its index files. Caller holds
 // Log.syncMu.
 func (s *segment) sync() error {
-	if err := fsync(s.f); err != nil {
+	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.path, err)
 	}
 	if err := s.syncIndexFiles(); err != nil {
 		return err
 	}
-	s.closeIndexFiles()
 	s.synced.Store(true)
 	return nil
 }
@@ -375,7 +440,7 @@ func (l *Log) persistRecoveryPointLocked() error {
 		return nil
 	}
 	l.ckMu.Lock()
-	err := writeCheckpoint(l.dir, recoveryPointFile, l.recoveryPoint)
+	err := l.checkpoint(recoveryPointFile, l.recoveryPoint)
 	l.ckMu.Unlock()
 	if err == nil {
 		l.persistedRP = l.recoveryPoint
@@ -392,7 +457,7 @@ func (l *Log) flushLocked(now time.Time) error {
 	if err := l.syncClosed(false); err != nil {
 		return err
 	}
-	if err := fsync(l.active.f); err != nil {
+	if err := l.active.f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", l.active.path, err)
 	}
 	l.syncMu.Lock()
@@ -416,6 +481,7 @@ func (l *Log) Flush() error {
 // Tick runs periodic work: the flush.ms policy, and checkpointing the
 // recovery point so an unclean restart rescans less.
 func (l *Log) Tick(now time.Time) error {
+	l.repairIndexes()
 	l.appendMu.Lock()
 	if l.closed.Load() {
 		l.appendMu.Unlock()
@@ -453,16 +519,11 @@ func (l *Log) Close() error {
 	}
 	l.bg.Wait()
 
-	err := l.closeLocked()
-
-	l.mu.Lock()
-	l.closed.Store(true)
-	segs := l.segs
-	l.segs = nil
-	l.mu.Unlock()
-	for _, s := range segs {
-		s.release()
-	}
+	var err error
+	if !l.marker.Load() || l.badIndexes.Load() > 0 {
+		err = l.closeLocked()
+	} // else nothing changed since the last clean Close: nothing to write
+	l.shut()
 	if err != nil {
 		return fmt.Errorf("close log %s: %w", l.dir, err)
 	}
@@ -470,6 +531,10 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) closeLocked() error {
+	if err := l.touch(); err != nil {
+		return err
+	}
+	l.repairIndexesLocked()
 	act := l.active
 	l.mu.Lock()
 	act.addTimeEntry()
@@ -490,7 +555,7 @@ func (l *Log) closeLocked() error {
 	}
 	l.ckMu.Lock()
 	defer l.ckMu.Unlock()
-	if err := writeCheckpoint(l.dir, startOffsetFile, l.start.Load()); err != nil {
+	if err := l.writeStartOffsetLocked(l.start.Load()); err != nil {
 		return err
 	}
 	if l.indexBroken {
@@ -504,7 +569,24 @@ func (l *Log) closeLocked() error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return fsutil.SyncDir(l.dir)
+	if err := fsutil.SyncDir(l.dir); err != nil {
+		return err
+	}
+	l.marker.Store(true)
+	return nil
+}
+
+// writeStartOffsetLocked checkpoints the start offset if it changed.
+// Caller holds ckMu.
+func (l *Log) writeStartOffsetLocked(v int64) error {
+	if v == l.persistedStart {
+		return nil
+	}
+	if err := l.checkpoint(startOffsetFile, v); err != nil {
+		return err
+	}
+	l.persistedStart = v
+	return nil
 }
 
 // Abandon stops the log without writing anything to its directory: no
@@ -522,6 +604,13 @@ func (l *Log) Abandon() {
 		return
 	}
 	l.bg.Wait() // a background fsync may still write the recovery point
+	l.shut()
+}
+
+// shut marks the log closed and drops the list's segment references;
+// readers holding segments finish normally. Caller holds maintMu and
+// appendMu.
+func (l *Log) shut() {
 	l.mu.Lock()
 	l.closed.Store(true)
 	segs := l.segs

@@ -269,9 +269,11 @@ func TestReopenAfterClose(t *testing.T) {
 		t.Fatalf("no clean-shutdown marker: %v", err)
 	}
 
+	// Opening a clean log writes nothing: the marker stays until the
+	// first change (see TestMarkerRemovedBeforeFirstChange).
 	l2 := openT(t, dir, cfg)
-	if _, err := os.Stat(filepath.Join(dir, cleanShutdownFile)); !os.IsNotExist(err) {
-		t.Fatalf("marker not removed on open: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, cleanShutdownFile)); err != nil {
+		t.Fatalf("marker removed by a read-only open: %v", err)
 	}
 	if l2.EndOffset() != end || l2.Size() != size || l2.NumSegments() != n {
 		t.Fatalf("reopened: end %d size %d segs %d, want %d %d %d", l2.EndOffset(), l2.Size(), l2.NumSegments(), end, size, n)
@@ -459,11 +461,17 @@ func TestRecoveryRebuildsIndex(t *testing.T) {
 	if !reflect.DeepEqual(l2.segs[0].tindex, wantT) {
 		t.Fatalf("rebuilt time index differs: %v vs %v", l2.segs[0].tindex, wantT)
 	}
-	// The rebuilt index files match memory.
-	ib, _ := os.ReadFile(filepath.Join(dir, segmentName(0)+indexSuffix))
-	if len(ib) != len(wantIdx)*indexEntrySize {
-		t.Fatalf("index file has %d bytes", len(ib))
-	}
+	// The rebuilt index files are written before they are trusted: by
+	// Close at the latest.
+	defer func() {
+		if err := l2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ib, _ := os.ReadFile(filepath.Join(dir, segmentName(0)+indexSuffix))
+		if len(ib) != len(wantIdx)*indexEntrySize {
+			t.Fatalf("index file has %d bytes", len(ib))
+		}
+	}()
 	for off := int64(0); off < l2.EndOffset(); off++ {
 		b, err := l2.Read(off, 1, math.MaxInt64)
 		if err != nil {
@@ -815,7 +823,7 @@ func TestRollSyncAdvancesRecoveryPoint(t *testing.T) {
 		t.Fatalf("recovery point %d %v %v, want active base %d", v, ok, err, l.active.base)
 	}
 	for _, s := range l.segs[:len(l.segs)-1] {
-		if !s.synced.Load() || s.idx != nil {
+		if !s.synced.Load() {
 			t.Fatalf("segment %d not synced/closed", s.base)
 		}
 	}
@@ -823,7 +831,7 @@ func TestRollSyncAdvancesRecoveryPoint(t *testing.T) {
 
 func TestDeleteRemovesDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "topic-0")
-	l, err := Open(dir, DefaultConfig(), testLogger(t))
+	l, err := Open(dir, DefaultConfig(), Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -863,7 +871,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("policy %q rejected: %v", p, err)
 		}
 	}
-	if _, err := Open(t.TempDir(), c, nil); err == nil {
+	if _, err := Open(t.TempDir(), c, Options{}); err == nil {
 		t.Fatal("Open accepted a bad config")
 	}
 	l := openT(t, t.TempDir(), DefaultConfig())
@@ -949,5 +957,49 @@ func TestOpenRemovesOrphanIndexFiles(t *testing.T) {
 	}
 	if l.EndOffset() != 0 || l.NumSegments() != 1 {
 		t.Fatalf("end %d segs %d", l.EndOffset(), l.NumSegments())
+	}
+}
+
+// A clean reopen leaves the clean-shutdown marker in place; the first
+// change removes it before touching anything, and a Close with no change
+// writes nothing.
+func TestMarkerRemovedBeforeFirstChange(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	l := openT(t, dir, cfg)
+	appendMany(t, l, 30, 1)
+	end := l.EndOffset()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, cleanShutdownFile)
+	mtimes := func() map[string]time.Time {
+		out := map[string]time.Time{}
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil {
+				out[e.Name()] = fi.ModTime()
+			}
+		}
+		return out
+	}
+	before := mtimes()
+	l2 := openT(t, dir, cfg)
+	readAll(t, l2)
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := mtimes(); !reflect.DeepEqual(before, after) {
+		t.Fatalf("an idle open and close changed files:\nbefore %v\nafter  %v", before, after)
+	}
+	l3 := openT(t, dir, cfg)
+	mustAppend(t, l3, batchOf(t, 1, 1, "x", 1))
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("marker still there after an append: %v", err)
+	}
+	l3.crash()
+	l4 := openT(t, dir, cfg)
+	if got := l4.EndOffset(); got != end+1 {
+		t.Fatalf("end offset %d after crash, want %d", got, end+1)
 	}
 }

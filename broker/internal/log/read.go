@@ -49,12 +49,25 @@ func (l *Log) nextView(base int64) (view, bool) {
 // locate returns the position of the first batch in v whose last offset is
 // >= offset, starting from the sparse index; found is false if no batch in
 // the view reaches offset (compaction can leave gaps at a segment's end).
-func (v *view) locate(offset int64) (pos int64, found bool, err error) {
+// The batch the index entry leads to must start at the offset the entry
+// names; if not, the index is marked bad and the segment scanned from its
+// start (index.go).
+func (l *Log) locate(v *view, offset int64) (pos int64, found bool, err error) {
 	bufp := locateBufs.Get().(*[]byte)
 	defer locateBufs.Put(bufp)
-	br := batchReader{r: v.s.f, pos: v.indexPos(offset), lim: v.size, chunk: locateChunk, buf: (*bufp)[:0]}
+	start, want := v.entryAt(offset)
+	br := batchReader{r: v.s.f, pos: start, lim: v.size, chunk: locateChunk, buf: (*bufp)[:0]}
+	check := start > 0
 	for {
 		h, err := br.header()
+		if check {
+			check = false
+			if err != nil || h.BaseOffset != want {
+				l.indexMismatch(v.s, want, start, headerOrErr(h, err))
+				br = batchReader{r: v.s.f, pos: 0, lim: v.size, chunk: locateChunk, buf: (*bufp)[:0]}
+				continue
+			}
+		}
 		if errors.Is(err, io.EOF) {
 			return 0, false, nil
 		}
@@ -109,7 +122,7 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32, maxOffset int
 	for {
 		pos := int64(0)
 		if first {
-			p, found, err := v.locate(offset)
+			p, found, err := l.locate(&v, offset)
 			if err != nil {
 				v.release()
 				return dst, err
@@ -261,7 +274,7 @@ var errStopScan = errors.New("stop scan")
 func (l *Log) scanView(v *view, first bool, from, end int64, fn func(record.Header, []byte) error) error {
 	pos := int64(0)
 	if first {
-		p, found, err := v.locate(from)
+		p, found, err := l.locate(v, from)
 		if err != nil || !found {
 			return err
 		}
@@ -330,7 +343,7 @@ func (l *Log) firstViewWithMaxTs(ts, after int64) (view, bool) {
 }
 
 func (l *Log) searchTimestamp(v *view, ts, start int64) (int64, int64, bool) {
-	pos := max(v.timePos(ts), v.indexPos(start))
+	pos := max(l.timeSeek(v, ts), l.seek(v, start))
 	br := batchReader{r: v.s.f, pos: pos, lim: v.size, chunk: locateChunk}
 	for {
 		h, err := br.header()
@@ -385,7 +398,7 @@ func (l *Log) MaxTimestamp() (offset, timestamp int64) {
 	l.mu.RUnlock()
 	defer v.release()
 
-	br := batchReader{r: v.s.f, pos: v.indexPos(maxOff), lim: v.size, chunk: locateChunk}
+	br := batchReader{r: v.s.f, pos: l.seek(&v, maxOff), lim: v.size, chunk: locateChunk}
 	for {
 		h, err := br.header()
 		if err != nil {

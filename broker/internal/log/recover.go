@@ -30,41 +30,80 @@ import (
 const recoveryChunk = 1 << 20
 
 // load builds the in-memory state from the directory. Single-threaded.
+//
+// It writes nothing unless recovery has to change something: a cleanly
+// closed log is opened by reading its files, and the clean-shutdown marker
+// stays until the first change (touch), so an idle log restarts again
+// without a scan.
 func (l *Log) load() error {
-	if err := l.cleanupTempFiles(); err != nil {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("read dir: %w", err)
+	}
+	if tidied, err := l.cleanupTempFiles(entries); err != nil {
+		return err
+	} else if tidied {
+		if entries, err = os.ReadDir(l.dir); err != nil {
+			return fmt.Errorf("read dir: %w", err)
+		}
+	}
+	has := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		has[e.Name()] = true
+	}
+	// No start offset file means 0 (what a new log starts at).
+	start, startOK := int64(0), false
+	l.persistedStart = 0
+	if has[startOffsetFile] {
+		start, startOK = l.readStartOffset()
+		l.persistedStart = -1
+		if startOK {
+			l.persistedStart = start
+		}
+	}
+	// After a clean Close the recovery point is the end (see below): the
+	// file is read only to recover.
+	clean := has[cleanShutdownFile]
+	var rp int64
+	if has[recoveryPointFile] && !clean {
+		if rp, _, err = readCheckpoint(l.dir, recoveryPointFile); err != nil {
+			l.logger.Warn("ignoring unreadable checkpoint; recovering all segments", "err", err)
+			rp = 0
+		}
+	}
+	if has[cleanerOffsetFile] {
+		cleaned, _, err := readCheckpoint(l.dir, cleanerOffsetFile)
+		if err != nil {
+			l.logger.Warn("ignoring unreadable checkpoint", "err", err)
+		}
+		l.cleanedUpTo = cleaned
+	}
+
+	l.marker.Store(clean)
+
+	bases, err := l.listSegments(entries)
+	if err != nil {
 		return err
 	}
-	start, _ := l.readStartOffset()
-	rp, _, err := readCheckpoint(l.dir, recoveryPointFile)
-	if err != nil {
-		l.logger.Warn("ignoring unreadable checkpoint; recovering all segments", "err", err)
-		rp = 0
-	}
-	cleaned, _, err := readCheckpoint(l.dir, cleanerOffsetFile)
-	if err != nil {
-		l.logger.Warn("ignoring unreadable checkpoint", "err", err)
-	}
-	l.cleanedUpTo = cleaned
-
-	markerPath := filepath.Join(l.dir, cleanShutdownFile)
-	_, statErr := os.Stat(markerPath)
-	clean := statErr == nil
-
-	bases, err := l.listSegments()
-	if err != nil {
-		return err
+	if len(bases) == 0 && !startOK && !has[recoveryPointFile] && !clean {
+		return l.create() // a new log (the directory may hold its owner's files)
 	}
 	// Segments wholly below the start offset are dead (retention or
 	// DeleteRecords checkpointed the start offset, then crashed before
 	// unlinking them).
+	changed := false
 	for len(bases) > 1 && bases[1] <= start {
+		if err := l.touch(); err != nil {
+			return err
+		}
 		if err := removeSegmentFiles(l.dir, bases[0]); err != nil {
 			return err
 		}
 		bases = bases[1:]
+		changed = true
 	}
 	for _, b := range bases {
-		s, err := openSegment(l.dir, b)
+		s, err := openSegment(l.files, l.dir, b)
 		if err != nil {
 			return err
 		}
@@ -82,23 +121,28 @@ func (l *Log) load() error {
 			}
 		}
 	}
-	end, err := l.recoverSegments(trustedBelow)
+	end, truncated, err := l.recoverSegments(trustedBelow)
 	if err != nil {
 		return err
 	}
+	changed = changed || truncated
 
 	if len(l.segs) == 0 {
-		s, err := createSegment(l.dir, start)
+		s, err := createSegment(l.files, l.dir, start)
 		if err != nil {
 			return err
 		}
 		l.segs = []*segment{s}
 		end = start
+		changed = true
 	}
 	if start > end {
 		// The tail holding the start offset was lost (unclean stop after
 		// DeleteRecords). Kafka restarts the log empty at the start offset.
 		l.logger.Warn("log start offset is past the recovered end; starting empty", "start_offset", start, "end_offset", end)
+		if err := l.touch(); err != nil {
+			return err
+		}
 		for _, s := range l.segs {
 			if err := s.removeFiles(); err != nil {
 				return err
@@ -106,65 +150,77 @@ func (l *Log) load() error {
 			s.release()
 		}
 		l.segs = nil
-		s, err := createSegment(l.dir, start)
+		s, err := createSegment(l.files, l.dir, start)
 		if err != nil {
 			return err
 		}
 		l.segs = []*segment{s}
 		end = start
+		changed = true
 	}
 	start = max(start, l.segs[0].base)
 
 	var total int64
-	for _, s := range l.segs[:len(l.segs)-1] {
-		s.synced.Store(true)
-		s.closeIndexFiles()
+	for _, s := range l.segs {
 		total += s.size
 	}
 	act := l.segs[len(l.segs)-1]
-	total += act.size
 	l.active = act
-	if act.idx == nil {
-		if err := act.openIndexFiles(false); err != nil {
-			return err
-		}
-	}
 	if err := l.initRollTime(act); err != nil {
 		return err
 	}
 	l.start.Store(start)
 	l.end.Store(end)
 	l.size.Store(total)
-	l.recoveryPoint = end
-	l.persistedRP = -1
-
-	// From here on the files will change; the marker must not outlive
-	// that, or a crash would make the next Open trust a torn tail.
+	// The recovery point only moves past data once it is fsynced: after a
+	// clean Close everything is (rp is the end); after recovery the
+	// rescanned segments are not known to be, so it stays where it was.
+	// After a clean Close the recovery point is the end, vouched for by
+	// the marker rather than written (CloseAll does not write it): the
+	// checkpoint file may be older, which after a later crash only means
+	// rescanning more.
 	if clean {
-		if err := os.Remove(markerPath); err != nil {
-			return fmt.Errorf("remove clean-shutdown marker: %w", err)
+		l.recoveryPoint, l.persistedRP = end, end
+	} else {
+		l.recoveryPoint, l.persistedRP = min(rp, end), rp
+	}
+
+	if changed {
+		if err := fsutil.SyncDir(l.dir); err != nil {
+			return err
 		}
 	}
-	if err := fsutil.SyncDir(l.dir); err != nil {
-		return err
+	if start != l.persistedStart {
+		l.ckMu.Lock()
+		err = l.writeStartOffsetLocked(start)
+		l.ckMu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
-	l.ckMu.Lock()
-	err = writeCheckpoint(l.dir, startOffsetFile, start)
-	l.ckMu.Unlock()
+	return nil
+}
+
+// create starts a new, empty log in a directory with no log in it: one empty
+// segment and the clean-shutdown marker (an empty log is trivially clean).
+// Index files are made with the first entries.
+func (l *Log) create() error {
+	s, err := createSegment(l.files, l.dir, 0)
 	if err != nil {
 		return err
 	}
-	// Recovery rewrote files; fsync them so the recovery point can be
-	// the end offset.
-	for _, s := range l.segs[min(trustedBelow, len(l.segs)-1):] {
-		if err := fsync(s.f); err != nil {
-			return fmt.Errorf("fsync %s: %w", s.path, err)
-		}
+	l.segs = []*segment{s}
+	l.active = s
+	if err := writeIndexFile(filepath.Join(l.dir, cleanShutdownFile), nil, 0, true, false); err != nil {
+		return fmt.Errorf("create log: %w", err)
 	}
-	l.syncMu.Lock()
-	err = l.persistRecoveryPointLocked()
-	l.syncMu.Unlock()
-	return err
+	// No directory sync: until the first append (whose touch syncs the
+	// directory as it removes the marker) the log holds nothing, and a
+	// crash that loses these entries loses an empty log, which the next
+	// Open creates again.
+	l.marker.Store(true)
+	l.persistedRP, l.persistedStart = 0, 0
+	return nil
 }
 
 // cleanupTempFiles removes checkpoint temp files and resolves compaction
@@ -172,11 +228,7 @@ func (l *Log) load() error {
 // follow. So a leftover .log.cleaned means the swap never committed (drop
 // all of its .cleaned files), while leftover index .cleaned files without
 // one mean it committed and the index renames must be finished.
-func (l *Log) cleanupTempFiles() error {
-	entries, err := os.ReadDir(l.dir)
-	if err != nil {
-		return fmt.Errorf("read dir: %w", err)
-	}
+func (l *Log) cleanupTempFiles(entries []os.DirEntry) (changed bool, err error) {
 	uncommitted := map[string]bool{}
 	for _, e := range entries {
 		if stem, ok := strings.CutSuffix(e.Name(), logSuffix+cleanedSuffix); ok {
@@ -186,8 +238,9 @@ func (l *Log) cleanupTempFiles() error {
 	for _, e := range entries {
 		if stem, ok := strings.CutSuffix(e.Name(), mergeSuffix); ok {
 			if err := l.finishMerge(stem, uncommitted[stem]); err != nil {
-				return err
+				return changed, err
 			}
+			changed = true
 		}
 	}
 	for _, e := range entries {
@@ -198,24 +251,26 @@ func (l *Log) cleanupTempFiles() error {
 			// handled above
 		case strings.HasSuffix(name, tmpSuffix):
 			if err := os.Remove(path); err != nil {
-				return err
+				return changed, err
 			}
+			changed = true
 		case strings.HasSuffix(name, cleanedSuffix):
+			changed = true
 			orig := strings.TrimSuffix(name, cleanedSuffix)
 			stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(orig, logSuffix), indexSuffix), timeIndexSuffix)
 			if uncommitted[stem] {
 				if err := os.Remove(path); err != nil {
-					return err
+					return changed, err
 				}
 				continue
 			}
 			l.logger.Warn("completing interrupted compaction swap", "file", orig)
 			if err := os.Rename(path, filepath.Join(l.dir, orig)); err != nil {
-				return err
+				return changed, err
 			}
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // finishMerge resolves an interrupted merge of segments into the one named
@@ -247,11 +302,7 @@ func (l *Log) finishMerge(stem string, uncommitted bool) error {
 	return fsutil.SyncDir(l.dir)
 }
 
-func (l *Log) listSegments() ([]int64, error) {
-	entries, err := os.ReadDir(l.dir)
-	if err != nil {
-		return nil, fmt.Errorf("read dir: %w", err)
-	}
+func (l *Log) listSegments(entries []os.DirEntry) ([]int64, error) {
 	var bases []int64
 	logs := map[string]bool{}
 	for _, e := range entries {
@@ -283,41 +334,52 @@ func removeSegmentFiles(dir string, base int64) error {
 
 // recoverSegments loads segments [0, trustedBelow) from their index files
 // and rescans the rest, truncating at the first bad byte. It returns the
-// end offset.
-func (l *Log) recoverSegments(trustedBelow int) (int64, error) {
+// end offset and whether it truncated. Rescanned segments get their
+// indexes rebuilt in memory; their index files are rewritten before they
+// are next trusted (a closed one is left unsynced, so the recovery point
+// passes it only after syncClosed rewrote and fsynced them).
+func (l *Log) recoverSegments(trustedBelow int) (end int64, truncated bool, err error) {
 	interval := l.cfg.Load().IndexIntervalBytes
 	for i := 0; i < len(l.segs); i++ {
 		s := l.segs[i]
 		last := i == len(l.segs)-1
+		limit := int64(math.MaxInt64)
+		if !last {
+			limit = l.segs[i+1].base
+		}
 		if i < trustedBelow {
-			if err := s.loadIndexes(); err == nil {
+			err := s.loadIndexes(limit, interval)
+			if err == nil {
+				err = s.checkIndexes()
+			}
+			if err == nil {
 				if !last {
+					s.synced.Store(true)
 					continue
 				}
 				// Active segment: find the end offset from the last index
 				// entry on, trusting headers (the clean marker vouches).
 				end, err := l.scanTail(s)
 				if err == nil {
-					return end, nil
+					return end, false, nil
 				}
 				l.logger.Warn("active segment tail unreadable after clean shutdown; rescanning", "path", s.path, "err", err)
 			} else {
 				l.logger.Warn("index unusable; rebuilding", "path", s.path, "err", err)
 			}
 		}
-		limit := int64(math.MaxInt64)
-		if !last {
-			limit = l.segs[i+1].base
-		}
 		end, validTo, reason, err := l.scanSegment(s, interval, limit)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if reason != nil {
-			if err := l.truncateAt(i, validTo, reason); err != nil {
-				return 0, err
+			if err := l.touch(); err != nil {
+				return 0, false, err
 			}
-			last = true
+			if err := l.truncateAt(i, validTo, reason); err != nil {
+				return 0, false, err
+			}
+			last, truncated = true, true
 		}
 		if !last {
 			// A closed segment's time index ends with its true maximum
@@ -325,42 +387,40 @@ func (l *Log) recoverSegments(trustedBelow int) (int64, error) {
 			// timestamp from that last entry.
 			s.addTimeEntry()
 		}
-		if err := s.rewriteIndexFiles(last); err != nil {
-			return 0, err
+		s.indexStale = true
+		if i < trustedBelow && !last {
+			// A trusted segment whose index failed its checks: rewrite
+			// it now, since it stays trusted.
+			if err := s.rewriteIndexFiles(true); err != nil {
+				return 0, false, err
+			}
+			s.synced.Store(true)
 		}
 		if last {
-			return end, nil
+			return end, truncated, nil
 		}
 	}
-	return 0, nil
+	return 0, truncated, nil
 }
 
 // scanTail reads headers from the active segment's last index entry to its
 // end and returns the end offset. It also restores the appender's
 // bytes-since-index count.
 func (l *Log) scanTail(s *segment) (int64, error) {
-	v := &view{s: s, size: s.size, index: s.index}
+	interval := l.cfg.Load().IndexIntervalBytes
 	pos := int64(0)
 	if n := len(s.index); n > 0 {
 		pos = int64(s.index[n-1].pos)
 	}
-	br := batchReader{r: s.f, pos: pos, lim: s.size, chunk: recoveryChunk}
-	end := s.base
-	for {
-		h, err := br.header()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-		end = h.LastOffset() + 1
-		br.skip(h)
-	}
-	if len(s.index) > 0 {
-		s.sinceIndex = s.size - v.indexPos(math.MaxInt64)
-	} else {
-		s.sinceIndex = s.size
+	// From the last indexed batch on, the batches are observed as appends
+	// are: index entries Close did not write, and the largest timestamp,
+	// are restored in memory (the files catch up with the next write).
+	size := s.size
+	s.sinceIndex = 0
+	end, err := s.observeBatches(s.f, pos, size, interval)
+	s.size = size
+	if err != nil {
+		return 0, err
 	}
 	return end, nil
 }
@@ -421,7 +481,7 @@ func isIOError(err error) bool {
 // truncateAt cuts segment i at pos and deletes every later segment.
 func (l *Log) truncateAt(i int, pos int64, reason error) error {
 	s := l.segs[i]
-	st, err := s.f.Stat()
+	st, err := os.Stat(s.path)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (l *Log) setStartOffset(off int64) error {
 	l.mu.Unlock()
 	l.ckMu.Lock()
 	defer l.ckMu.Unlock()
-	return writeCheckpoint(l.dir, startOffsetFile, off)
+	return l.writeStartOffsetLocked(off)
 }
 
 // EnforceRetention deletes closed segments (never the active one) from the
@@ -188,8 +188,13 @@ func (l *Log) deleteOldest(n int) (int, error) {
 	l.size.Add(-freed)
 	l.mu.Unlock()
 
-	var firstErr error
+	firstErr := l.touch()
 	for _, s := range gone {
+		// Readers may still hold the segment: its descriptor stays open
+		// for them (files.go).
+		if err := s.f.pin(); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("delete segment %s: %w", s.path, err)
+		}
 		if err := s.removeFiles(); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("delete segment %s: %w", s.path, err)
 		}

@@ -71,21 +71,21 @@ func parseSegmentName(name string) (int64, bool) {
 // Lifetime: refs starts at 1, the reference held by the Log's segment list.
 // Readers acquire a reference under Log.mu.RLock (so the segment is still
 // listed) and release it when done; removal from the list drops the list's
-// reference. Whoever drops the last reference closes the files. Files are
-// unlinked by whoever removes the segment, possibly while readers still hold
-// the descriptor, which Linux (and every Unix) allows.
+// reference. Whoever drops the last reference closes the file. Files are
+// unlinked by whoever removes the segment, after pinning the descriptor
+// (files.go) so that readers still holding the segment keep reading it,
+// which Linux (and every Unix) allows.
 type segment struct {
 	base int64
-	path string // .log path; index paths derive from it
-	f    *os.File
+	path string       // .log path; index paths derive from it
+	f    *segmentFile // opened on demand through the log's Files
 	refs atomic.Int32
 
-	// idx and tidx are open while the segment can still gain index
-	// entries: while active, and after rolling until the background sync
-	// has fsynced them. Touched by the appender, then by the syncer
-	// (Log.syncMu), never concurrently.
-	idx, tidx *os.File
-	synced    atomic.Bool // .log and indexes fsynced since the segment was closed
+	synced atomic.Bool // .log and indexes fsynced since the segment was closed
+	// indexBad is set when a lookup landed somewhere the index did not
+	// promise (index.go): lookups then scan the segment from its start
+	// until Tick or Close rebuilds the index.
+	indexBad atomic.Bool
 
 	// Written under Log.mu.Lock (by the appender, or single-threaded in
 	// Open); readers copy them under Log.mu.RLock. Index slices only grow,
@@ -96,11 +96,15 @@ type segment struct {
 	maxTs    int64 // largest batch MaxTimestamp, -1 if none
 	maxTsOff int64 // base offset of the first batch reaching maxTs, -1 if none
 
-	// Appender-only state (Log.appendMu, or Open).
+	// Appender-only state (Log.appendMu, or Open), then the syncer's
+	// (Log.syncMu) once the segment is closed.
 	sinceIndex int64 // bytes appended since the last offset index entry
 	rollAtMs   int64 // wall-clock ms used for segment.ms; 0 when empty
 	idxOnDisk  int   // index entries already written to the .index file
 	tidxOnDisk int   // time index entries already written
+	// indexStale says the index files on disk do not match the in-memory
+	// indexes (recovery rebuilt them): the next write rewrites them whole.
+	indexStale bool
 	pending    []byte
 }
 
@@ -109,11 +113,12 @@ func (s *segment) timeIndexPath() string {
 	return strings.TrimSuffix(s.path, logSuffix) + timeIndexSuffix
 }
 
-func newSegment(dir string, base int64, f *os.File) *segment {
+func newSegment(files *Files, dir string, base int64, f *os.File) *segment {
+	path := filepath.Join(dir, segmentName(base)+logSuffix)
 	s := &segment{
 		base:     base,
-		path:     filepath.Join(dir, segmentName(base)+logSuffix),
-		f:        f,
+		path:     path,
+		f:        files.newSegmentFile(path, f),
 		maxTs:    -1,
 		maxTsOff: -1,
 	}
@@ -121,8 +126,9 @@ func newSegment(dir string, base int64, f *os.File) *segment {
 	return s
 }
 
-// createSegment makes a new empty segment with open index files.
-func createSegment(dir string, base int64) (*segment, error) {
+// createSegment makes a new empty segment. Its index files are created
+// with their first entries.
+func createSegment(files *Files, dir string, base int64) (*segment, error) {
 	path := filepath.Join(dir, segmentName(base)+logSuffix)
 	// O_EXCL: a segment file with this base already existing means the
 	// log's bookkeeping is wrong; refuse rather than clobber data.
@@ -130,66 +136,35 @@ func createSegment(dir string, base int64) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
-	s := newSegment(dir, base, f)
-	if err := s.openIndexFiles(true); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, err
+	// Stale index files of an earlier segment with this base would be
+	// taken for this one's.
+	for _, p := range []string{strings.TrimSuffix(path, logSuffix) + indexSuffix, strings.TrimSuffix(path, logSuffix) + timeIndexSuffix} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("create segment: %w", err)
+		}
 	}
-	return s, nil
+	return newSegment(files, dir, base, f), nil
 }
 
-// openSegment opens an existing .log file.
-func openSegment(dir string, base int64) (*segment, error) {
-	path := filepath.Join(dir, segmentName(base)+logSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// openSegment describes an existing .log file; its descriptor opens when
+// it is first read.
+func openSegment(files *Files, dir string, base int64) (*segment, error) {
+	s := newSegment(files, dir, base, nil)
+	st, err := os.Stat(s.path)
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open segment: %w", err)
-	}
-	s := newSegment(dir, base, f)
 	s.size = st.Size()
 	return s, nil
-}
-
-// openIndexFiles opens the index files for appending entries; truncate
-// empties them (new segment, or about to be rewritten).
-func (s *segment) openIndexFiles(truncate bool) error {
-	flags := os.O_RDWR | os.O_CREATE
-	if truncate {
-		flags |= os.O_TRUNC
-	}
-	idx, err := os.OpenFile(s.indexPath(), flags, 0o644)
-	if err != nil {
-		return fmt.Errorf("open index: %w", err)
-	}
-	tidx, err := os.OpenFile(s.timeIndexPath(), flags, 0o644)
-	if err != nil {
-		idx.Close()
-		return fmt.Errorf("open time index: %w", err)
-	}
-	s.idx, s.tidx = idx, tidx
-	return nil
 }
 
 func (s *segment) acquire() { s.refs.Add(1) }
 
 func (s *segment) release() {
 	if s.refs.Add(-1) == 0 {
-		s.f.Close()
-		s.closeIndexFiles()
-	}
-}
-
-func (s *segment) closeIndexFiles() {
-	if s.idx != nil {
-		s.idx.Close()
-		s.tidx.Close()
-		s.idx, s.tidx = nil, nil
+		s.f.close()
 	}
 }
 
@@ -222,6 +197,26 @@ func (s *segment) observe(h record.Header, pos int64, interval int32) {
 	s.size = pos + int64(h.Size())
 }
 
+// observeBatches observes every batch of r in [pos, lim), reading only
+// their headers, and returns the offset after the last one (base if none).
+// Caller holds Log.mu.Lock or is single-threaded, as for observe.
+func (s *segment) observeBatches(r io.ReaderAt, pos, lim int64, interval int32) (next int64, err error) {
+	br := batchReader{r: r, pos: pos, lim: lim, chunk: recoveryChunk}
+	next = s.base
+	for {
+		h, err := br.header()
+		if errors.Is(err, io.EOF) {
+			return next, nil
+		}
+		if err != nil {
+			return next, err
+		}
+		s.observe(h, br.pos, interval)
+		next = h.LastOffset() + 1
+		br.skip(h)
+	}
+}
+
 // addTimeEntry appends (maxTs, maxTsOff) to the time index if it grew.
 func (s *segment) addTimeEntry() bool {
 	if s.maxTsOff < 0 {
@@ -235,13 +230,15 @@ func (s *segment) addTimeEntry() bool {
 }
 
 // writePendingIndex writes the in-memory index entries not yet in the
-// files, in one write per file. Entries are written in bulk rather than per
-// append: the active segment's index is rebuilt by recovery after a crash
-// anyway, and roll and Close write the rest before anyone trusts the files.
-// Appender only (the slices only grow under the appender).
+// files, in one write per file (the whole indexes when the files are
+// stale). Entries are written in bulk rather than per append: the active
+// segment's index is rebuilt by recovery after a crash anyway, and roll and
+// Close write the rest before anyone trusts the files. The files are open
+// only for the write. Appender only (the slices only grow under the
+// appender), or the syncer once the segment is closed.
 func (s *segment) writePendingIndex() error {
-	if s.idx == nil {
-		return errors.New("index files are closed")
+	if s.indexStale {
+		return s.rewriteIndexFiles(false)
 	}
 	if n := len(s.index); n > s.idxOnDisk {
 		buf := s.pending[:0]
@@ -250,7 +247,7 @@ func (s *segment) writePendingIndex() error {
 			buf = binary.BigEndian.AppendUint32(buf, e.pos)
 		}
 		s.pending = buf
-		if _, err := s.idx.WriteAt(buf, int64(s.idxOnDisk)*indexEntrySize); err != nil {
+		if err := writeIndexFile(s.indexPath(), buf, int64(s.idxOnDisk)*indexEntrySize, false, false); err != nil {
 			return fmt.Errorf("write index %s: %w", s.indexPath(), err)
 		}
 		s.idxOnDisk = n
@@ -262,12 +259,33 @@ func (s *segment) writePendingIndex() error {
 			buf = binary.BigEndian.AppendUint32(buf, e.rel)
 		}
 		s.pending = buf
-		if _, err := s.tidx.WriteAt(buf, int64(s.tidxOnDisk)*timeEntrySize); err != nil {
+		if err := writeIndexFile(s.timeIndexPath(), buf, int64(s.tidxOnDisk)*timeEntrySize, false, false); err != nil {
 			return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
 		}
 		s.tidxOnDisk = n
 	}
 	return nil
+}
+
+// writeIndexFile writes buf at off in path (creating it; emptying it first
+// if truncate), fsyncing it if sync.
+func writeIndexFile(path string, buf []byte, off int64, truncate, sync bool) error {
+	flags := os.O_RDWR | os.O_CREATE
+	if truncate {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(buf, off)
+	if err == nil && sync {
+		err = fsync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // encodeIndexes serialises the in-memory indexes.
@@ -286,51 +304,63 @@ func (s *segment) encodeIndexes() (idx, tidx []byte) {
 }
 
 // rewriteIndexFiles replaces the index files with the in-memory indexes,
-// leaving them open for further entries if keepOpen.
-func (s *segment) rewriteIndexFiles(keepOpen bool) error {
-	s.closeIndexFiles()
-	if err := s.openIndexFiles(true); err != nil {
-		return err
-	}
+// fsyncing them if sync.
+func (s *segment) rewriteIndexFiles(sync bool) error {
 	idx, tidx := s.encodeIndexes()
-	if _, err := s.idx.WriteAt(idx, 0); err != nil {
+	if err := writeIndexFile(s.indexPath(), idx, 0, true, sync); err != nil {
 		return fmt.Errorf("write index %s: %w", s.indexPath(), err)
 	}
-	if _, err := s.tidx.WriteAt(tidx, 0); err != nil {
+	if err := writeIndexFile(s.timeIndexPath(), tidx, 0, true, sync); err != nil {
 		return fmt.Errorf("write time index %s: %w", s.timeIndexPath(), err)
 	}
-	s.idxOnDisk, s.tidxOnDisk = len(s.index), len(s.tindex)
-	if !keepOpen {
-		if err := s.syncIndexFiles(); err != nil {
-			return err
-		}
-		s.closeIndexFiles()
-	}
+	s.idxOnDisk, s.tidxOnDisk, s.indexStale = len(s.index), len(s.tindex), false
 	return nil
 }
 
+// syncIndexFiles writes what is pending and fsyncs the index files.
 func (s *segment) syncIndexFiles() error {
-	if s.idx == nil {
-		return nil
+	if s.indexStale {
+		return s.rewriteIndexFiles(true)
 	}
-	if err := fsync(s.idx); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.indexPath(), err)
+	if err := s.writePendingIndex(); err != nil {
+		return err
 	}
-	if err := fsync(s.tidx); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.timeIndexPath(), err)
+	for _, p := range []string{s.indexPath(), s.timeIndexPath()} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("fsync %s: %w", p, err)
+		}
+		err = fsync(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("fsync %s: %w", p, err)
+		}
 	}
 	return nil
 }
 
 // loadIndexes reads the index files into memory and checks that they are
-// plausible for a .log of s.size bytes. An error means "rebuild by scanning".
-func (s *segment) loadIndexes() error {
+// plausible for a .log of s.size bytes, indexed every interval bytes, whose
+// offsets lie below limit (the
+// next segment's base): entries increasing, offsets within the segment,
+// positions within the file. checkIndexes then checks the last entries
+// against the log. An error means "rebuild by scanning".
+func (s *segment) loadIndexes(limit int64, interval int32) error {
+	// Index files are made with their first entries: a missing one is an
+	// empty index for a segment too small to have an entry, and damage
+	// for a larger one.
+	small := s.size <= int64(interval)
+	if small && s.size == 0 {
+		return nil // nothing to index, nothing to read
+	}
 	ib, err := os.ReadFile(s.indexPath())
-	if err != nil {
+	if err != nil && !(small && errors.Is(err, os.ErrNotExist)) {
 		return err
 	}
 	tb, err := os.ReadFile(s.timeIndexPath())
-	if err != nil {
+	if err != nil && !(small && errors.Is(err, os.ErrNotExist)) {
 		return err
 	}
 	if len(ib)%indexEntrySize != 0 || len(tb)%timeEntrySize != 0 {
@@ -342,7 +372,7 @@ func (s *segment) loadIndexes() error {
 			rel: binary.BigEndian.Uint32(ib[i*indexEntrySize:]),
 			pos: binary.BigEndian.Uint32(ib[i*indexEntrySize+4:]),
 		}
-		if int64(e.pos) >= s.size || (i > 0 && (e.rel <= index[i-1].rel || e.pos <= index[i-1].pos)) {
+		if int64(e.pos) >= s.size || s.base+int64(e.rel) >= limit || (i > 0 && (e.rel <= index[i-1].rel || e.pos <= index[i-1].pos)) {
 			return fmt.Errorf("offset index entry %d (%d, %d) is out of order or past the end", i, e.rel, e.pos)
 		}
 		index[i] = e
@@ -353,8 +383,8 @@ func (s *segment) loadIndexes() error {
 			ts:  int64(binary.BigEndian.Uint64(tb[i*timeEntrySize:])),
 			rel: binary.BigEndian.Uint32(tb[i*timeEntrySize+8:]),
 		}
-		if i > 0 && (e.ts <= tindex[i-1].ts || e.rel < tindex[i-1].rel) {
-			return fmt.Errorf("time index entry %d is out of order", i)
+		if s.base+int64(e.rel) >= limit || (i > 0 && (e.ts <= tindex[i-1].ts || e.rel < tindex[i-1].rel)) {
+			return fmt.Errorf("time index entry %d is out of order or past the end", i)
 		}
 		tindex[i] = e
 	}
@@ -385,24 +415,36 @@ func takeView(s *segment) view {
 
 func (v *view) release() { v.s.release() }
 
-// indexPos returns the position of the last indexed batch whose base
-// offset is <= off, or 0.
-func (v *view) indexPos(off int64) int64 {
-	if off < v.s.base {
-		return 0
+// entryAt returns the position and base offset of the last indexed batch
+// whose base offset is <= off, or (0, segment base) when there is none or
+// the index is known to be bad. The caller checks the batch found there
+// (see index.go) before trusting it.
+func (v *view) entryAt(off int64) (pos, base int64) {
+	if off < v.s.base || v.s.indexBad.Load() {
+		return 0, v.s.base
 	}
 	rel := off - v.s.base
 	i := sort.Search(len(v.index), func(i int) bool { return int64(v.index[i].rel) > rel })
 	if i == 0 {
-		return 0
+		return 0, v.s.base
 	}
-	return int64(v.index[i-1].pos)
+	return int64(v.index[i-1].pos), v.s.base + int64(v.index[i-1].rel)
+}
+
+// indexPos is entryAt's position.
+func (v *view) indexPos(off int64) int64 {
+	pos, _ := v.entryAt(off)
+	return pos
 }
 
 // boundBefore returns a file position at or before which every batch has a
 // base offset < off: the position of the first indexed batch with base >=
-// off, else the committed size.
+// off, else the committed size. Readers still check each batch's offset;
+// a bad index only makes a read shorter.
 func (v *view) boundBefore(off int64) int64 {
+	if v.s.indexBad.Load() {
+		return v.size
+	}
 	rel := off - v.s.base
 	i := sort.Search(len(v.index), func(i int) bool { return int64(v.index[i].rel) >= rel })
 	if i < len(v.index) {
@@ -411,15 +453,17 @@ func (v *view) boundBefore(off int64) int64 {
 	return v.size
 }
 
-// timePos returns the position from which to scan for the first batch
-// whose MaxTimestamp is >= ts: the batch of the last time entry with
-// timestamp <= ts (every earlier batch is below it), else 0.
-func (v *view) timePos(ts int64) int64 {
+// timeEntryAt returns the last time index entry with timestamp <= ts, as
+// (timestamp, base offset of its batch), or ok=false.
+func (v *view) timeEntryAt(ts int64) (entryTs, base int64, ok bool) {
+	if v.s.indexBad.Load() {
+		return 0, 0, false
+	}
 	i := sort.Search(len(v.tindex), func(i int) bool { return v.tindex[i].ts > ts })
 	if i == 0 {
-		return 0
+		return 0, 0, false
 	}
-	return v.indexPos(v.s.base + int64(v.tindex[i-1].rel))
+	return v.tindex[i-1].ts, v.s.base + int64(v.tindex[i-1].rel), true
 }
 
 // batchReader walks whole batches in [pos, lim) of a file, reading in

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tributary-streams/tributary/internal/fsutil"
@@ -29,10 +30,13 @@ import (
 //	record:  u8 kind | u8 tombstone | bytes key | bytes value (absent for tombstones)
 //
 // One append is one write(2) of one frame (large appends are split), done
-// before the request is answered. On open, frames are replayed and the file
-// is truncated at the first frame that is short or fails its CRC: a frame is
+// before the request is answered. On open, frames are replayed; a frame is
 // applied whole or not at all, so an operation written as one frame (e.g. a
 // transaction's offsets plus the tombstones of its staged offsets) is atomic.
+// A bad frame at the end (short, or failing its CRC) is a torn write and is
+// cut off. A bad frame followed by intact ones was damaged in place: it is
+// skipped, what it held is logged as lost, replay resumes at the next intact
+// frame, and the file is rewritten without it.
 // When the file holds mostly overwritten records it is rewritten as a
 // snapshot of the live records and atomically renamed over the old one.
 
@@ -91,9 +95,11 @@ func Open(dir, name, header string, syncWrites bool, warn func(msg string, args 
 	}
 	s := &File{dir: dir, path: path, header: header, syncWrites: syncWrites, live: make(map[string]liveEntry), compactMin: compactMinBytes}
 	var valid int64
+	var damaged []damage
 	switch {
 	case len(data) >= len(s.header) && string(data[:len(s.header)]) == s.header:
-		n := scanFrames(data[len(s.header):], func(recs []Record) {
+		var n int
+		n, damaged = scanFrames(data[len(s.header):], func(recs []Record) {
 			for _, r := range recs {
 				s.applyLive(r)
 			}
@@ -138,33 +144,118 @@ func Open(dir, name, header string, syncWrites bool, warn func(msg string, args 
 	}
 	s.f = f
 	s.size = valid
+	if len(damaged) > 0 {
+		for _, d := range damaged {
+			if warn != nil {
+				warn("state file frame damaged (a checksum mismatch between intact frames); skipped, and the records it held are lost",
+					"path", path, "at_byte", len(s.header)+d.from, "bytes", d.to-d.from, "lost", describeLost(d.lost))
+			}
+		}
+		// Rewrite the file without the damage, so it is reported once.
+		if err := s.Compact(); err != nil && warn != nil {
+			warn("state file: rewriting without the damaged frames failed; they will be skipped again at the next start", "path", path, "err", err)
+		}
+	}
 	return s, s.liveRecords(), nil
 }
 
+// damage is a stretch of a state file that is not a valid frame but is
+// followed by valid ones: a frame damaged in place.
+type damage struct {
+	from, to int      // byte range, relative to the frames' start
+	lost     []Record // the damaged frame's records, when its payload still decodes
+}
+
 // scanFrames calls fn with the records of each intact frame in data and
-// returns the length of the intact prefix. It never panics on any input.
-func scanFrames(data []byte, fn func([]Record)) int {
+// returns the length of the prefix that ends with the last intact frame.
+// A bad frame followed by intact ones (a bit flipped on disk) is skipped,
+// resynchronising on the next position where an intact frame starts, and
+// reported in damaged; a bad frame with no intact frame after it is a torn
+// tail, cut off by the caller. Frames are independent records (each
+// replaces whole values), so the frames after a damaged one are as good as
+// ever. It never panics on any input.
+func scanFrames(data []byte, fn func([]Record)) (valid int, damaged []damage) {
 	off := 0
-	for {
-		rest := data[off:]
-		if len(rest) < frameOverhead {
-			return off
+	for off < len(data) {
+		if recs, n, ok := frameAt(data, off); ok {
+			fn(recs)
+			off += n
+			valid = off
+			continue
 		}
-		n := binary.BigEndian.Uint32(rest)
-		if n == 0 || n > maxFrame || uint64(len(rest)-frameOverhead) < uint64(n) {
-			return off
+		next := -1
+		for q := off + 1; q+frameOverhead <= len(data); q++ {
+			if _, _, ok := frameAt(data, q); ok {
+				next = q
+				break
+			}
 		}
-		payload := rest[frameOverhead : frameOverhead+int(n)]
-		if crc32.Checksum(payload, crcTable) != binary.BigEndian.Uint32(rest[4:]) {
-			return off
+		if next < 0 {
+			return valid, damaged
 		}
-		recs, err := decodeFrame(payload)
-		if err != nil {
-			return off
-		}
-		fn(recs)
-		off += frameOverhead + int(n)
+		damaged = append(damaged, damage{from: off, to: next, lost: decodeDamaged(data[off:next])})
+		off = next
 	}
+	return valid, damaged
+}
+
+// frameAt decodes the frame at off: its records and length, ok=false if
+// there is no intact frame there.
+func frameAt(data []byte, off int) ([]Record, int, bool) {
+	rest := data[off:]
+	if len(rest) < frameOverhead {
+		return nil, 0, false
+	}
+	n := binary.BigEndian.Uint32(rest)
+	if n == 0 || n > maxFrame || uint64(len(rest)-frameOverhead) < uint64(n) || rest[frameOverhead] != frameVersion {
+		return nil, 0, false
+	}
+	payload := rest[frameOverhead : frameOverhead+int(n)]
+	if crc32.Checksum(payload, crcTable) != binary.BigEndian.Uint32(rest[4:]) {
+		return nil, 0, false
+	}
+	recs, err := decodeFrame(payload)
+	if err != nil {
+		return nil, 0, false
+	}
+	return recs, frameOverhead + int(n), true
+}
+
+// decodeDamaged decodes a damaged frame's payload without its CRC, to say
+// what was lost; nil if it does not decode.
+func decodeDamaged(b []byte) []Record {
+	if len(b) < frameOverhead {
+		return nil
+	}
+	n := binary.BigEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-frameOverhead) {
+		n = uint32(len(b) - frameOverhead)
+	}
+	recs, err := decodeFrame(b[frameOverhead : frameOverhead+int(n)])
+	if err != nil {
+		return nil
+	}
+	return recs
+}
+
+// describeLost renders what a damaged frame held, for the log.
+func describeLost(recs []Record) string {
+	if recs == nil {
+		return "undecodable"
+	}
+	var parts []string
+	for i, r := range recs {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(recs)-10))
+			break
+		}
+		what := "record"
+		if r.Tombstone {
+			what = "deletion"
+		}
+		parts = append(parts, fmt.Sprintf("%s of kind %d key %q", what, r.Kind, r.Key))
+	}
+	return fmt.Sprintf("%d records: %s", len(recs), strings.Join(parts, "; "))
 }
 
 func decodeFrame(payload []byte) ([]Record, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -149,9 +150,10 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
-// TestCorruptFrameHidesLaterFrames: replay stops at the first bad frame,
-// since nothing after it can be trusted to be a frame boundary.
-func TestCorruptFrameHidesLaterFrames(t *testing.T) {
+// TestDamagedFrameLosesOnlyItself: replay skips a damaged frame, resumes
+// at the next intact one, says what was lost, and rewrites the file
+// without the damage.
+func TestDamagedFrameLosesOnlyItself(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, testName)
 	f, _ := open(t, dir)
@@ -165,10 +167,24 @@ func TestCorruptFrameHidesLaterFrames(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, recs := open(t, dir)
-	wantRecords(t, "replayed", recs, rec(1, "a", "1"))
-	if got := fileSize(t, path); got != first {
-		t.Fatalf("file is %d bytes, want %d", got, first)
+	var warned []string
+	f2, recs, err := Open(dir, testName, testHeader, false, func(msg string, args ...any) { warned = append(warned, fmt.Sprint(msg, args)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRecords(t, "replayed", recs, rec(1, "a", "1"), rec(1, "c", "3"))
+	if len(warned) != 1 || !strings.Contains(warned[0], "lost") || !strings.Contains(warned[0], `key "b"`) {
+		t.Fatalf("warnings: %q", warned)
+	}
+	f2.Close()
+	warned = nil
+	_, recs, err = Open(dir, testName, testHeader, false, func(msg string, args ...any) { warned = append(warned, msg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRecords(t, "after the rewrite", recs, rec(1, "a", "1"), rec(1, "c", "3"))
+	if len(warned) != 0 {
+		t.Fatalf("the damage is still in the file: %q", warned)
 	}
 }
 
@@ -347,7 +363,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 	var got []Record
 	data := encodeFrames(nil, recs)
-	if n := scanFrames(data, func(r []Record) { got = append(got, r...) }); n != len(data) {
+	if n, _ := scanFrames(data, func(r []Record) { got = append(got, r...) }); n != len(data) {
 		t.Fatalf("scanned %d of %d", n, len(data))
 	}
 	wantRecords(t, "round trip", got, recs...)
@@ -361,7 +377,7 @@ func TestLargeAppendIsSplit(t *testing.T) {
 	data := encodeFrames(nil, recs)
 	frames := 0
 	var got []Record
-	if n := scanFrames(data, func(r []Record) { frames++; got = append(got, r...) }); n != len(data) {
+	if n, _ := scanFrames(data, func(r []Record) { frames++; got = append(got, r...) }); n != len(data) {
 		t.Fatalf("scanned %d of %d", n, len(data))
 	}
 	if frames < 2 {
@@ -435,7 +451,7 @@ func FuzzReplay(f *testing.F) {
 	f.Add(seed[frameOverhead:]) // a payload: the fuzz body frames it
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var recs []Record
-		n := scanFrames(data, func(r []Record) { recs = append(recs, r...) })
+		n, _ := scanFrames(data, func(r []Record) { recs = append(recs, r...) })
 		if n < 0 || n > len(data) {
 			t.Fatalf("valid prefix %d of %d", n, len(data))
 		}
@@ -450,7 +466,7 @@ func FuzzReplay(f *testing.F) {
 		}
 		var again []Record
 		re := encodeFrames(nil, recs)
-		if m := scanFrames(re, func(r []Record) { again = append(again, r...) }); m != len(re) || len(again) != len(recs) {
+		if m, _ := scanFrames(re, func(r []Record) { again = append(again, r...) }); m != len(re) || len(again) != len(recs) {
 			t.Fatalf("re-encoded records do not scan back: %d/%d, %d/%d", m, len(re), len(again), len(recs))
 		}
 	})

@@ -19,6 +19,7 @@ func TestBenchmarkRunsEveryTarget(t *testing.T) {
 	o.sizes = []recordSize{{bytes: 1024, n: 3_000}, {bytes: 100, n: 7_000}}
 	o.latency = 200 * time.Millisecond
 	o.rssTopics, o.rssPerTopic = 10, 10
+	o.startupPartitions, o.idlePartitions = 200, 500
 	o.groupMembers, o.groupPartitions, o.groupRuns = 3, 7, 2
 	o.eosN, o.eosPollMax = 3_000, 500
 	o.progress = logWriter{t}
@@ -52,6 +53,10 @@ func TestBenchmarkRunsEveryTarget(t *testing.T) {
 	}
 	if rep.rss.idleKB <= 0 || rep.rss.loadedKB <= 0 {
 		t.Errorf("rss: %+v; want both readings positive", rep.rss)
+	}
+	// measureStartup itself fails a run that loses an acknowledged record.
+	if s := rep.startup; s.cleanStart <= 0 || s.uncleanStart <= 0 || s.idleRSSKB <= 0 || s.idleFDs <= 0 {
+		t.Errorf("startup: %+v; want every reading positive", s)
 	}
 	for _, name := range []string{"tributary", "kfake"} {
 		// rebalanceRun itself fails a run whose group does not end

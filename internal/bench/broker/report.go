@@ -42,6 +42,7 @@ type report struct {
 	rss        rssResult
 	rebalance  map[string]rebalanceResult
 	eos        map[string]eosResult
+	startup    startupResult
 	elapsed    time.Duration
 	// loadAtStart is the host's 1-minute load average before the run.
 	loadAtStart float64
@@ -83,6 +84,9 @@ func (r *report) print(out io.Writer) {
 	}
 	if r.opts.runs("eos") {
 		r.printEOS(out)
+	}
+	if r.opts.runs("startup") {
+		r.printStartup(out)
 	}
 	fmt.Fprintf(out, "\nbenchmark took %s\n", r.elapsed.Round(100*time.Millisecond))
 }
@@ -268,4 +272,26 @@ func thousands(v float64) string {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
+func passMiss(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func (r *report) printStartup(out io.Writer) {
+	s := r.startup
+	fmt.Fprintf(out, "\nbroker startup (separate tributary process, %d partitions of %d, one record each written before each stop):\n",
+		s.partitions, min(s.partitions, topicPartitions))
+	fmt.Fprintln(out, "                 exec to /healthz 200, the broker serving")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\ttime\ttarget\tresult")
+	fmt.Fprintf(tw, "after a clean stop (the stop took %s)\t%s\t<= %s\t%s\n", ms(s.cleanStop), ms(s.cleanStart), ms(cleanStartTarget), passMiss(s.cleanStart <= cleanStartTarget))
+	fmt.Fprintf(tw, "after kill -9\t%s\t<= %s\t%s\n", ms(s.uncleanStart), ms(uncleanStartTarget), passMiss(s.uncleanStart <= uncleanStartTarget))
+	tw.Flush()
+	fmt.Fprintf(out, "%d idle partitions (created in %s): RSS %.1f MiB (target <= %d MiB: %s), %d open descriptors (target <= %d: %s)\n",
+		s.idlePartitions, ms(s.idleCreate), float64(s.idleRSSKB)/1024, idleRSSTargetKB>>10, passMiss(s.idleRSSKB <= idleRSSTargetKB),
+		s.idleFDs, idleFDTarget, passMiss(s.idleFDs <= idleFDTarget))
 }

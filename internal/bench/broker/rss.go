@@ -39,44 +39,28 @@ type rssResult struct {
 // rssSettle and reads the broker's VmRSS.
 func measureRSS(ctx context.Context, topics, perTopic int) (rssResult, error) {
 	res := rssResult{topics: topics, perTopic: perTopic}
-	tmp, err := os.MkdirTemp("", "tributary-bench-rss-")
+	tmp, bin, err := prepareBinary(ctx, "tributary-bench-rss-")
 	if err != nil {
-		return res, fmt.Errorf("temp dir: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-
-	bin := filepath.Join(tmp, "tributary")
-	if err := buildTributary(ctx, bin); err != nil {
 		return res, err
 	}
+	defer os.RemoveAll(tmp)
 	addr, err := freeAddr()
 	if err != nil {
 		return res, err
 	}
-	dataDir := filepath.Join(tmp, "data")
 	// A file, not a buffer: it can be read while the process writes it.
 	logPath := filepath.Join(tmp, "broker.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return res, fmt.Errorf("broker log: %w", err)
-	}
-	defer logFile.Close()
 	logs := func() string { raw, _ := os.ReadFile(logPath); return string(raw) }
-	cmd := exec.Command(bin, "broker", "--listen", addr, "--data-dir", dataDir, "--metrics-listen", "")
-	cmd.Stderr = logFile
-	// Backstop for a benchmark killed before its defers run.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return res, fmt.Errorf("start %s: %w", bin, err)
+	p, err := startBrokerProcess(bin, filepath.Join(tmp, "data"), addr, "", logPath)
+	if err != nil {
+		return res, err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer stopProcess(cmd, exited)
+	defer p.stop()
 
-	if err := waitForPort(ctx, addr, exited); err != nil {
+	if err := waitForPort(ctx, addr, p.exited); err != nil {
 		return res, fmt.Errorf("%w; broker stderr: %s", err, logs())
 	}
-	if res.idleKB, err = vmRSS(cmd.Process.Pid); err != nil {
+	if res.idleKB, err = vmRSS(p.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 	if err := createIdleTopics(ctx, addr, topics, perTopic); err != nil {
@@ -84,15 +68,30 @@ func measureRSS(ctx context.Context, topics, perTopic int) (rssResult, error) {
 	}
 	select {
 	case <-time.After(rssSettle):
-	case <-exited:
+	case <-p.exited:
 		return res, fmt.Errorf("broker exited after creating topics; stderr: %s", logs())
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
-	if res.loadedKB, err = vmRSS(cmd.Process.Pid); err != nil {
+	if res.loadedKB, err = vmRSS(p.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// prepareBinary makes a temp dir (named from prefix) holding a freshly
+// built tributary binary; the caller removes the dir.
+func prepareBinary(ctx context.Context, prefix string) (tmp, bin string, err error) {
+	tmp, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", fmt.Errorf("temp dir: %w", err)
+	}
+	bin = filepath.Join(tmp, "tributary")
+	if err := buildTributary(ctx, bin); err != nil {
+		os.RemoveAll(tmp)
+		return "", "", err
+	}
+	return tmp, bin, nil
 }
 
 // buildTributary builds the binary from this module's source, wherever the
