@@ -1,10 +1,8 @@
 package acl
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 
@@ -38,16 +36,9 @@ func Open(path string, superUsers []string, allowIfNoACL bool) (*Authorizer, err
 	for _, u := range superUsers {
 		a.superUsers[u] = true
 	}
-	raw, err := metafile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return a, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read ACLs: %w", err)
-	}
 	var f aclFile
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("parse ACLs %s: %w", path, err)
+	if _, err := metafile.ReadJSON("ACLs", path, &f); err != nil {
+		return nil, err
 	}
 	for i, s := range f.ACLs {
 		b, err := s.binding()
@@ -287,9 +278,5 @@ func (a *Authorizer) write(acls []Binding) error {
 			Principal: b.Principal, Host: b.Host, Operation: b.Operation.String(), Permission: b.Permission.String(),
 		})
 	}
-	raw, _ := json.MarshalIndent(f, "", "  ")
-	if err := metafile.Write(a.path, raw, true); err != nil {
-		return fmt.Errorf("write ACLs: %w", err)
-	}
-	return nil
+	return metafile.WriteJSON("ACLs", a.path, f)
 }

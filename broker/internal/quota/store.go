@@ -2,9 +2,7 @@ package quota
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -112,18 +110,11 @@ type storedEntry struct {
 // OpenStore reads the store at path (empty if the file does not exist).
 func OpenStore(path string) (*Store, error) {
 	s := &Store{path: path, quotas: map[key]map[string]float64{}}
-	raw, err := metafile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read client quotas: %w", err)
-	}
 	var f struct {
 		Entries []storedEntry `json:"entries"`
 	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("parse client quotas %s: %w", path, err)
+	if _, err := metafile.ReadJSON("client quotas", path, &f); err != nil {
+		return nil, err
 	}
 	for _, e := range f.Entries {
 		var k key
@@ -233,11 +224,7 @@ func (s *Store) write(q map[key]map[string]float64) error {
 		b, _ := json.Marshal(f.Entries[j])
 		return string(a) < string(b)
 	})
-	raw, _ := json.MarshalIndent(f, "", "  ")
-	if err := metafile.Write(s.path, raw, true); err != nil {
-		return fmt.Errorf("write client quotas: %w", err)
-	}
-	return nil
+	return metafile.WriteJSON("client quotas", s.path, f)
 }
 
 // Entry is one entity's quotas.

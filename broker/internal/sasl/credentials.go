@@ -1,10 +1,8 @@
 package sasl
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 
@@ -39,16 +37,9 @@ type credentialsFile struct {
 // file does not exist.
 func OpenCredentials(path string) (*Credentials, error) {
 	c := &Credentials{path: path, users: map[string]map[string]Credential{}}
-	raw, err := metafile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return c, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read SCRAM credentials: %w", err)
-	}
 	var f credentialsFile
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("parse SCRAM credentials %s: %w", path, err)
+	if _, err := metafile.ReadJSON("SCRAM credentials", path, &f); err != nil {
+		return nil, err
 	}
 	for user, mechs := range f.Users {
 		for mech, cred := range mechs {
@@ -134,9 +125,8 @@ func (c *Credentials) Apply(changes []Change) (perChange []error, err error) {
 	if !changed {
 		return perChange, nil
 	}
-	raw, _ := json.MarshalIndent(credentialsFile{Version: 1, Users: next}, "", "  ")
-	if err := metafile.Write(c.path, raw, true); err != nil {
-		return perChange, fmt.Errorf("write SCRAM credentials: %w", err)
+	if err := metafile.WriteJSON("SCRAM credentials", c.path, credentialsFile{Version: 1, Users: next}); err != nil {
+		return perChange, err
 	}
 	c.users = next
 	return perChange, nil
