@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -151,4 +152,85 @@ func TestMaxConnectionsPerIP(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestControllerMutationRate: with controller_mutation_rate, a CreateTopics
+// (v6+) past the quota gets THROTTLING_QUOTA_EXCEEDED for the topics it
+// could not afford, and a throttle time.
+func TestControllerMutationRate(t *testing.T) {
+	s := startSecured(t, testkit.WithConfig("controller.quota.window.num", "2"), testkit.WithConfig("controller.quota.window.size.seconds", "1"))
+	adm := kadm.NewClient(testkit.Client(t, s.ListenerAddr("PLAINTEXT")))
+	alice := "alice"
+	setQuota(t, adm, kadm.ClientQuotaEntity{{Type: "user", Name: &alice}}, "controller_mutation_rate", 2)
+	cl := s.client(t, "SASL_PLAINTEXT", "SCRAM-SHA-256", "alice", alicePassword)
+	req := kmsg.NewPtrCreateTopicsRequest()
+	for _, name := range []string{"m1", "m2"} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 6, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	req.TimeoutMillis = 5000
+	resp, err := req.RequestWith(ctxT(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]int16{}
+	for _, rt := range resp.Topics {
+		codes[rt.Topic] = rt.ErrorCode
+	}
+	// A burst of 4 (2 a second over 2 windows) affords the first topic of
+	// 6 partitions, not the second.
+	if codes["m1"] != 0 || codes["m2"] != kerr.ThrottlingQuotaExceeded.Code || resp.ThrottleMillis <= 0 {
+		t.Fatalf("codes %v, throttle %d ms", codes, resp.ThrottleMillis)
+	}
+}
+
+// TestConsumerByteRateQuota: a consumer over consumer_byte_rate sees
+// throttle_time_ms.
+func TestConsumerByteRateQuota(t *testing.T) {
+	s := startSecured(t, testkit.WithConfig("quota.window.num", "2"), testkit.WithConfig("quota.window.size.seconds", "1"))
+	addr := s.ListenerAddr("PLAINTEXT")
+	testkit.CreateTopic(t, addr, "fetched", 1)
+	var recs []*kgo.Record
+	for range 1000 {
+		value := make([]byte, 1000)
+		rand.Read(value) // incompressible: the quota counts bytes on the wire
+		recs = append(recs, &kgo.Record{Topic: "fetched", Value: value})
+	}
+	testkit.Produce(t, addr, recs...)
+	adm := kadm.NewClient(testkit.Client(t, addr))
+	bob := "bob"
+	setQuota(t, adm, kadm.ClientQuotaEntity{{Type: "user", Name: &bob}}, "consumer_byte_rate", 100<<10)
+	hook := &throttleHook{}
+	got := testkit.Consume(t, s.ListenerAddr("SASL_PLAINTEXT"), "fetched", 1000,
+		append(s.securityOpts(t, "SASL_PLAINTEXT", "SCRAM-SHA-512", "bob", bobPassword), kgo.WithHooks(hook), kgo.FetchMaxPartitionBytes(64<<10))...)
+	if len(got) < 1000 || hook.max.Load() <= 0 {
+		t.Fatalf("%d records, longest throttle %s", len(got), time.Duration(hook.max.Load()))
+	}
+}
+
+// TestMaxConnections: at max.connections the broker stops accepting until
+// a connection closes.
+func TestMaxConnections(t *testing.T) {
+	b := testkit.StartBroker(t, testkit.WithConfig("max.connections", "2"))
+	works := func(c *rawConn, wait time.Duration) bool {
+		c.nc.SetDeadline(time.Now().Add(wait))
+		c.send(kmsg.NewPtrApiVersionsRequest())
+		return c.recv(kmsg.NewPtrApiVersionsResponse()) == nil
+	}
+	a1, a2 := dialRaw(t, b.Addr, nil), dialRaw(t, b.Addr, nil)
+	if !works(a1, 10*time.Second) || !works(a2, 10*time.Second) {
+		t.Fatal("the first two connections do not work")
+	}
+	a3 := dialRaw(t, b.Addr, nil)
+	a3.nc.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	a3.send(kmsg.NewPtrApiVersionsRequest())
+	if a3.recv(kmsg.NewPtrApiVersionsResponse()) == nil {
+		t.Fatal("a third connection was served with max.connections=2")
+	}
+	a1.nc.Close()
+	a4 := dialRaw(t, b.Addr, nil)
+	if !works(a4, 10*time.Second) && !works(a3, 10*time.Second) {
+		t.Fatal("no connection served after one closed")
+	}
 }
