@@ -3,7 +3,9 @@ package security_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -70,4 +72,48 @@ func metadata(t *testing.T, cl *kgo.Client) error {
 		t.Fatalf("no answer: %v", err)
 	}
 	return err
+}
+
+// syncBuffer is a log sink shared by goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestFailedAuthenticationIsLogged: a failed attempt is logged with the
+// client's address and the mechanism, and no log line holds a password.
+func TestFailedAuthenticationIsLogged(t *testing.T) {
+	logs := &syncBuffer{}
+	s := startSecured(t, testkit.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256"} {
+		if err := metadata(t, s.client(t, "SASL_PLAINTEXT", mech, "alice", "guess-zebra-42")); !errors.Is(err, kerr.SaslAuthenticationFailed) {
+			t.Fatalf("%s: %v", mech, err)
+		}
+		if err := metadata(t, s.client(t, "SASL_PLAINTEXT", mech, "alice", alicePassword)); err != nil {
+			t.Fatalf("%s: %v", mech, err)
+		}
+	}
+	out := logs.String()
+	for _, want := range []string{`msg="authentication failed" remote=127.0.0.1:`, "mechanism=PLAIN", "mechanism=SCRAM-SHA-256", "user=alice"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"guess-zebra-42", alicePassword} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows a password")
+		}
+	}
 }
