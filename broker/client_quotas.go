@@ -23,7 +23,8 @@ package broker
 // the token bucket Kafka uses for mutations, not its sampled rate (which
 // lets greedy clients alternate bursts and long throttles); a throttled
 // fetch still carries its records (Kafka answers it empty); produce counts
-// record batch bytes, not the whole request.
+// record batch bytes, not the whole request; request_percentage does not
+// count Fetch, JoinGroup and SyncGroup (see throttleByQuotas).
 
 import (
 	"path/filepath"
@@ -130,7 +131,14 @@ func (c *clientConn) throttleByQuotas(req *request, resp kmsg.Response, handled 
 		}
 	}
 	// request_percentage: handling time as a percentage of one thread.
-	d = max(d, c.recordQuota(quota.RequestPercentage, req.clientID, handled.Seconds()*100))
+	// Fetch, JoinGroup and SyncGroup wait by design (for data, for the
+	// group); Kafka does not count that waiting, and as their handling
+	// time cannot be told from it here, they are not counted.
+	switch kmsg.Key(req.key) {
+	case kmsg.Fetch, kmsg.JoinGroup, kmsg.SyncGroup:
+	default:
+		d = max(d, c.recordQuota(quota.RequestPercentage, req.clientID, handled.Seconds()*100))
+	}
 	if d <= 0 {
 		return
 	}
