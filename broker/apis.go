@@ -47,6 +47,8 @@ func (b *Broker) apiTable() map[int16]api {
 	}
 	list = append(list, b.groupAPIs()...)
 	list = append(list, b.txnAPIs()...)
+	list = append(list, b.securityAPIs()...)
+	list = append(list, b.saslAPIs()...)
 	m := make(map[int16]api, len(list))
 	b.apiMetrics = make(map[int16]*apiMetrics, len(list))
 	for _, a := range list {

@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,10 +41,10 @@ type Broker struct {
 	cfg    Config
 	logger *slog.Logger
 
-	ln        net.Listener
-	advHost   string
-	advPort   int32
-	clusterID string
+	// listeners are bound in Start and never change after.
+	listeners  []*listener
+	connLimits *connLimits
+	clusterID  string
 
 	topics        *topics
 	fetchSessions *fetchSessions
@@ -53,6 +52,7 @@ type Broker struct {
 	apis          map[int16]api
 	apiMetrics    map[int16]*apiMetrics
 	coordinators
+	security
 
 	// fetchModeForTests, when set, is how new connections write Fetch
 	// responses (a fetchWriteMode), so tests can compare the paths.
@@ -147,23 +147,27 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err := b.startCoordinators(); err != nil {
 		return nil, err
 	}
+	if err := b.startSecurity(); err != nil {
+		return nil, err
+	}
 	b.apis = b.apiTable()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	b.ln = ln
-	if err := b.resolveAdvertised(); err != nil {
+	b.connLimits = b.newConnLimits()
+	if err := b.startListeners(); err != nil {
 		return nil, err
 	}
 	b.ready.Store(true)
 	started = true
-	b.logger.Info("broker started", "listen", ln.Addr().String(), "advertise", b.Addr(),
+	for _, l := range b.listeners {
+		b.logger.Info("listener started", "listener", l.Name, "protocol", l.Protocol, "listen", l.ln.Addr().String(), "advertise", l.Addr())
+	}
+	b.logger.Info("broker started", "advertise", b.Addr(),
 		"data_dir", cfg.DataDir, "topics", len(b.topics.list()), "recovery", time.Since(t0).Round(time.Millisecond))
 
-	b.wg.Add(2)
-	go b.acceptLoop()
+	b.wg.Add(1 + len(b.listeners))
+	for _, l := range b.listeners {
+		go b.acceptLoop(l)
+	}
 	go b.maintenanceLoop()
 	go func() {
 		select {
@@ -212,9 +216,13 @@ func (b *Broker) fail(err error) {
 	go b.Close()
 }
 
-// Addr is the advertised host:port clients use.
+// Addr is the advertised host:port of the first listener (see
+// ListenerAddr for the others).
 func (b *Broker) Addr() string {
-	return net.JoinHostPort(b.advHost, strconv.Itoa(int(b.advPort)))
+	if len(b.listeners) == 0 {
+		return ""
+	}
+	return b.listeners[0].Addr()
 }
 
 // MetricsAddr is the bound address of the /metrics and /healthz endpoint,
@@ -228,29 +236,6 @@ func (b *Broker) MetricsAddr() string {
 
 // ClusterID is the id reported to clients.
 func (b *Broker) ClusterID() string { return b.clusterID }
-
-func (b *Broker) resolveAdvertised() error {
-	adv := b.cfg.Advertise
-	if adv == "" {
-		adv = b.ln.Addr().String()
-	}
-	host, portStr, err := net.SplitHostPort(adv)
-	if err != nil {
-		return fmt.Errorf("advertise %q: %w", adv, err)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		// An unspecified address can't be dialled: tell clients loopback,
-		// and say so, since remote clients will need --advertise.
-		host = "127.0.0.1"
-		b.logger.Warn("listening on all interfaces without --advertise: advertising 127.0.0.1, which only local clients can reach")
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port <= 0 || port > 65535 {
-		return fmt.Errorf("advertise %q: bad port", adv)
-	}
-	b.advHost, b.advPort = host, int32(port)
-	return nil
-}
 
 // loadIdentity reads or creates <data-dir>/meta.json with the cluster id.
 func (b *Broker) loadIdentity() error {
@@ -288,12 +273,13 @@ func (b *Broker) loadIdentity() error {
 	return nil
 }
 
-func (b *Broker) acceptLoop() {
+func (b *Broker) acceptLoop(l *listener) {
 	defer b.wg.Done()
 	var lastWarn time.Time
 	skipped := 0
 	for {
-		nc, err := b.ln.Accept()
+		b.connLimits.waitForSlot(b.ctx, l.limits)
+		nc, err := l.ln.Accept()
 		if err != nil {
 			if b.ctx.Err() != nil {
 				return // Close closed the listener
@@ -312,14 +298,23 @@ func (b *Broker) acceptLoop() {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
-			b.fail(fmt.Errorf("accept on %s: %w", b.ln.Addr(), err))
+			b.fail(fmt.Errorf("accept on %s: %w", l.ln.Addr(), err))
 			return
 		}
-		c := b.newClientConn(nc)
+		ip := remoteIP(nc)
+		if !b.connLimits.admit(l.limits, ip) {
+			b.logger.Info("refusing connection: too many connections from this address (max.connections.per.ip)",
+				"listener", l.Name, "remote", nc.RemoteAddr().String())
+			b.secMetrics.refusedConnections.Inc()
+			nc.Close()
+			continue
+		}
+		c := b.newClientConn(nc, l)
 		b.connMu.Lock()
 		if b.ctx.Err() != nil {
 			b.connMu.Unlock()
 			nc.Close()
+			b.connLimits.release(l.limits, ip)
 			return
 		}
 		b.conns[c] = struct{}{}
@@ -331,6 +326,7 @@ func (b *Broker) acceptLoop() {
 			b.connMu.Lock()
 			delete(b.conns, c)
 			b.connMu.Unlock()
+			b.connLimits.release(l.limits, ip)
 		}()
 	}
 }
@@ -379,12 +375,15 @@ func (b *Broker) Close() (err error) {
 		first = true
 		b.ready.Store(false)
 		b.cancel()
-		if b.ln != nil {
-			b.ln.Close()
+		for _, l := range b.listeners {
+			l.ln.Close()
+		}
+		if b.connLimits != nil {
+			b.connLimits.wakeAll()
 		}
 		b.connMu.Lock()
 		for c := range b.conns {
-			c.nc.Close()
+			c.sock.Close()
 		}
 		b.connMu.Unlock()
 		b.wg.Wait()

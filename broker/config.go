@@ -148,6 +148,10 @@ type Config struct {
 	// __transaction_state. Default 50.
 	TransactionStateLogNumPartitions int32
 
+	// SecurityConfig holds listeners, TLS, SASL, ACL, quota-window and
+	// connection-limit settings (security_config.go).
+	SecurityConfig
+
 	// TopicDefaults are the broker-level defaults for topic configs, keyed
 	// by the topic config name (retention.ms, segment.bytes, ...). They are
 	// set through the broker names (log.retention.ms, log.segment.bytes,
@@ -188,6 +192,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.TransactionRemoveExpiredInterval, 3600000)
 	setDefault(&c.OffsetsTopicNumPartitions, 50)
 	setDefault(&c.TransactionStateLogNumPartitions, 50)
+	c.SecurityConfig.defaults()
 	defaults := make(map[string]string, len(topicConfigDefs))
 	for _, d := range topicConfigDefs {
 		defaults[d.name] = d.def
@@ -273,10 +278,16 @@ func topicDefaultKey(topicKey string, scale int64) brokerKey {
 }
 
 var brokerKeys = map[string]brokerKey{
-	"listeners": stringKey(func(c *Config, v string) { c.Listen = stripListenerScheme(v) }),
-	"advertised.listeners": stringKey(func(c *Config, v string) {
-		c.Advertise = stripListenerScheme(v)
-	}),
+	"listeners": {set: func(c *Config, v string) error {
+		l, err := parseListeners("listeners", v)
+		c.Listeners = l
+		return err
+	}},
+	"advertised.listeners": {set: func(c *Config, v string) error {
+		l, err := parseListeners("advertised.listeners", v)
+		c.advertisedListeners = l
+		return err
+	}},
 	"log.dirs": stringKey(func(c *Config, v string) { c.DataDir = strings.Split(v, ",")[0] }),
 	"log.dir":  stringKey(func(c *Config, v string) { c.DataDir = v }),
 	"node.id":  intKey("an integer 0..2147483647", 0, math.MaxInt32, func(c *Config, v int64) { c.NodeID = int32(v) }),
@@ -394,19 +405,13 @@ var brokerKeys = map[string]brokerKey{
 	"log.preallocate":                     topicDefaultKey("preallocate", 1),
 }
 
-// stripListenerScheme turns "PLAINTEXT://host:9092" into "host:9092".
-func stripListenerScheme(v string) string {
-	v = strings.Split(v, ",")[0]
-	if i := strings.Index(v, "://"); i >= 0 {
-		return v[i+3:]
-	}
-	return v
-}
-
 // Set applies one Kafka broker config key. Unknown keys and bad values are
 // errors naming the key, the value and what is accepted.
 func (c *Config) Set(key, value string) error {
 	k, ok := brokerKeys[key]
+	if !ok && listenerPrefixedKey(key) {
+		k, ok = brokerKey{set: func(c *Config, v string) error { return c.setListenerKey(key, v) }}, true
+	}
 	if !ok {
 		return fmt.Errorf("unknown broker config %q (known keys: %s)", key, strings.Join(knownBrokerKeys(), ", "))
 	}
@@ -476,13 +481,20 @@ func (c Config) Validate() error {
 			bad(key, v, "must be at least 1, or -1 for none")
 		}
 	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("listen address %q (listeners): want host:port (e.g. 127.0.0.1:9092)", c.Listen))
-	}
-	if c.Advertise != "" {
-		if _, port, err := net.SplitHostPort(c.Advertise); err != nil || port == "0" {
-			errs = append(errs, fmt.Errorf("advertise address %q (advertised.listeners): want a reachable host:port with a non-zero port", c.Advertise))
+	if len(c.Listeners) == 0 {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("listen address %q (listeners): want host:port (e.g. 127.0.0.1:9092)", c.Listen))
 		}
+		if c.Advertise != "" {
+			if _, port, err := net.SplitHostPort(c.Advertise); err != nil || port == "0" {
+				errs = append(errs, fmt.Errorf("advertise address %q (advertised.listeners): want a reachable host:port with a non-zero port", c.Advertise))
+			}
+		}
+	} else if c.Advertise != "" {
+		errs = append(errs, fmt.Errorf("advertise address %q: with listeners set, give advertised.listeners instead", c.Advertise))
+	}
+	if err := c.validateSecurity(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data dir is empty: set DataDir (--data-dir, log.dirs)"))

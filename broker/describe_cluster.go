@@ -19,6 +19,6 @@ func (b *Broker) handleDescribeCluster(c *clientConn, req *kmsg.DescribeClusterR
 	resp.ClusterID = b.clusterID
 	resp.ControllerID = b.cfg.NodeID
 	resp.ClusterAuthorizedOperations = -2147483648
-	resp.Brokers = []kmsg.DescribeClusterResponseBroker{{NodeID: b.cfg.NodeID, Host: b.advHost, Port: b.advPort}}
+	resp.Brokers = []kmsg.DescribeClusterResponseBroker{{NodeID: b.cfg.NodeID, Host: c.listener.advHost, Port: c.listener.advPort}}
 	return resp
 }

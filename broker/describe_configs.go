@@ -162,7 +162,7 @@ func (b *Broker) describeBrokerConfigs(req *kmsg.DescribeConfigsRequest, perBrok
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	bo := strconv.FormatBool
 	static("node.id", i(int64(b.cfg.NodeID)), kmsg.ConfigTypeInt)
-	static("advertised.listeners", "PLAINTEXT://"+b.Addr(), kmsg.ConfigTypeString)
+	static("advertised.listeners", b.advertisedListeners(), kmsg.ConfigTypeString)
 	static("log.dirs", b.cfg.DataDir, kmsg.ConfigTypeString)
 	static("num.partitions", i(int64(b.cfg.NumPartitions)), kmsg.ConfigTypeInt)
 	static("default.replication.factor", i(int64(b.cfg.DefaultReplicationFactor)), kmsg.ConfigTypeInt)

@@ -15,7 +15,7 @@ func TestFailureStopsBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	b.ln.Close()
+	b.listeners[0].ln.Close()
 	select {
 	case <-b.Done():
 	case <-time.After(30 * time.Second):

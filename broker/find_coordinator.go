@@ -25,14 +25,14 @@ func (b *Broker) handleFindCoordinator(c *clientConn, req *kmsg.FindCoordinatorR
 	}
 	if req.Version < 4 {
 		resp.ErrorCode, resp.ErrorMessage = find(req.CoordinatorKey)
-		resp.NodeID, resp.Host, resp.Port = b.cfg.NodeID, b.advHost, b.advPort
+		resp.NodeID, resp.Host, resp.Port = b.cfg.NodeID, c.listener.advHost, c.listener.advPort
 		if resp.ErrorCode != 0 {
 			resp.NodeID, resp.Host, resp.Port = -1, "", -1
 		}
 		return resp
 	}
 	for _, key := range req.CoordinatorKeys {
-		co := kmsg.FindCoordinatorResponseCoordinator{Key: key, NodeID: b.cfg.NodeID, Host: b.advHost, Port: b.advPort}
+		co := kmsg.FindCoordinatorResponseCoordinator{Key: key, NodeID: b.cfg.NodeID, Host: c.listener.advHost, Port: c.listener.advPort}
 		co.ErrorCode, co.ErrorMessage = find(key)
 		if co.ErrorCode != 0 {
 			co.NodeID, co.Host, co.Port = -1, "", -1

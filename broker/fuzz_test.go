@@ -80,7 +80,7 @@ func FuzzRequest(f *testing.F) {
 	}
 
 	readOnly := map[int16]bool{0: true, 1: true, 2: true, 3: true, 18: true, 23: true, 32: true, 35: true, 60: true, 75: true}
-	c := b.newClientConn(nopConn{})
+	c := b.newClientConn(nopConn{}, b.listeners[0])
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()

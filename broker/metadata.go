@@ -13,13 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func (b *Broker) brokerList() []kmsg.MetadataResponseBroker {
-	return []kmsg.MetadataResponseBroker{{NodeID: b.cfg.NodeID, Host: b.advHost, Port: b.advPort}}
+// brokerList is this node, at the address of the listener c came in on.
+func (b *Broker) brokerList(c *clientConn) []kmsg.MetadataResponseBroker {
+	return []kmsg.MetadataResponseBroker{{NodeID: b.cfg.NodeID, Host: c.listener.advHost, Port: c.listener.advPort}}
 }
 
 func (b *Broker) handleMetadata(c *clientConn, req *kmsg.MetadataRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	resp.Brokers = b.brokerList()
+	resp.Brokers = b.brokerList(c)
 	resp.ClusterID = &b.clusterID
 	resp.ControllerID = b.cfg.NodeID
 	resp.AuthorizedOperations = -2147483648

@@ -17,6 +17,7 @@ package broker
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -44,12 +45,35 @@ type clientConn struct {
 	// fetch holds the batches read for the fetch being answered; the
 	// serve loop sends them (fetch_write.go) and releases them.
 	fetch fetchRecords
-	// raw is nc's descriptor for sendfile, nil if it has none; fetchMode
+	// raw is nc's descriptor for sendfile, nil if it has none (TLS
+	// connections: their bytes must pass through the cipher); fetchMode
 	// is how fetch responses are written (fetchSendfile when raw is set).
 	raw       syscall.RawConn
 	fetchMode fetchWriteMode
 	// out is the response writer, set by serve.
 	out *bufio.Writer
+
+	// sock is the TCP connection under nc (nc itself for PLAINTEXT
+	// listeners): Broker.Close closes it, which ends any blocked read or
+	// write without a TLS close_notify.
+	sock     net.Conn
+	listener *listener
+	// principal is "User:ANONYMOUS" until TLS or SASL authenticates the
+	// client; auth is its SASL state. Both are the handler goroutine's
+	// (see connAuth for the reader's access).
+	principal string
+	auth      connAuth
+	// handled is signalled by the handler after each request it served
+	// while the connection was unauthenticated; the reader waits for it
+	// before reading the next frame (whose form and size limit depend on
+	// what the request did).
+	handled chan struct{}
+	// closeAfterResponse closes the connection once the response being
+	// written is flushed (failed authentication, illegal SASL state).
+	closeAfterResponse bool
+	// throttle is how long to mute the connection after the response
+	// being written (client quotas).
+	throttle time.Duration
 }
 
 // request is one decoded request frame.
@@ -66,13 +90,21 @@ type request struct {
 	// charge is the frame's share of queued.max.request.bytes, given back
 	// with the frame.
 	charge *frameCharge
+	// preAuth is set for a request read before the connection was
+	// authenticated; raw for a SaslHandshake v0 raw token (answered with
+	// a raw token, no response header).
+	preAuth, raw bool
 }
 
-func (b *Broker) newClientConn(nc net.Conn) *clientConn {
+func (b *Broker) newClientConn(nc net.Conn, l *listener) *clientConn {
 	ctx, cancel := context.WithCancel(b.ctx)
-	c := &clientConn{b: b, nc: nc, ctx: ctx, cancel: cancel, fetchMode: fetchWritev,
-		logger: b.logger.With("remote", nc.RemoteAddr().String())}
-	if sc, ok := nc.(syscall.Conn); ok {
+	c := &clientConn{b: b, nc: nc, sock: nc, listener: l, ctx: ctx, cancel: cancel, principal: anonymous,
+		handled: make(chan struct{}, 1), fetchMode: fetchWritev, logger: b.logger.With("remote", nc.RemoteAddr().String())}
+	if l.tls != nil {
+		// No I/O until the handshake, which serve runs.
+		c.nc = tls.Server(nc, l.tls)
+	}
+	if sc, ok := c.nc.(syscall.Conn); ok { // a *tls.Conn is not one
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw, c.fetchMode = raw, fetchSendfile
 		}
@@ -87,6 +119,17 @@ func (b *Broker) newClientConn(nc net.Conn) *clientConn {
 var errCloseConn = errors.New("close connection")
 
 func (c *clientConn) serve() {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		principal, err := c.startTLS(tc)
+		if err != nil {
+			// A plaintext client on a TLS listener ends here.
+			c.logger.Info("closing connection", "listener", c.listener.Name, "reason", err)
+			c.cancel()
+			c.sock.Close()
+			return
+		}
+		c.principal = principal
+	}
 	// Requests read but not served when the connection ends give their
 	// memory back: this deferred drain runs after the connection is closed
 	// and cancelled, so the reader stops and closes reqs, ending the range.
@@ -104,12 +147,21 @@ func (c *clientConn) serve() {
 	defer c.b.metrics.connections.Dec()
 
 	// The reader may run a few requests ahead so decoding overlaps with
-	// handling; requests are still handled one at a time, in order.
+	// handling; requests are still handled one at a time, in order. Until
+	// a SASL listener's client is authenticated, the reader reads one
+	// frame at a time and waits for the handler to serve it (handled).
+	authed := !usesSASL(c.listener.Protocol)
 	go func() {
 		defer close(reqs)
 		br := bufio.NewReaderSize(c.nc, 64<<10)
 		for {
-			req, err := c.readRequest(br)
+			var req *request
+			var err error
+			if !authed && c.auth.rawTokens {
+				req, err = c.readRawToken(br)
+			} else {
+				req, err = c.readRequest(br, !authed)
+			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 					c.logger.Debug("closing connection", "reason", err)
@@ -120,11 +172,22 @@ func (c *clientConn) serve() {
 				c.cancel()
 				return
 			}
+			req.preAuth = !authed
 			select {
 			case reqs <- req:
 			case <-c.ctx.Done():
 				c.finish(req)
 				return
+			}
+			if !authed {
+				select {
+				case <-c.handled:
+					// The handler is done with the request and waits
+					// for the next: the SASL state is still.
+					authed = c.auth.authenticated
+				case <-c.ctx.Done():
+					return
+				}
 			}
 		}
 	}()
@@ -132,7 +195,18 @@ func (c *clientConn) serve() {
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	c.out = bw
 	for req := range reqs {
-		if !c.serveRequest(req, bw, len(reqs) == 0) {
+		ok := c.serveRequest(req, bw, len(reqs) == 0 || req.preAuth)
+		if ok && c.closeAfterResponse {
+			bw.Flush()
+			ok = false
+		}
+		if req.preAuth {
+			c.handled <- struct{}{}
+		}
+		if !ok {
+			return
+		}
+		if !c.mute() {
 			return
 		}
 	}
@@ -153,6 +227,9 @@ func (c *clientConn) serveRequest(req *request, bw *bufio.Writer, flush bool) bo
 	if resp == nil { // acks=0 produce: no response
 		c.finish(req)
 		return true
+	}
+	if req.raw {
+		return c.writeRawToken(req, resp, bw)
 	}
 	if fr, ok := resp.(*kmsg.FetchResponse); ok {
 		c.finish(req)
@@ -242,7 +319,8 @@ func (bp *bufPool) put(b []byte) {
 }
 
 // readRequest reads and decodes one frame.
-func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
+// Before authentication, frames are bounded by sasl.server.max.receive.size.
+func (c *clientConn) readRequest(br *bufio.Reader, preAuth bool) (*request, error) {
 	if idle := c.b.cfg.ConnectionsMaxIdleMs; idle > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(time.Duration(idle) * time.Millisecond))
 	}
@@ -254,8 +332,8 @@ func (c *clientConn) readRequest(br *bufio.Reader) (*request, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("%w: frame length %d is impossible (a request header needs at least 8 bytes)", errCloseConn, size)
 	}
-	if size > c.b.cfg.SocketRequestMaxBytes {
-		return nil, fmt.Errorf("%w: frame of %d bytes exceeds socket.request.max.bytes (%d)", errCloseConn, size, c.b.cfg.SocketRequestMaxBytes)
+	if err := c.checkFrameSize(size, preAuth); err != nil {
+		return nil, err
 	}
 	// Produce frames are the large ones and nothing keeps a reference to
 	// them once the response is encoded, so they come from the pool and go
@@ -411,6 +489,9 @@ func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
 		c.b.countResponseErrors(req.key, resp)
 		return resp, nil
 	}
+	if err := c.saslAllowed(req.key); err != nil {
+		return nil, err
+	}
 	if f := c.b.cfg.Faults; f != nil {
 		if fault, ok := f.take(req.key, req.kreq); ok {
 			if resp, injected, err := c.inject(req, fault); injected {
@@ -418,7 +499,9 @@ func (c *clientConn) handle(req *request) (resp kmsg.Response, err error) {
 			}
 		}
 	}
-	resp = c.b.apis[req.key].handle(c, req)
+	start := time.Now()
+	resp = c.serveAuthorized(req)
+	c.throttleByQuotas(req, resp, time.Since(start))
 	if resp != nil {
 		resp.SetVersion(req.version)
 		c.b.countResponseErrors(req.key, resp)

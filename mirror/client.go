@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 	"github.com/tributary-streams/tributary/internal/kgolog"
 )
 
@@ -51,9 +51,9 @@ type clientSettings struct {
 	txnTimeout      time.Duration
 	deliveryTimeout time.Duration
 
-	protocol string            // security.protocol, PLAINTEXT unless SSL
-	ssl      map[string]string // the ssl.* properties
-	tls      *tls.Config       // built from ssl when protocol is SSL
+	// security is security.protocol, sasl.* and ssl.*, read by the
+	// builder every client in Tributary shares.
+	security kafkaclient.Security
 }
 
 // clientProperty is a Kafka client property the mirror honours.
@@ -69,15 +69,6 @@ var clientProperties = map[string]clientProperty{
 		}
 		s.clientID = v
 		return nil
-	}},
-	"security.protocol": {apply: func(v string, s *clientSettings) error {
-		switch strings.ToUpper(v) {
-		case "PLAINTEXT", "SSL":
-			s.protocol = strings.ToUpper(v)
-			return nil
-		}
-		return fmt.Errorf("%q is not supported yet: tributary mirror connects with PLAINTEXT or SSL "+
-			"(refusing rather than connecting without the SASL authentication you asked for)", v)
 	}},
 	"request.timeout.ms":                 {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.requestTimeout })},
 	"metadata.max.age.ms":                {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.metadataMaxAge })},
@@ -152,16 +143,11 @@ var clientProperties = map[string]clientProperty{
 	"delivery.timeout.ms":    {kinds: []clientKind{producerClient}, apply: msProperty(func(s *clientSettings) *time.Duration { return &s.deliveryTimeout })},
 }
 
-func init() {
-	for _, k := range sslKeys {
-		clientProperties[k] = clientProperty{apply: func(v string, s *clientSettings) error {
-			if s.ssl == nil {
-				s.ssl = map[string]string{}
-			}
-			s.ssl[k] = v
-			return nil
-		}}
-	}
+// isClientProperty reports whether the mirror honours a client property:
+// its own, or a security property of the shared builder.
+func isClientProperty(key string) bool {
+	_, ok := clientProperties[key]
+	return ok || slices.Contains(kafkaclient.Keys(), key)
 }
 
 // ignoredClientKeys are Java client properties that have no franz-go
@@ -179,12 +165,10 @@ var ignoredClientKeys = []string{
 }
 
 // isIgnoredClientKey reports keys accepted with a warning: the list above,
-// the SSL keys that are not used (protocol and cipher choices, Java
-// providers), and SASL settings, which only matter with a SASL
-// security.protocol (refused).
+// and the SSL and SASL keys the security builder does not read (cipher
+// choices, Java providers, callback handlers).
 func isIgnoredClientKey(key string) bool {
-	_, used := clientProperties[key]
-	return !used && (slices.Contains(ignoredClientKeys, key) || strings.HasPrefix(key, "ssl.") || strings.HasPrefix(key, "sasl."))
+	return !isClientProperty(key) && (slices.Contains(ignoredClientKeys, key) || strings.HasPrefix(key, "ssl.") || strings.HasPrefix(key, "sasl."))
 }
 
 // checkClientProperties validates the values of a cluster's honoured
@@ -220,6 +204,12 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 			prefix = kind.String() + "."
 		}
 		for _, k := range sortedKeys(props) {
+			if slices.Contains(kafkaclient.Keys(), k) {
+				if err := s.security.Set(k, props[k]); err != nil {
+					errs = append(errs, fmt.Errorf("%s%w", prefix, err))
+				}
+				continue
+			}
 			p, ok := clientProperties[k]
 			if !ok || (p.kinds != nil && !slices.Contains(p.kinds, kind)) {
 				continue
@@ -229,10 +219,13 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 			}
 		}
 	}
-	if s.protocol == "SSL" {
-		var err error
-		if s.tls, err = tlsConfig(s.ssl); err != nil {
-			errs = append(errs, err)
+	if len(errs) == 0 {
+		if err := s.security.Validate(); err != nil {
+			if joined, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = append(errs, joined.Unwrap()...)
+			} else {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return s, errors.Join(errs...)
@@ -242,9 +235,9 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 // kind of client; callers add their own (consumer, producer, transactions).
 func (s clientSettings) opts(logger *slog.Logger) []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.WithLogger(kgolog.New(logger))}
-	if s.tls != nil {
-		opts = append(opts, kgo.DialTLSConfig(s.tls.Clone()))
-	}
+	// Checked by settings: TLS and SASL as the security properties say.
+	sec, _ := s.security.Opts()
+	opts = append(opts, sec...)
 	if s.clientID != "" {
 		opts = append(opts, kgo.ClientID(s.clientID))
 	}

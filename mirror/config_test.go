@@ -228,7 +228,8 @@ replication.mode = mirror
 		`emit.checkpoints.interval.seconds="soon": accepted a positive whole number of seconds`,
 		`replication.mode="mirror": accepted translate or preserve-offsets`,
 		`replication.mode=preserve-offsets with exactly-once`,
-		`cluster A: security.protocol="SASL_SSL": "SASL_SSL" is not supported yet`,
+		`cluster A: security.protocol=SASL_SSL needs sasl.mechanism`,
+		`cluster A: security.protocol=SASL_SSL needs credentials`,
 		`cluster B: producer.acks="1"`,
 		`B.bootstrap.servers: not set`,
 	} {

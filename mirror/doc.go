@@ -2,8 +2,11 @@
 // MirrorMaker 2 does, from MM2's own mm2.properties format: LoadConfig
 // reads a file, Start runs its enabled flows (`tributary mirror run`).
 // Clients are franz-go only, so any Kafka-compatible cluster works at
-// either end, over PLAINTEXT or SSL (TLS with PEM stores, see tls.go);
-// SASL is refused, not ignored, as it is not supported yet.
+// either end, with any security protocol: each cluster's
+// security.protocol, sasl.* and ssl.* keys (A.security.protocol=SASL_SSL,
+// A.sasl.mechanism, A.sasl.jaas.config, A.ssl.truststore.location, ...)
+// are read by the builder every client in Tributary shares
+// (internal/kafkaclient: PLAIN and SCRAM, TLS from PEM stores).
 //
 // A flow A->B copies the topics of A that its `topics`/`topics.exclude`
 // select to B, as "A.<topic>" with DefaultReplicationPolicy or under the

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 	"github.com/tributary-streams/tributary/internal/properties"
 )
 
@@ -101,7 +102,7 @@ func (p *parser) read(props []properties.Property) {
 				}
 				continue
 			}
-			if _, ok := clientProperties[k]; ok {
+			if isClientProperty(k) {
 				topClient[k] = prop.Value
 				continue
 			}
@@ -209,7 +210,7 @@ func (p *parser) clusterKey(prop properties.Property) {
 // clientKey classifies a Kafka client property (prefix is how it was
 // written, for messages). It reports whether the property is honoured.
 func (p *parser) clientKey(prop properties.Property, prefix string) bool {
-	if _, ok := clientProperties[prop.Key]; ok {
+	if isClientProperty(prop.Key) {
 		return true
 	}
 	if isIgnoredClientKey(prop.Key) {
@@ -244,8 +245,7 @@ func (p *parser) unknownKey(prop properties.Property) {
 }
 
 func (p *parser) knownElsewhere(key string) bool {
-	_, client := clientProperties[key]
-	return client || isIgnoredClientKey(key) || slices.Contains(ignoredMM2Keys, key)
+	return isClientProperty(key) || isIgnoredClientKey(key) || slices.Contains(ignoredMM2Keys, key)
 }
 
 func flowKeyNames() []string {
@@ -260,7 +260,7 @@ func flowKeyNames() []string {
 }
 
 func clientKeyNames() []string {
-	return append(sortedKeys(clientProperties), ignoredClientKeys...)
+	return append(append(sortedKeys(clientProperties), kafkaclient.Keys()...), ignoredClientKeys...)
 }
 
 // suggest returns the known key that key is probably a typo of: one edit

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 	"github.com/tributary-streams/tributary/streams/internal/topology"
 )
 
@@ -61,6 +62,8 @@ type config struct {
 	logger         *slog.Logger
 	deser          DeserializationHandler
 	clientOpts     []kgo.Opt
+	clientProps    map[string]string
+	propsApplied   bool // clientProps' options are in clientOpts
 	sessionTimeout time.Duration
 	txnTimeout     time.Duration
 	maxPollRecords int
@@ -129,6 +132,24 @@ func WithDeserializationHandler(h DeserializationHandler) Option {
 // isolation) take precedence.
 func WithClientOptions(opts ...kgo.Opt) Option {
 	return optionFunc(func(c *config) { c.clientOpts = append(c.clientOpts, opts...) })
+}
+
+// WithClientProperties sets Kafka client properties for every client the
+// App makes, as a Kafka Streams config holds them; the security ones are
+// read: security.protocol, sasl.mechanism, sasl.jaas.config (or
+// sasl.username/sasl.password), ssl.truststore.location and the other PEM
+// ssl.* keys, as every client in Tributary reads them. Other keys have
+// typed options and are refused naming the key. Later calls add to
+// earlier ones.
+func WithClientProperties(props map[string]string) Option {
+	return optionFunc(func(c *config) {
+		if c.clientProps == nil {
+			c.clientProps = map[string]string{}
+		}
+		for k, v := range props {
+			c.clientProps[k] = v
+		}
+	})
 }
 
 // WithSessionTimeout sets the group's session.timeout.ms: how long the
@@ -240,6 +261,19 @@ func (c *config) validate(forApp bool) error {
 			if _, _, err := net.SplitHostPort(c.queryListen); err != nil {
 				bad("query listen address %q: want host:port", c.queryListen)
 			}
+		}
+	}
+	for k := range c.clientProps {
+		if !kafkaclient.IsSecurityKey(k) {
+			bad("client property %q (WithClientProperties): only security.protocol, sasl.* and ssl.* are read here; the others have typed options", k)
+		}
+	}
+	if len(errs) == 0 && len(c.clientProps) > 0 {
+		sec, err := kafkaclient.Opts(c.clientProps)
+		if err != nil {
+			bad("client properties (WithClientProperties): %v", err)
+		} else if forApp && !c.propsApplied {
+			c.clientOpts, c.propsApplied = append(c.clientOpts, sec...), true
 		}
 	}
 	return errors.Join(errs...)

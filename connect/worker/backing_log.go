@@ -36,7 +36,7 @@ type logRecord struct{ key, value []byte }
 
 // openTopicLog is a kafkaLog applying records with apply.
 func openTopicLog(w *Config, topic string, apply func(key, value []byte)) (*kafkaLog, error) {
-	return openKafkaLog(w.BootstrapServers, topic, w.logger(), func(r *kgo.Record) { apply(r.Key, r.Value) })
+	return openKafkaLog(w.clientOpts(roleWorker), topic, w.logger(), func(r *kgo.Record) { apply(r.Key, r.Value) })
 }
 
 // memoryLog applies records at once, in memory.

@@ -107,6 +107,26 @@ type Config struct {
 	// ProducerBatchMaxBytes is producer.batch.size. Default 1 MiB (franz-go's).
 	ProducerBatchMaxBytes int32
 
+	// ClientSecurity holds the security.protocol, sasl.* and ssl.* keys of
+	// the worker's Kafka clients, unprefixed (every client) or with
+	// producer., consumer. or admin. (one kind of client; see
+	// client_security.go). Default none: PLAINTEXT. Values may be secrets:
+	// never log them.
+	ClientSecurity map[string]string
+	// RestTLS is listeners=https://...: the REST API over TLS, with
+	// RestSSL's listeners.https.ssl.* keys (else the worker's ssl.* keys).
+	// RestExtensions is rest.extension.classes (Kafka's basic-auth
+	// extension only) and RestBasicAuthFile rest.basic.auth.credentials.file
+	// (rest_security.go). Defaults: plain HTTP, no authentication.
+	RestTLS           bool
+	RestSSL           map[string]string
+	RestExtensions    []string
+	RestBasicAuthFile string
+
+	// ConfigProviders holds config.providers and config.providers.* keys
+	// (config_providers.go). Default none: ${...} references are errors.
+	ConfigProviders map[string]string
+
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -225,10 +245,10 @@ var workerKeys = map[string]workerKey{
 			return errors.New("want exactly one listener, e.g. http://:8083")
 		}
 		u, err := url.Parse(l[0])
-		if err != nil || u.Scheme != "http" || u.Host == "" {
-			return errors.New("want http://host:port (https is not supported)")
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("want http://host:port or https://host:port")
 		}
-		c.RestListen = u.Host
+		c.RestListen, c.RestTLS = u.Host, u.Scheme == "https"
 		return nil
 	}},
 	"rest.advertised.host.name": stringKey(func(c *Config) *string { return &c.RestAdvertisedHost }, "advertised REST host"),
@@ -272,6 +292,18 @@ func (c *Config) Set(key, value string) error {
 			c.ConverterConfig[key] = value
 			return nil
 		}
+	}
+	if c.setProviderKey(key, value) {
+		return nil
+	}
+	if handled, err := c.setRestKey(key, value); handled {
+		return err
+	}
+	if handled, err := c.setSecurity(key, value); handled {
+		if err != nil {
+			return fmt.Errorf("worker config %w", err)
+		}
+		return nil
 	}
 	k, ok := workerKeys[key]
 	if !ok {
@@ -341,6 +373,18 @@ func (c *Config) Validate() error {
 	}
 	if c.OffsetFlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("offset.flush.interval.ms must be positive"))
+	}
+	if err := c.validateSecurity(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.providers(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.restTLSConfig(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.basicAuthUsers(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, kv := range [][2]string{{"key.converter", c.KeyConverter}, {"value.converter", c.ValueConverter}} {
 		if kv[1] == "" {

@@ -155,8 +155,10 @@ type connectorConfig struct {
 	TransactionBoundary string
 	TransactionInterval time.Duration
 
-	// Raw is the config as given.
-	Raw map[string]string
+	// Raw is the config as given, config provider references resolved;
+	// secrets are what they resolved to (see mask).
+	Raw     map[string]string
+	secrets []secret
 }
 
 // errorConfig is the errors.* keys.
@@ -212,14 +214,20 @@ func (v *validation) Err() error {
 
 // validateConnector checks a connector config: the runtime's keys, the
 // connector's own (its Config and Validate), the converters, and every
-// transformation and predicate of the chain.
-func (w *Config) validateConnector(raw map[string]string) *validation {
+// transformation and predicate of the chain. Config provider references
+// are resolved first (config_providers.go); the result reports each key's
+// value as given, never what a reference resolved to.
+func (w *Config) validateConnector(given map[string]string) *validation {
 	v := &validation{}
 	errs := map[string][]string{}
 	addErr := func(key, msg string) {
 		if !slices.Contains(errs[key], msg) {
 			errs[key] = append(errs[key], msg)
 		}
+	}
+	raw, secrets, refErrs := w.resolveConfig(given)
+	for k, msg := range refErrs {
+		addErr(k, msg)
 	}
 
 	class := strings.TrimSpace(raw[keyConnectorClass])
@@ -360,14 +368,14 @@ func (w *Config) validateConnector(raw map[string]string) *validation {
 			return
 		}
 		seen[k.Name] = true
-		val, given := raw[k.Name]
-		if !given && !k.Required {
+		val, isGiven := given[k.Name]
+		if !isGiven && !k.Required {
 			val = k.Default
 		}
 		if k.Type == connect.TypePassword && val != "" {
 			val = "[hidden]"
 		}
-		v.Keys = append(v.Keys, validatedKey{Key: k, Value: val, Given: given, Errors: errs[k.Name]})
+		v.Keys = append(v.Keys, validatedKey{Key: k, Value: val, Given: isGiven, Errors: errs[k.Name]})
 	}
 	for _, k := range def.Keys() {
 		add(k)
@@ -387,6 +395,7 @@ func (w *Config) validateConnector(raw map[string]string) *validation {
 	}
 	v.Groups = def.Merge(chainKeys).Groups()
 	if v.ErrorCount() == 0 {
+		cc.secrets = secrets
 		v.Config = cc
 	}
 	return v

@@ -154,6 +154,11 @@ func (c *connectorRunner) generateTaskConfigs(conn connect.Connector) error {
 		}
 		c.log.Warn("the connector generated more task configs than tasks.max", "tasks", len(configs), "tasks.max", c.cc.TasksMax)
 	}
+	// Resolved secrets go back to their references before the configs
+	// are stored (and shown); each task resolves them when it starts.
+	for i := range configs {
+		configs[i] = mask(configs[i], c.cc.secrets)
+	}
 	return c.h.writeTaskConfigs(c.ctx, c.name, configs)
 }
 

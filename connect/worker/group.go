@@ -81,7 +81,7 @@ type groupMembership struct {
 }
 
 func newGroupMembership(cfg *Config, rt *runtime, configs *configStore, url string) (*groupMembership, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.BootstrapServers...), kgo.SessionTimeout(cfg.SessionTimeout))
+	cl, err := kgo.NewClient(append(cfg.clientOpts(roleWorker), kgo.SessionTimeout(cfg.SessionTimeout))...)
 	if err != nil {
 		return nil, fmt.Errorf("group client: %w", err)
 	}

@@ -217,11 +217,17 @@ func (h *herder) reconcile() {
 			h.tasks[id] = &runningTask{runner: failedTask(h.rt, id), config: cfg, connectorConf: conn}
 			continue
 		}
+		taskCfg, _, refErrs := h.cfg.resolveConfig(cfg)
+		if len(refErrs) > 0 {
+			h.rt.reportTask(id, h.rt.metrics.task(id), stateFailed, fmt.Errorf("task config: %v", refErrs))
+			h.tasks[id] = &runningTask{runner: failedTask(h.rt, id), config: cfg, connectorConf: conn}
+			continue
+		}
 		var r taskRunner
 		if v.Config.Plugin.Type == connect.PluginSource {
-			r = startSourceTask(h.rt, id, v.Config, cfg, target)
+			r = startSourceTask(h.rt, id, v.Config, taskCfg, target)
 		} else {
-			r = startSinkTask(h.rt, id, v.Config, cfg, target)
+			r = startSinkTask(h.rt, id, v.Config, taskCfg, target)
 		}
 		h.tasks[id] = &runningTask{runner: r, config: cfg, connectorConf: conn}
 	}

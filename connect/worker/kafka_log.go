@@ -39,16 +39,15 @@ type kafkaLog struct {
 // openKafkaLog starts reading topic from the beginning, calling apply for
 // each record from one goroutine in offset order per partition. Reads are
 // read_committed, so records of aborted transactions never reach apply.
-func openKafkaLog(seeds []string, topic string, log *slog.Logger, apply func(*kgo.Record)) (*kafkaLog, error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seeds...),
+func openKafkaLog(base []kgo.Opt, topic string, log *slog.Logger, apply func(*kgo.Record)) (*kafkaLog, error) {
+	cl, err := kgo.NewClient(append(base,
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", topic, err)
 	}

@@ -429,7 +429,7 @@ func asInt64(v any) (int64, bool) {
 }
 
 func (h *herder) admin() (*kadm.Client, *kgo.Client, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cfg.BootstrapServers...))
+	cl, err := kgo.NewClient(h.cfg.clientOpts(roleAdmin)...)
 	if err != nil {
 		return nil, nil, err
 	}

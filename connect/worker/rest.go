@@ -6,6 +6,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,9 +43,20 @@ type route struct {
 }
 
 func startREST(h *herder, listen, clusterID string, ready func() bool) (*restServer, error) {
+	tlsCfg, err := h.cfg.restTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	users, err := h.cfg.basicAuthUsers()
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("REST listener on %s: %w", listen, err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	s := &restServer{h: h, log: h.log, clusterID: clusterID, ln: ln, ready: ready}
 	mux := http.NewServeMux()
@@ -80,7 +92,13 @@ func startREST(h *herder, listen, clusterID string, ready func() bool) (*restSer
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "HTTP 404 Not Found")
 	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = mux
+	if users != nil {
+		handler = s.requireBasicAuth(users, mux)
+	}
+	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		// TLS handshake failures and the like, at debug level.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("REST server stopped", "err", err)

@@ -106,8 +106,7 @@ func (r *sinkRunner) execute() error {
 	if r.rt.cfg.ConsumerAutoOffsetReset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(r.rt.cfg.BootstrapServers...),
+	opts := append(r.rt.cfg.clientOpts(roleConsumer),
 		kgo.ConsumerGroup(groupID(r.id.Connector)),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
@@ -117,7 +116,7 @@ func (r *sinkRunner) execute() error {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 		kgo.AllowAutoTopicCreation(),
-	}
+	)
 	if r.cc.TopicsRegex != "" {
 		r.regex = regexp.MustCompile(r.cc.TopicsRegex)
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(r.cc.TopicsRegex))

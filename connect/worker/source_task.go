@@ -83,15 +83,14 @@ func (r *sourceRunner) execute() error {
 	}
 	defer r.chain.Close()
 	r.tol = newTolerance(r.cc.Errors, r.id, r.log, r.m)
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(r.rt.cfg.BootstrapServers...),
+	opts := append(r.rt.cfg.clientOpts(roleProducer),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.ProducerLinger(r.rt.cfg.ProducerLinger),
 		kgo.ProducerBatchMaxBytes(r.rt.cfg.ProducerBatchMaxBytes),
 		kgo.MaxBufferedRecords(100_000),
-	}
+	)
 	if r.rt.exactlyOnce {
 		opts = append(opts, kgo.TransactionalID(r.rt.transactionalID(r.id)))
 	}

@@ -172,7 +172,7 @@ func StartDistributed(ctx context.Context, cfg Config) (*Worker, error) {
 
 // createTopics creates the config, offset and status topics when missing.
 func (w *Worker) createTopics(ctx context.Context) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.BootstrapServers...))
+	cl, err := kgo.NewClient(w.cfg.clientOpts(roleAdmin)...)
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func (w *Worker) startREST(ctx context.Context) error {
 }
 
 func (w *Worker) clusterID(ctx context.Context) string {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.BootstrapServers...))
+	cl, err := kgo.NewClient(w.cfg.clientOpts(roleAdmin)...)
 	if err != nil {
 		return ""
 	}
@@ -233,6 +233,9 @@ func (w *Worker) clusterID(ctx context.Context) string {
 func (w *Worker) URL() string {
 	if w.rest == nil {
 		return ""
+	}
+	if w.cfg.RestTLS {
+		return "https://" + w.rest.addr()
 	}
 	return "http://" + w.rest.addr()
 }

@@ -94,6 +94,10 @@ type Config struct {
 	// HistoryTopic is the schema history topic
 	// (schema.history.internal.kafka.topic). Required.
 	HistoryTopic string
+	// HistorySecurity are the security keys of the schema history client
+	// (schema.history.internal.producer.* and .consumer.*, by their
+	// unprefixed names; see history_security.go). Default none: PLAINTEXT.
+	HistorySecurity map[string]string
 	// SkipUnparseableDDL skips DDL the parser cannot read instead of
 	// failing (schema.history.internal.skip.unparseable.ddl). Default false.
 	SkipUnparseableDDL bool
@@ -251,6 +255,11 @@ func ParseConfig(m map[string]string) (Config, error) {
 		ConnectTimeout: c.Millis(keyConnectTimeout), MaxBatchSize: c.Int(keyMaxBatch), MaxQueueSize: c.Int(keyMaxQueue),
 		PollInterval: c.Millis(keyPollInterval),
 	}
+	security, err := historySecurity(m)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.HistorySecurity = security
 	if cfg.SnapshotMode == "schema_only" {
 		cfg.SnapshotMode = "no_data"
 	}

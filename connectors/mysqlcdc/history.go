@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-streams/tributary/connectors/mysqlcdc/internal/ddl"
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 )
 
 // The schema history: every DDL statement the connector applied, with the
@@ -77,6 +78,9 @@ func replayHistory(records []historyRecord, upTo position, flavor, serverCharset
 
 // kafkaHistory is the history topic.
 type kafkaHistory struct {
+	// base are the options of every client of the history: brokers and
+	// security.
+	base   []kgo.Opt
 	client *kgo.Client
 	admin  *kadm.Client
 	topic  string
@@ -89,20 +93,24 @@ type kafkaHistory struct {
 // ErrHistory marks a schema history topic that cannot be used.
 var ErrHistory = errors.New("mysqlcdc: schema history")
 
-func openKafkaHistory(bootstrap []string, topic, server string, log *slog.Logger) (*kafkaHistory, error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(bootstrap...),
+func openKafkaHistory(bootstrap []string, security map[string]string, topic, server string, log *slog.Logger) (*kafkaHistory, error) {
+	sec, err := kafkaclient.Opts(security) // checked by ParseConfig
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrHistory, err)
+	}
+	base := append(sec, kgo.SeedBrokers(bootstrap...))
+	cl, err := kgo.NewClient(append(base,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		// Topics the connector creates must show in metadata at once.
 		kgo.MetadataMinAge(100*time.Millisecond),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: client for %v: %v", ErrHistory, bootstrap, err)
 	}
-	return &kafkaHistory{client: cl, admin: kadm.NewClient(cl), topic: topic, server: server, log: log}, nil
+	return &kafkaHistory{base: base, client: cl, admin: kadm.NewClient(cl), topic: topic, server: server, log: log}, nil
 }
 
 func (h *kafkaHistory) close() { h.client.Close() }
@@ -174,10 +182,9 @@ func (h *kafkaHistory) load(ctx context.Context) ([]historyRecord, error) {
 	if end.Offset == 0 {
 		return nil, nil
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(h.client.OptValue(kgo.SeedBrokers).([]string)...),
+	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), h.base...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{h.topic: {0: kgo.NewOffset().AtStart()}}),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrHistory, err)
 	}

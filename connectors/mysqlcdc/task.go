@@ -79,7 +79,7 @@ func (t *Task) Start(ctx connect.SourceTaskContext, config map[string]string) er
 	t.source = sourceSchema(t.server.flavor)
 	t.schemaChangeValue = schemaChangeValueSchema(t.source)
 
-	t.history, err = openKafkaHistory(cfg.HistoryBootstrap, cfg.HistoryTopic, cfg.TopicPrefix, t.log)
+	t.history, err = openKafkaHistory(cfg.HistoryBootstrap, cfg.HistorySecurity, cfg.HistoryTopic, cfg.TopicPrefix, t.log)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 func newBrokerCommand() *cobra.Command {
 	var (
 		listen, advertise, dataDir, metricsListen, configFile, fsync, logLevel string
-		sets                                                                   []string
+		sets, addSCRAM                                                         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -40,7 +40,8 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 			if err := applySets(sets, cfg.Set); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("listen") || cfg.Listen == "" {
+			cfg.AddSCRAM = append(cfg.AddSCRAM, addSCRAM...)
+			if cmd.Flags().Changed("listen") || (cfg.Listen == "" && len(cfg.Listeners) == 0) {
 				cfg.Listen = listen
 			}
 			if cmd.Flags().Changed("advertise") {
@@ -73,6 +74,11 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tributary broker listening on %s (data in %s)\n", b.Addr(), cfg.DataDir)
+			if ls := b.Listeners(); len(ls) > 1 {
+				for _, l := range ls {
+					fmt.Fprintf(cmd.OutOrStdout(), "  listener %s (%s) on %s\n", l.Name, l.Protocol, l.Advertise)
+				}
+			}
 			select {
 			case <-cmd.Context().Done():
 				return b.Close()
@@ -88,6 +94,7 @@ file. SIGINT or SIGTERM shuts down cleanly.`,
 	f.StringVar(&metricsListen, "metrics-listen", "127.0.0.1:9644", "address for /metrics and /healthz; empty disables")
 	f.StringVar(&configFile, "config", "", "Kafka broker properties file (server.properties)")
 	f.StringArrayVar(&sets, "set", nil, "Kafka broker config key=value (repeatable)")
+	f.StringArrayVar(&addSCRAM, "add-scram", nil, "SCRAM credential to add at start when the user has none for the mechanism, as kafka-storage.sh format takes it: 'SCRAM-SHA-256=[name=admin,password=admin-secret]' (repeatable)")
 	f.StringVar(&fsync, "fsync", "os", "always: fsync before every acknowledgement; os: rely on the OS and flush.messages/flush.ms")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 	"github.com/tributary-streams/tributary/internal/properties"
 )
 
@@ -116,7 +118,7 @@ type clientSettings struct {
 	connIdle       time.Duration
 	dialTimeout    time.Duration
 
-	security securitySettings
+	security kafkaclient.Security
 	producer producerSettings
 	consumer consumerSettings
 
@@ -172,9 +174,9 @@ func (c *connFlags) settings() (clientSettings, error) {
 	if err := c.resolveSeeds(&s); err != nil {
 		return s, err
 	}
-	if p := s.security.protocol; p != "" && p != "PLAINTEXT" {
+	if err := s.security.Validate(); err != nil {
 		src := s.given["security.protocol"]
-		return s, usageErrorf("security.protocol=%s (%s) is not supported yet: this CLI connects in PLAINTEXT only until TLS and SASL support lands; it will not connect unsecured to a cluster you meant to secure", p, src.from)
+		return s, usageErrorf("security.protocol=%s (%s): %v", s.security.Protocol, src.from, err)
 	}
 	if p := s.producer; p.idempotence != nil && *p.idempotence && (p.acks == "1" || p.acks == "0") {
 		return s, usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s (%s)", s.given["enable.idempotence"].from, p.acks, s.given["acks"].from)
@@ -254,6 +256,13 @@ func (s *clientSettings) applyFile(flag, path string) error {
 // applyProperty checks and stores one client property. Errors name the
 // key, where it came from and what is accepted.
 func (s *clientSettings) applyProperty(key, value, from string, cmdline bool) error {
+	if slices.Contains(kafkaclient.Keys(), key) {
+		if err := s.security.Set(key, value); err != nil {
+			return fmt.Errorf("%s: %w", from, err)
+		}
+		s.given[key] = propertySource{value: value, from: from, cmdline: cmdline}
+		return nil
+	}
 	p, ok := clientProperties[key]
 	if !ok {
 		return fmt.Errorf("%s: unsupported client property %q; supported: %s", from, key, strings.Join(supportedClientProperties(), ", "))
@@ -265,24 +274,19 @@ func (s *clientSettings) applyProperty(key, value, from string, cmdline bool) er
 		}
 		return fmt.Errorf("%s: %s must be %s, got %q", from, key, p.accepted, shown)
 	}
-	if strings.HasPrefix(key, "ssl.") {
-		if s.security.ssl == nil {
-			s.security.ssl = map[string]string{}
-		}
-		s.security.ssl[key] = value
-	}
 	s.given[key] = propertySource{value: value, from: from, cmdline: cmdline}
 	return nil
 }
 
 // isSecret reports whether a property's value must never be shown.
-func isSecret(key string) bool {
-	return strings.HasSuffix(key, ".password") || key == "sasl.jaas.config" || key == "ssl.keystore.key"
-}
+func isSecret(key string) bool { return kafkaclient.IsSecret(key) }
 
 // kgoOpts returns the options every client built from the flags takes.
 func (s clientSettings) kgoOpts() []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.ClientID(s.clientID)}
+	// Checked by settings: TLS and SASL as the security properties say.
+	sec, _ := s.security.Opts()
+	opts = append(opts, sec...)
 	if s.requestTimeout > 0 {
 		opts = append(opts, kgo.RequestTimeoutOverhead(s.requestTimeout))
 	}

@@ -4,16 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 )
 
-// The Kafka client properties the CLI accepts in --command-config,
+// The Kafka client properties the CLI accepts (the security ones,
+// security.protocol, sasl.* and ssl.*, are read by internal/kafkaclient,
+// the builder every client in Tributary shares) in --command-config,
 // --consumer.config / --producer.config, --consumer-property /
 // --producer-property and profiles: the standard keys of Kafka's Java
 // client that have a meaning here, with Kafka's names, defaults and value
@@ -41,17 +44,6 @@ type clientProperty struct {
 	kinds    clientKind
 	accepted string
 	set      func(s *clientSettings, v string) error
-}
-
-// Security settings are read and checked here so that a file written for
-// a secured cluster is understood; connecting with them comes with broker
-// security. Until then a protocol other than PLAINTEXT is refused when the
-// client is built, rather than connecting unsecured.
-type securitySettings struct {
-	protocol  string            // security.protocol
-	mechanism string            // sasl.mechanism
-	jaas      string            // sasl.jaas.config (never logged)
-	ssl       map[string]string // ssl.*
 }
 
 // producerSettings and consumerSettings hold what the console producer and
@@ -111,43 +103,6 @@ var clientProperties = map[string]clientProperty{
 	"metadata.max.age.ms":                msProperty(anyClient, func(s *clientSettings) *time.Duration { return &s.metadataMaxAge }),
 	"connections.max.idle.ms":            msProperty(anyClient, func(s *clientSettings) *time.Duration { return &s.connIdle }),
 	"socket.connection.setup.timeout.ms": msProperty(anyClient, func(s *clientSettings) *time.Duration { return &s.dialTimeout }),
-
-	"security.protocol": {anyClient, "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", func(s *clientSettings, v string) error {
-		p := strings.ToUpper(strings.TrimSpace(v))
-		if !contains([]string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, p) {
-			return errors.New("unknown protocol")
-		}
-		s.security.protocol = p
-		return nil
-	}},
-	"sasl.mechanism": {anyClient, "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or GSSAPI", func(s *clientSettings, v string) error {
-		m := strings.ToUpper(strings.TrimSpace(v))
-		if !contains([]string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI"}, m) {
-			return errors.New("unknown mechanism")
-		}
-		s.security.mechanism = m
-		return nil
-	}},
-	"sasl.jaas.config": {anyClient, `a JAAS entry: <LoginModule class> required [key="value" ...];`, func(s *clientSettings, v string) error {
-		if !jaasEntry.MatchString(strings.TrimSpace(v)) {
-			return errors.New("is not a JAAS entry")
-		}
-		s.security.jaas = v
-		return nil
-	}},
-	"ssl.protocol":                          sslProperty("TLSv1.2 or TLSv1.3", oneOf("TLSv1.2", "TLSv1.3", "TLS")),
-	"ssl.enabled.protocols":                 sslProperty("a comma-separated list of TLSv1.2, TLSv1.3", listOf("TLSv1.2", "TLSv1.3")),
-	"ssl.endpoint.identification.algorithm": sslProperty("https or empty (no host name check)", oneOf("https", "")),
-	"ssl.truststore.type":                   sslProperty("JKS, PKCS12 or PEM", oneOf("JKS", "PKCS12", "PEM")),
-	"ssl.truststore.location":               sslProperty("a file path", nonEmpty),
-	"ssl.truststore.password":               sslProperty("a string", anything),
-	"ssl.truststore.certificates":           sslProperty("PEM certificates", nonEmpty),
-	"ssl.keystore.type":                     sslProperty("JKS, PKCS12 or PEM", oneOf("JKS", "PKCS12", "PEM")),
-	"ssl.keystore.location":                 sslProperty("a file path", nonEmpty),
-	"ssl.keystore.password":                 sslProperty("a string", anything),
-	"ssl.keystore.key":                      sslProperty("a PEM private key", nonEmpty),
-	"ssl.keystore.certificate.chain":        sslProperty("PEM certificates", nonEmpty),
-	"ssl.key.password":                      sslProperty("a string", anything),
 
 	"acks": {forProducer, "all, -1, 1 or 0", func(s *clientSettings, v string) error {
 		a, err := parseAcks(v)
@@ -250,13 +205,9 @@ var clientProperties = map[string]clientProperty{
 	}},
 }
 
-// jaasEntry is the shape of a JAAS login module entry, e.g.
-// org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";
-var jaasEntry = regexp.MustCompile(`^[A-Za-z_$][\w$.]*\s+(required|requisite|sufficient|optional)(\s+[\w.\-]+\s*=\s*("[^"]*"|[^\s;"]+))*\s*;$`)
-
 // supportedClientProperties lists every accepted key, sorted.
 func supportedClientProperties() []string {
-	keys := make([]string, 0, len(clientProperties))
+	keys := append([]string(nil), kafkaclient.Keys()...)
 	for k := range clientProperties {
 		keys = append(keys, k)
 	}
@@ -323,42 +274,6 @@ func boolProperty(kinds clientKind, set func(*clientSettings, bool)) clientPrope
 		return nil
 	}}
 }
-
-// sslProperty stores an ssl.* key after check accepts its value.
-func sslProperty(accepted string, check func(string) bool) clientProperty {
-	return clientProperty{anyClient, accepted, func(s *clientSettings, v string) error {
-		if !check(strings.TrimSpace(v)) {
-			return errors.New("not accepted")
-		}
-		return nil // applyProperty keeps every ssl.* key in security.ssl
-	}}
-}
-
-func oneOf(values ...string) func(string) bool {
-	return func(v string) bool {
-		for _, a := range values {
-			if strings.EqualFold(v, a) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-func listOf(values ...string) func(string) bool {
-	one := oneOf(values...)
-	return func(v string) bool {
-		for _, item := range strings.Split(v, ",") {
-			if !one(strings.TrimSpace(item)) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-func nonEmpty(v string) bool { return v != "" }
-func anything(string) bool   { return true }
 
 // parseAcks reads Kafka's acks forms; -1 and all are the same.
 func parseAcks(v string) (string, error) {

@@ -26,27 +26,29 @@ const (
 	entityBrokers = "brokers"
 )
 
-var entityTypes = []string{entityTopics, entityBrokers}
+var entityTypes = []string{entityTopics, entityBrokers, entityUsers, entityClients}
 
 // entityFlags select what a configs command acts on.
 type entityFlags struct {
 	entityType     string
 	entityName     string
 	entityDefault  bool
-	topic          string // --topic X: --entity-type topics --entity-name X
-	broker         string // --broker N: --entity-type brokers --entity-name N
-	brokerDefaults bool   // --broker-defaults: --entity-type brokers --entity-default
+	topic          string             // --topic X: --entity-type topics --entity-name X
+	broker         string             // --broker N: --entity-type brokers --entity-name N
+	brokerDefaults bool               // --broker-defaults: --entity-type brokers --entity-default
+	clients        *clientEntityFlags // --user, --client, ... (configs_clients.go)
 }
 
 func addEntityFlags(cmd *cobra.Command) *entityFlags {
 	e := &entityFlags{}
 	fs := cmd.Flags()
-	enumVar(fs, &e.entityType, "entity-type", "", entityTypes, "kind of entity: topics or brokers")
-	fs.StringVar(&e.entityName, "entity-name", "", "topic name or broker id")
-	fs.BoolVar(&e.entityDefault, "entity-default", false, "for brokers: the cluster-wide default rather than one broker")
+	enumVar(fs, &e.entityType, "entity-type", "", entityTypes, "kind of entity: topics, brokers, users or clients")
+	fs.StringVar(&e.entityName, "entity-name", "", "topic name, broker id, user or client id")
+	fs.BoolVar(&e.entityDefault, "entity-default", false, "for brokers, users and clients: the default rather than one entity")
 	fs.StringVar(&e.topic, "topic", "", "the topic: short for --entity-type topics --entity-name TOPIC")
 	fs.StringVar(&e.broker, "broker", "", "the broker id: short for --entity-type brokers --entity-name ID")
 	fs.BoolVar(&e.brokerDefaults, "broker-defaults", false, "short for --entity-type brokers --entity-default")
+	e.clients = addClientEntityFlags(fs)
 	return e
 }
 
@@ -195,6 +197,12 @@ func newConfigsDescribeCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, "show every config, including defaults and static broker settings")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if ce, ok, err := entity.clientEntity(cmd, false); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			return describeClientConfigs(cmd, conn, *output, ce)
+		}
 		if err := entity.resolve(cmd, false); err != nil {
 			return err
 		}
@@ -394,8 +402,14 @@ kafka-configs.sh ("Invalid config(s)").`,
 	fs.StringArrayVar(&deleteConfigs, "delete-config", nil, "configs to remove (back to their default): k[,k2]; may be repeated")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := entity.resolve(cmd, true); err != nil {
+		ce, clientEntity, err := entity.clientEntity(cmd, true)
+		if err != nil {
 			return err
+		}
+		if !clientEntity {
+			if err := entity.resolve(cmd, true); err != nil {
+				return err
+			}
 		}
 		if len(addConfigs) > 0 && addConfigFile != "" {
 			return usageErrorf("give either --add-config or --add-config-file, not both")
@@ -427,6 +441,9 @@ kafka-configs.sh ("Invalid config(s)").`,
 			if _, ok := set[k]; ok {
 				return usageErrorf("config %q is in both --add-config and --delete-config", k)
 			}
+		}
+		if clientEntity {
+			return alterClientConfigs(cmd, conn, *output, ce, set, setOrder, del)
 		}
 		alters := make([]kadm.AlterConfig, 0, len(set)+len(del))
 		for _, k := range setOrder {

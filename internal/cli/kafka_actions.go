@@ -24,6 +24,7 @@ var kafkaActions = map[string][]string{
 	"topics":  {"list", "describe", "create", "alter", "delete"},
 	"groups":  {"list", "describe", "delete", "reset-offsets", "delete-offsets"},
 	"configs": {"describe", "alter"},
+	"acls":    {"add", "remove", "list"},
 }
 
 // actionRewrite is what rewriteKafkaActions did to a command line.

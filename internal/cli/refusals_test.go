@@ -92,7 +92,7 @@ func TestKafkaRefusals(t *testing.T) {
 		{"configs topics default", []string{"configs", "--bootstrap-server", bs, "--alter", "--entity-type", "topics", "--entity-default", "--add-config", "a=1"}, "--entity-default applies only to --entity-type brokers"},
 		{"configs add-config and file", []string{"configs", "--bootstrap-server", bs, "--alter", "--topic", "t", "--add-config", "a=1", "--add-config-file", cfgFile}, "give either --add-config or --add-config-file, not both"},
 		{"configs nothing to alter", []string{"configs", "--bootstrap-server", bs, "--alter", "--topic", "t"}, "nothing to alter"},
-		{"configs unknown entity type", []string{"configs", "--bootstrap-server", bs, "--describe", "--entity-type", "users"}, `unknown --entity-type "users": accepted topics, brokers`},
+		{"configs unknown entity type", []string{"configs", "--bootstrap-server", bs, "--describe", "--entity-type", "broker-loggers"}, `unknown --entity-type "broker-loggers": accepted topics, brokers, users, clients`},
 		{"configs broker name not an id", []string{"configs", "--bootstrap-server", bs, "--describe", "--broker", "b1"}, "must be a broker id"},
 		{"configs entity name twice", []string{"configs", "--bootstrap-server", bs, "--describe", "--entity-type", "topics", "--entity-name", "a", "--entity-name", "b"}, "--entity-name takes one value but was given twice"},
 

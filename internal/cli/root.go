@@ -91,6 +91,8 @@ that work against any Kafka cluster (flag names follow Kafka's own tools).`,
 		newMirrorCommand(),
 		newConnectCommand(),
 		newProfileCommand(),
+		newUsersCommand(),
+		newACLsCommand(),
 	)
 	refuseRepeatedFlags(root)
 	return root

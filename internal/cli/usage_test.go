@@ -44,7 +44,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bootstrap bad port", []string{"topics", "list", "--bootstrap-server", "localhost:99999"}, `invalid port`},
 		{"timeout not a duration", []string{"topics", "list", "--bootstrap-server", bs, "--timeout", "5"}, `--timeout must be a positive duration such as 30s or 2m, got "5"`},
 		{"unsupported command-config key", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", unsupported}, `client.properties:3: unsupported client property "sasl.mechanisms"; supported: acks, auto.commit.interval.ms,`},
-		{"security not live yet", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", secured}, `security.protocol=SSL (--command-config ` + secured + `:1) is not supported yet`},
+		{"security files checked before connecting", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", secured}, `security.protocol=SSL (--command-config ` + secured + `:1): ssl.truststore.location: open /etc/ts.jks: no such file`},
 		{"bad command-config value", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", badTimeout}, `request.timeout.ms must be a positive number of milliseconds, got "soon"`},
 		{"missing command-config file", []string{"topics", "list", "--bootstrap-server", bs, "--command-config", "/nonexistent/x.properties"}, `--command-config: open /nonexistent/x.properties`},
 		{"output format", []string{"topics", "list", "--bootstrap-server", bs, "--output", "yaml"}, `unknown --output "yaml": accepted text, table, json`},
@@ -59,7 +59,7 @@ func TestUsageErrors(t *testing.T) {
 		{"delete without topic", []string{"topics", "delete", "--bootstrap-server", bs}, `--topic is required`},
 
 		{"configs without entity type", []string{"configs", "describe", "--bootstrap-server", bs}, `--entity-type is required: accepted topics, brokers`},
-		{"configs bad entity type", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "users"}, `unknown --entity-type "users": accepted topics, brokers`},
+		{"configs bad entity type", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "broker-loggers"}, `unknown --entity-type "broker-loggers": accepted topics, brokers, users, clients`},
 		{"configs broker name not an id", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "b1"}, `--entity-name for brokers must be a broker id (a non-negative integer), got "b1"`},
 		{"configs default for topics", []string{"configs", "describe", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-default"}, `--entity-default applies only to --entity-type brokers`},
 		{"alter without entity name", []string{"configs", "alter", "--bootstrap-server", bs, "--entity-type", "topics", "--add-config", "a=1"}, `--entity-name is required: name the topic`},

@@ -50,6 +50,7 @@ type brokerOptions struct {
 	Sets      map[string]string `json:"sets,omitempty"`
 	Fsync     bool              `json:"fsync,omitempty"`
 	Metrics   bool              `json:"metrics,omitempty"`
+	AddSCRAM  []string          `json:"add_scram,omitempty"`
 
 	logger *slog.Logger
 	faults *broker.Faults
@@ -83,6 +84,12 @@ func WithLogger(l *slog.Logger) BrokerOption { return func(o *brokerOptions) { o
 // through f (see broker.Faults). In-process brokers only.
 func WithFaults(f *broker.Faults) BrokerOption { return func(o *brokerOptions) { o.faults = f } }
 
+// WithSCRAM adds a SCRAM credential at start, in kafka-storage.sh's
+// --add-scram form: 'SCRAM-SHA-256=[name=admin,password=admin-secret]'.
+func WithSCRAM(entry string) BrokerOption {
+	return func(o *brokerOptions) { o.AddSCRAM = append(o.AddSCRAM, entry) }
+}
+
 // WithMetrics serves /metrics and /healthz on an ephemeral port.
 func WithMetrics() BrokerOption { return func(o *brokerOptions) { o.Metrics = true } }
 
@@ -114,6 +121,7 @@ func (o brokerOptions) brokerConfig() (broker.Config, error) {
 		Logger:                           o.logger,
 		Faults:                           o.faults,
 	}
+	cfg.AddSCRAM = o.AddSCRAM
 	if o.Metrics {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}

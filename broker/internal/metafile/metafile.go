@@ -15,6 +15,7 @@ package metafile
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -138,6 +139,35 @@ func keep(path string) error {
 	if err := os.Rename(tmp, path+PreviousSuffix); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("keep previous version of %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadJSON decodes path's checked content into v. found is false (and v
+// untouched) when the file does not exist; what names the file's content
+// in errors ("ACLs", "SCRAM credentials").
+func ReadJSON(what, path string, v any) (found bool, err error) {
+	raw, err := Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", what, err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("parse %s %s: %w", what, path, err)
+	}
+	return true, nil
+}
+
+// WriteJSON writes v, indented, as Write does with keepPrevious.
+func WriteJSON(what, path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", what, err)
+	}
+	if err := Write(path, raw, true); err != nil {
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	return nil
 }
