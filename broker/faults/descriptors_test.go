@@ -79,12 +79,17 @@ func TestOutOfDescriptorsLeavesNothingHalfCreated(t *testing.T) {
 	if !errors.Is(err, kerr.KafkaStorageError) {
 		t.Logf("CreateTopics failed with %v", err)
 	}
-	logs := b.Logs()
-	for _, want := range []string{"out of file descriptors", "open_files_limit=300", "remedy="} {
-		if !strings.Contains(logs, want) {
-			t.Fatalf("the failure's log lacks %q:\n%s", want, logs)
+	// The child's log reaches us through a pipe, possibly after the
+	// response did.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		logs := b.Logs()
+		for _, want := range []string{"out of file descriptors", "open_files_limit=300", "remedy="} {
+			if !strings.Contains(logs, want) {
+				return fmt.Errorf("the failure's log lacks %q:\n%s", want, logs)
+			}
 		}
-	}
+		return nil
+	})
 	if d := topicDirs(t, dir, "starved"); len(d) > 0 {
 		t.Fatalf("a failed CreateTopics left %d partition directories", len(d))
 	}
