@@ -115,6 +115,13 @@ type FlowSettings struct {
 	// `sync.topic.configs.interval.seconds` (600).
 	SyncTopicConfigsEnabled  bool
 	SyncTopicConfigsInterval time.Duration
+	// SyncTopicACLsEnabled / SyncTopicACLsInterval are
+	// `sync.topic.acls.enabled` (true) and
+	// `sync.topic.acls.interval.seconds` (600): copy the source's topic
+	// ACLs to the remote topics with MM2's rules (acls.go). A source
+	// without an authorizer turns the sync off with one log line.
+	SyncTopicACLsEnabled  bool
+	SyncTopicACLsInterval time.Duration
 	// ConfigPropertiesExclude is `config.properties.exclude` (alias
 	// `config.properties.blacklist`): topic configs never copied. Default
 	// MM2's: throttled replicas, message.timestamp.difference.max.ms,
@@ -329,6 +336,7 @@ func (s *FlowSettings) validate() error {
 		{"refresh.topics.interval.seconds", s.RefreshTopicsInterval},
 		{"refresh.groups.interval.seconds", s.RefreshGroupsInterval},
 		{"sync.topic.configs.interval.seconds", s.SyncTopicConfigsInterval},
+		{"sync.topic.acls.interval.seconds", s.SyncTopicACLsInterval},
 		{"emit.heartbeats.interval.seconds", s.EmitHeartbeatsInterval},
 		{"emit.checkpoints.interval.seconds", s.EmitCheckpointsInterval},
 		{"sync.group.offsets.interval.seconds", s.SyncGroupOffsetsInterval},

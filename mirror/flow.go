@@ -24,6 +24,7 @@ type flow struct {
 	log      *slog.Logger
 	metrics  *metrics
 	status   *statusBox
+	acls     aclSyncState
 
 	topicsIn, topicsEx, groupsIn, groupsEx, configEx *regexp.Regexp
 
@@ -110,10 +111,14 @@ func (f *flow) runOnce(ctx context.Context) error {
 	}
 	f.status.setErr(nil)
 	watch := newTopicWatch()
-	return runAll(ctx,
+	loops := []func(context.Context) error{
 		func(ctx context.Context) error { return f.discoverLoop(ctx, &ep, watch) },
 		func(ctx context.Context) error { return f.runTasks(ctx, &ep, watch) },
-	)
+	}
+	if f.cfg.SyncTopicACLsEnabled {
+		loops = append(loops, func(ctx context.Context) error { return f.aclSyncLoop(ctx, &ep) })
+	}
+	return runAll(ctx, loops...)
 }
 
 // checkReachable fails fast, naming the cluster, when no broker answers.

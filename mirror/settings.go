@@ -54,6 +54,8 @@ var flowSettings = []setting{
 	{key: "refresh.groups.interval.seconds", def: "600", set: secondsSetting(func(s *FlowSettings) *time.Duration { return &s.RefreshGroupsInterval })},
 	{key: "sync.topic.configs.enabled", def: "true", set: boolSetting(func(s *FlowSettings) *bool { return &s.SyncTopicConfigsEnabled })},
 	{key: "sync.topic.configs.interval.seconds", def: "600", set: secondsSetting(func(s *FlowSettings) *time.Duration { return &s.SyncTopicConfigsInterval })},
+	{key: "sync.topic.acls.enabled", def: "true", set: boolSetting(func(s *FlowSettings) *bool { return &s.SyncTopicACLsEnabled })},
+	{key: "sync.topic.acls.interval.seconds", def: "600", set: secondsSetting(func(s *FlowSettings) *time.Duration { return &s.SyncTopicACLsInterval })},
 	{key: "config.properties.exclude", alias: "config.properties.blacklist",
 		def: `follower\.replication\.throttled\.replicas, leader\.replication\.throttled\.replicas, message\.timestamp\.difference\.max\.ms, ` +
 			`message\.timestamp\.type, unclean\.leader\.election\.enable, min\.insync\.replicas`,
@@ -123,9 +125,8 @@ func settingByKey(key string) (setting, bool) {
 // existing mm2.properties may hold and that have no effect here: they are
 // accepted with a warning naming them. Internal-topic replication factors
 // are among them: Tributary creates its internal topics with the cluster's
-// default. So is ACL sync, which is not implemented (MM2's default is on).
+// default.
 var ignoredMM2Keys = []string{
-	"sync.topic.acls.enabled", "sync.topic.acls.interval.seconds",
 	"checkpoints.topic.replication.factor", "heartbeats.topic.replication.factor",
 	"offset-syncs.topic.replication.factor", "offset.storage.replication.factor",
 	"config.storage.replication.factor", "status.storage.replication.factor",
