@@ -84,6 +84,7 @@ type aclSyncState struct {
 func (f *flow) aclSyncLoop(ctx context.Context, ep *endpoints) error {
 	for {
 		f.syncTopicACLs(ctx, ep)
+		f.log.Debug("topic ACL sync ran", "next_in", f.cfg.SyncTopicACLsInterval)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -169,18 +170,27 @@ func (f *flow) syncTopicACLs(ctx context.Context, ep *endpoints) {
 		return
 	}
 	var created, refused []string
-	byErr := map[string][]string{} // error text -> bindings it refused
-	var order []string
+	// Refusals grouped by error, so that a principal without Alter is
+	// one error followed by the bindings it refused.
+	type refusal struct {
+		err      error
+		bindings []string
+	}
+	var refusals []*refusal
+	byErr := map[string]*refusal{}
 	for i, a := range missing {
 		if errs[i] == nil {
 			created = append(created, a.String())
 			continue
 		}
 		refused = append(refused, a.String())
-		if _, ok := byErr[errs[i].Error()]; !ok {
-			order = append(order, errs[i].Error())
+		r := byErr[errs[i].Error()]
+		if r == nil {
+			r = &refusal{err: errs[i]}
+			byErr[errs[i].Error()] = r
+			refusals = append(refusals, r)
 		}
-		byErr[errs[i].Error()] = append(byErr[errs[i].Error()], a.String())
+		r.bindings = append(r.bindings, a.String())
 	}
 	if len(created) > 0 {
 		f.log.Info("synced topic ACLs", "cluster", f.cfg.Target, "created", len(created), "acls", strings.Join(created, "; "))
@@ -190,8 +200,8 @@ func (f *flow) syncTopicACLs(ctx context.Context, ep *endpoints) {
 		return
 	}
 	var parts []error
-	for _, e := range order {
-		parts = append(parts, fmt.Errorf("%s (%s)", e, strings.Join(byErr[e], "; ")))
+	for _, r := range refusals {
+		parts = append(parts, fmt.Errorf("%w (%s)", r.err, strings.Join(r.bindings, "; ")))
 	}
 	f.aclProblem(fmt.Errorf("cluster %s refused %d of %d topic ACLs: %w", f.cfg.Target, len(refused), len(missing), errors.Join(parts...)))
 }
