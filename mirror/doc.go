@@ -18,6 +18,13 @@
 // headers, timestamp and partition, and each partition its order; copies
 // carry the header SourceOffsetHeaderKey unless disabled.
 //
+// Topic ACLs are copied every sync.topic.acls.interval.seconds with MM2's
+// rules: literal topic bindings whose name the flow copies, for the remote
+// name, ALLOW WRITE never, ALLOW ALL as ALLOW READ, DENY as it is; prefixed
+// patterns and the wildcard "*" are not copied, and nothing is deleted. A
+// source without an authorizer turns the sync off with one log line; a
+// target that refuses is logged, and copying goes on (acls.go).
+//
 // # Delivery
 //
 // At-least-once (the default): a source position is written, in Kafka
