@@ -383,6 +383,9 @@ func (c *Config) Validate() error {
 	if _, err := c.restTLSConfig(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.restClientTLS(); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := c.basicAuthUsers(); err != nil {
 		errs = append(errs, err)
 	}
