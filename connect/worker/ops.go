@@ -321,7 +321,7 @@ func (h *herder) connectorOffsets(ctx context.Context, name string) ([]Connector
 	}
 	out := []ConnectorOffset{}
 	if connectorType(cfg) == string(connect.PluginSink) {
-		adm, cl, err := h.admin()
+		adm, cl, err := h.admin(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -365,7 +365,7 @@ func (h *herder) alterOffsets(ctx context.Context, name string, offsets []Connec
 		return newAPIError(http.StatusBadRequest, "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' endpoint", name)
 	}
 	if connectorType(cfg) == string(connect.PluginSink) {
-		return h.alterSinkOffsets(ctx, name, offsets)
+		return h.alterSinkOffsets(ctx, name, cfg, offsets)
 	}
 	var positions []connect.Position
 	if offsets == nil {
@@ -385,8 +385,8 @@ func (h *herder) alterOffsets(ctx context.Context, name string, offsets []Connec
 	return h.rt.offsets.put(ctx, name, positions)
 }
 
-func (h *herder) alterSinkOffsets(ctx context.Context, name string, offsets []ConnectorOffset) error {
-	adm, cl, err := h.admin()
+func (h *herder) alterSinkOffsets(ctx context.Context, name string, config map[string]string, offsets []ConnectorOffset) error {
+	adm, cl, err := h.admin(config)
 	if err != nil {
 		return err
 	}
@@ -465,8 +465,18 @@ func asInt64(v any) (int64, bool) {
 	return 0, false
 }
 
-func (h *herder) admin() (*kadm.Client, *kgo.Client, error) {
-	cl, err := kgo.NewClient(h.cfg.clientOpts(roleAdmin)...)
+// admin is an admin client with a connector's settings (its
+// admin.override.* keys; config as stored, references unresolved).
+func (h *herder) admin(config map[string]string) (*kadm.Client, *kgo.Client, error) {
+	raw, _, refErrs := h.cfg.resolveConfig(config)
+	if len(refErrs) > 0 {
+		return nil, nil, fmt.Errorf("connector config: %v", refErrs)
+	}
+	s, err := h.cfg.connectorClient(roleAdmin, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(s.opts()...)
 	if err != nil {
 		return nil, nil, err
 	}
