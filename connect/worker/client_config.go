@@ -431,6 +431,15 @@ func clientRolesOf(sink, dlq bool) []clientRole {
 	return []clientRole{roleConsumer}
 }
 
+// defaultClientID names the client as Kafka Connect does (e.g.
+// connector-consumer-<connector>-<task>) unless client.id is set.
+func (s *clientSettings) defaultClientID(id string) *clientSettings {
+	if s.clientID == "" {
+		s.clientID = id
+	}
+	return s
+}
+
 // opts are the franz-go options of the settings; callers add what the
 // runtime fixes (the group, the partitioner, transactions).
 func (s *clientSettings) opts() []kgo.Opt {

@@ -128,7 +128,8 @@ func TestClientOverridesTakeEffect(t *testing.T) {
 		withName("gz", src("ov-gz", "producer.override.compression.type", "gzip")),
 		withName("lz", src("ov-lz4")),
 		withName("rec", map[string]string{"connector.class": "test.BatchSink", "topics": "ov-gz", "value.converter": "StringConverter",
-			"consumer.override.max.poll.records": "3", "consumer.override.client.id": "rec-consumer"}))
+			"consumer.override.max.poll.records": "3", "consumer.override.client.id": "rec-consumer"}),
+		withName("plain", map[string]string{"connector.class": "test.BatchSink", "topics": "ov-lz4", "value.converter": "StringConverter"}))
 	if got := compressionOf(t, addr, "ov-gz", len(lines)); !slices.Equal(got, []uint8{1}) {
 		t.Errorf("batches of the source with producer.override.compression.type=gzip: codecs %v, want [1] (gzip)", got)
 	}
@@ -148,18 +149,22 @@ func TestClientOverridesTakeEffect(t *testing.T) {
 	if slices.Max(sizes) > 3 {
 		t.Errorf("Put batch sizes %v: consumer.override.max.poll.records=3 was not applied", sizes)
 	}
+	// The sink's consumer has the override's client id; another has
+	// Kafka Connect's connector-consumer-<connector>-<task>.
 	adm := kadm.NewClient(testkit.Client(t, addr))
-	testkit.Eventually(t, 30*time.Second, func() error {
-		groups, err := adm.DescribeGroups(context.Background(), "connect-rec")
-		if err != nil {
-			return err
-		}
-		g := groups["connect-rec"]
-		if len(g.Members) != 1 || g.Members[0].ClientID != "rec-consumer" {
-			return fmt.Errorf("group members %+v, want one with client id rec-consumer", g.Members)
-		}
-		return nil
-	})
+	for group, want := range map[string]string{"connect-rec": "rec-consumer", "connect-plain": "connector-consumer-plain-0"} {
+		testkit.Eventually(t, 30*time.Second, func() error {
+			groups, err := adm.DescribeGroups(context.Background(), group)
+			if err != nil {
+				return err
+			}
+			g := groups[group]
+			if len(g.Members) != 1 || g.Members[0].ClientID != want {
+				return fmt.Errorf("group %s members %+v, want one with client id %s", group, g.Members, want)
+			}
+			return nil
+		})
+	}
 }
 
 func withName(name string, c map[string]string) map[string]string {

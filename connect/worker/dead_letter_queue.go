@@ -53,7 +53,7 @@ func openDeadLetterQueue(ctx context.Context, cfg *Config, cc *connectorConfig, 
 	if err != nil {
 		return nil, err
 	}
-	acl, err := kgo.NewClient(admin.opts()...)
+	acl, err := kgo.NewClient(admin.defaultClientID("connector-dlq-adminclient-" + id.Connector).opts()...)
 	if err != nil {
 		return nil, fmt.Errorf("dead letter queue admin client: %w", err)
 	}
@@ -65,7 +65,7 @@ func openDeadLetterQueue(ctx context.Context, cfg *Config, cc *connectorConfig, 
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil, fmt.Errorf("create dead letter queue topic %s: %w", cc.Errors.DLQTopic, err)
 	}
-	cl, err := kgo.NewClient(producer.opts()...)
+	cl, err := kgo.NewClient(producer.defaultClientID("connector-dlq-producer-" + id.String()).opts()...)
 	if err != nil {
 		return nil, fmt.Errorf("dead letter queue producer: %w", err)
 	}

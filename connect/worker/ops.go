@@ -476,7 +476,7 @@ func (h *herder) admin(config map[string]string) (*kadm.Client, *kgo.Client, err
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := kgo.NewClient(s.opts()...)
+	cl, err := kgo.NewClient(s.defaultClientID("connector-adminclient-" + config[keyName]).opts()...)
 	if err != nil {
 		return nil, nil, err
 	}

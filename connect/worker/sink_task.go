@@ -109,7 +109,7 @@ func (r *sinkRunner) execute() error {
 		return err
 	}
 	r.maxPoll = cs.maxPollRecords
-	opts := append(cs.opts(),
+	opts := append(cs.defaultClientID("connector-consumer-"+r.id.String()).opts(),
 		kgo.ConsumerGroup(groupID(r.id.Connector)),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),

@@ -87,7 +87,7 @@ func (r *sourceRunner) execute() error {
 	if err != nil {
 		return err
 	}
-	opts := append(cs.opts(),
+	opts := append(cs.defaultClientID("connector-producer-"+r.id.String()).opts(),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.MaxBufferedRecords(100_000),
