@@ -95,17 +95,20 @@ type Config struct {
 	// distributed worker write records and offsets in one transaction.
 	ExactlyOnceSourceSupport string
 
-	// ConsumerMaxPollRecords is consumer.max.poll.records: the most records
-	// a sink task's Put receives at once. Default 500.
-	ConsumerMaxPollRecords int
-	// ConsumerAutoOffsetReset is consumer.auto.offset.reset for sink
-	// consumers without committed offsets: earliest (Kafka Connect's
-	// default) or latest.
-	ConsumerAutoOffsetReset string
-	// ProducerLinger is producer.linger.ms for source tasks. Default 0.
-	ProducerLinger time.Duration
-	// ProducerBatchMaxBytes is producer.batch.size. Default 1 MiB (franz-go's).
-	ProducerBatchMaxBytes int32
+	// ClientConfig holds the producer.<key>, consumer.<key> and
+	// admin.<key> client properties (prefix kept) of the clients made for
+	// connectors: e.g. "consumer.max.poll.records" (default 500),
+	// "consumer.auto.offset.reset" (earliest), "consumer.session.timeout.ms"
+	// (45 s), "producer.linger.ms" (0), "producer.compression.type" (none);
+	// see client_config.go for every key. Default none.
+	ClientConfig map[string]string
+	// ClientOverridePolicy is connector.client.config.override.policy:
+	// which producer.override.*, consumer.override.* and admin.override.*
+	// keys a connector config may set. None, Principal, All (default, as
+	// in Kafka since 3.0) or Allowlist, with ClientOverrideAllowlist
+	// (connector.client.config.override.allowlist, default empty).
+	ClientOverridePolicy    string
+	ClientOverrideAllowlist []string
 
 	// ClientSecurity holds the security.protocol, sasl.* and ssl.* keys of
 	// the worker's Kafka clients, unprefixed (every client) or with
@@ -157,9 +160,7 @@ func Defaults() Config {
 		RebalanceTimeout:               60 * time.Second,
 		ScheduledRebalanceMaxDelay:     300 * time.Second,
 		ExactlyOnceSourceSupport:       "disabled",
-		ConsumerMaxPollRecords:         500,
-		ConsumerAutoOffsetReset:        "earliest",
-		ProducerBatchMaxBytes:          1 << 20,
+		ClientOverridePolicy:           policyAll,
 	}
 }
 
@@ -260,11 +261,6 @@ var workerKeys = map[string]workerKey{
 		"wait for a departed worker before reassigning its work"),
 	"exactly.once.source.support": stringKey(func(c *Config) *string { return &c.ExactlyOnceSourceSupport }, "exactly-once sources",
 		"disabled", "preparing", "enabled"),
-	"consumer.max.poll.records": intKey(func(c *Config) *int { return &c.ConsumerMaxPollRecords }, 1, "records per sink Put"),
-	"consumer.auto.offset.reset": stringKey(func(c *Config) *string { return &c.ConsumerAutoOffsetReset }, "sink start position",
-		"earliest", "latest"),
-	"producer.linger.ms":  millisKey(func(c *Config) *time.Duration { return &c.ProducerLinger }, 0, "source producer linger"),
-	"producer.batch.size": intKey(func(c *Config) *int32 { return &c.ProducerBatchMaxBytes }, 1, "source producer batch bytes"),
 	// plugin.path is accepted so that Kafka worker files run unchanged;
 	// plugins are compiled into the binary, so it has no effect.
 	"plugin.path": {doc: "ignored: plugins are compiled in", set: func(*Config, string) error { return nil }},
@@ -299,6 +295,12 @@ func (c *Config) Set(key, value string) error {
 	if handled, err := c.setRestKey(key, value); handled {
 		return err
 	}
+	if handled, err := c.setPolicyKey(key, value); handled {
+		return err
+	}
+	if handled, err := c.setClientKey(key, value); handled {
+		return err
+	}
 	if handled, err := c.setSecurity(key, value); handled {
 		if err != nil {
 			return fmt.Errorf("worker config %w", err)
@@ -307,7 +309,7 @@ func (c *Config) Set(key, value string) error {
 	}
 	k, ok := workerKeys[key]
 	if !ok {
-		return fmt.Errorf("unknown worker config %q (known keys: %s, and key.converter.*, value.converter.*, header.converter.*)",
+		return fmt.Errorf("unknown worker config %q (known keys: %s, and key.converter.*, value.converter.*, header.converter.*, producer.*, consumer.*, admin.* client properties)",
 			key, strings.Join(knownWorkerKeys(), ", "))
 	}
 	if err := k.set(c, value); err != nil {
@@ -377,10 +379,16 @@ func (c *Config) Validate() error {
 	if err := c.validateSecurity(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.validateWorkerClients(); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := c.providers(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := c.restTLSConfig(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.restClientTLS(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := c.basicAuthUsers(); err != nil {

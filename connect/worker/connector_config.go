@@ -299,6 +299,18 @@ func (w *Config) validateConnector(given map[string]string) *validation {
 		}
 	}
 
+	// Client overrides, for the clients this connector uses.
+	if kind != "" {
+		for _, role := range clientRolesOf(kind == connect.PluginSink, strings.TrimSpace(raw[keyDLQTopic]) != "") {
+			_, keyErrs := w.clientSettings(role, raw)
+			for _, k := range sortedKeys(keyErrs) {
+				for _, msg := range keyErrs[k] {
+					addErr(k, msg)
+				}
+			}
+		}
+	}
+
 	// Converters: the connector's, else the worker's.
 	for _, c := range []struct {
 		key       string
@@ -391,7 +403,11 @@ func (w *Config) validateConnector(given map[string]string) *validation {
 	}
 	slices.Sort(rest)
 	for _, k := range rest {
-		add(connect.ConfigKey{Name: k, Type: connect.TypeString, Importance: connect.ImportanceMedium, Width: connect.WidthNone, DisplayName: k})
+		typ := connect.TypeString
+		if isSecretOverride(k) {
+			typ = connect.TypePassword
+		}
+		add(connect.ConfigKey{Name: k, Type: typ, Importance: connect.ImportanceMedium, Width: connect.WidthNone, DisplayName: k})
 	}
 	v.Groups = def.Merge(chainKeys).Groups()
 	if v.ErrorCount() == 0 {

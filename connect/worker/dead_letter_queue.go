@@ -38,21 +38,41 @@ type deadLetterQueue struct {
 	topic   string
 	headers bool
 	id      taskID
-	cl      *kgo.Client
+	cl      *kgo.Client // a producer of its own, with the connector's producer settings
 }
 
 // openDeadLetterQueue creates the topic when missing (one partition, as
-// Kafka does).
-func openDeadLetterQueue(ctx context.Context, cl *kgo.Client, cfg errorConfig, id taskID) (*deadLetterQueue, error) {
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, cfg.DLQReplication, nil, cfg.DLQTopic)
+// Kafka does) with an admin client, and makes the queue's producer, both
+// with the connector's client settings.
+func openDeadLetterQueue(ctx context.Context, cfg *Config, cc *connectorConfig, id taskID) (*deadLetterQueue, error) {
+	admin, err := cfg.connectorClient(roleAdmin, cc.Raw)
+	if err != nil {
+		return nil, err
+	}
+	producer, err := cfg.connectorClient(roleProducer, cc.Raw)
+	if err != nil {
+		return nil, err
+	}
+	acl, err := kgo.NewClient(admin.defaultClientID("connector-dlq-adminclient-" + id.Connector).opts()...)
+	if err != nil {
+		return nil, fmt.Errorf("dead letter queue admin client: %w", err)
+	}
+	resp, err := kadm.NewClient(acl).CreateTopic(ctx, 1, cc.Errors.DLQReplication, nil, cc.Errors.DLQTopic)
+	acl.Close()
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return nil, fmt.Errorf("create dead letter queue topic %s: %w", cfg.DLQTopic, err)
+		return nil, fmt.Errorf("create dead letter queue topic %s: %w", cc.Errors.DLQTopic, err)
 	}
-	return &deadLetterQueue{topic: cfg.DLQTopic, headers: cfg.DLQContextHeaders, id: id, cl: cl}, nil
+	cl, err := kgo.NewClient(producer.defaultClientID("connector-dlq-producer-" + id.String()).opts()...)
+	if err != nil {
+		return nil, fmt.Errorf("dead letter queue producer: %w", err)
+	}
+	return &deadLetterQueue{topic: cc.Errors.DLQTopic, headers: cc.Errors.DLQContextHeaders, id: id, cl: cl}, nil
 }
+
+func (q *deadLetterQueue) close() { q.cl.Close() }
 
 // exceptionClass names the error the way Kafka's headers name the Java
 // exception, for tools that filter on it.

@@ -67,6 +67,7 @@ type groupMembership struct {
 	tasks       map[taskID]bool
 	inRebalance bool
 	leader      bool
+	leaderURL   string        // the leader's REST URL, from the last assignment
 	pendingSync bool          // an applied assignment awaits the herder
 	synced      chan struct{} // closed by reconciled after pendingSync
 	lastWork    string        // the work the leader last assigned (for change detection)
@@ -147,6 +148,15 @@ func (g *groupMembership) rebalancing() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.inRebalance
+}
+
+func (g *groupMembership) leadership() (bool, string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.leader {
+		return true, g.url
+	}
+	return false, g.leaderURL
 }
 
 func (g *groupMembership) requestRejoinLocked() {
@@ -311,7 +321,7 @@ func (g *groupMembership) rebalance() (time.Duration, bool, error) {
 		return 0, false, err
 	}
 	g.mu.Lock()
-	g.leader = leader
+	g.leader, g.leaderURL = leader, a.LeaderURL
 	if leader {
 		g.lastWork = work
 	}
@@ -348,6 +358,9 @@ func (g *groupMembership) lead(members []kmsg.JoinGroupResponseMember) (map[stri
 func (g *groupMembership) lost(cause error) {
 	g.log.Warn("this worker is no longer in the group; stopping its work before rejoining", "err", cause)
 	g.memberID = ""
+	g.mu.Lock()
+	g.leader, g.leaderURL = false, ""
+	g.mu.Unlock()
 	g.setAssignment(nil, nil, true)
 }
 

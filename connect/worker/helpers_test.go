@@ -62,14 +62,22 @@ func startStandalone(t testing.TB, cfg worker.Config, connectors ...map[string]s
 	return w
 }
 
-// callRetry makes a REST call, again while it is answered 409 (a
-// rebalance), as Kafka Connect clients do.
+// callRetry makes a REST call, again while it is answered 409 for a
+// momentary reason (a rebalance, the leader not known yet), as Kafka
+// Connect clients do. A lasting 409 (a connector that already exists) is
+// answered at once.
 func callRetry(t testing.TB, method, url string, body any, out any) int {
 	t.Helper()
 	var code int
 	testkit.Eventually(t, 30*time.Second, func() error {
-		if code = call(t, method, url, body, out); code == 409 {
-			return fmt.Errorf("%s %s: 409", method, url)
+		var raw []byte
+		if code, raw = callRaw(t, method, url, body); code == 409 && !strings.Contains(string(raw), "already exists") {
+			return fmt.Errorf("%s %s: 409 %s", method, url, raw)
+		}
+		if out != nil && len(raw) > 0 {
+			if err := json.Unmarshal(raw, out); err != nil {
+				t.Fatalf("%s %s: answer %s: %v", method, url, raw, err)
+			}
 		}
 		return nil
 	})
@@ -78,6 +86,18 @@ func callRetry(t testing.TB, method, url string, body any, out any) int {
 
 // call makes a REST call and decodes the JSON answer into out (when not nil).
 func call(t testing.TB, method, url string, body any, out any) int {
+	t.Helper()
+	code, raw := callRaw(t, method, url, body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: answer %s: %v", method, url, raw, err)
+		}
+	}
+	return code
+}
+
+// callRaw makes a REST call and returns the status and the body.
+func callRaw(t testing.TB, method, url string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -102,12 +122,7 @@ func call(t testing.TB, method, url string, body any, out any) int {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: answer %s: %v", method, url, raw, err)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, raw
 }
 
 func readLines(path string) []string {

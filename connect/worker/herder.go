@@ -33,6 +33,10 @@ type membership interface {
 	// rebalancing reports whether the assignment is being renegotiated
 	// (REST writes answer 409 meanwhile).
 	rebalancing() bool
+	// leadership reports whether this worker carries out REST writes itself,
+	// and otherwise the REST URL of the worker that does (the group's
+	// leader; "" while it is unknown).
+	leadership() (self bool, url string)
 	close()
 }
 
@@ -49,9 +53,10 @@ func (soloMembership) assignment(snap snapshot) (map[string]bool, map[taskID]boo
 	}
 	return conns, tasks
 }
-func (soloMembership) reconciled()       {}
-func (soloMembership) rebalancing() bool { return false }
-func (soloMembership) close()            {}
+func (soloMembership) reconciled()                {}
+func (soloMembership) rebalancing() bool          { return false }
+func (soloMembership) leadership() (bool, string) { return true, "" }
+func (soloMembership) close()                     {}
 
 type runningTask struct {
 	runner        taskRunner
@@ -77,6 +82,9 @@ type herder struct {
 
 	// taskMu serialises task config writes of connectors run here.
 	taskMu sync.Mutex
+	// writeMu serialises REST writes on the leader (forward.go).
+	writeMu sync.Mutex
+	fwd     *forwarder
 
 	started bool // set by start, read by stop: both on the worker's goroutine
 }
@@ -86,6 +94,7 @@ func newHerder(cfg *Config, rt *runtime, configs *configStore) *herder {
 	h := &herder{cfg: cfg, rt: rt, configs: configs, log: rt.log,
 		wake: make(chan struct{}, 1), restarts: make(chan restartRequest, 64), stopCh: make(chan struct{}), done: make(chan struct{}),
 		connectors: map[string]*connectorRunner{}, tasks: map[taskID]*runningTask{}}
+	h.fwd = newForwarder(cfg)
 	configs.changed = h.poke
 	configs.restart = func(r restartRequest) {
 		select {

@@ -3,6 +3,8 @@ package worker_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -145,4 +147,96 @@ func TestKillDistributedWorker(t *testing.T) {
 	}
 	t.Logf("all %d records present; duplicates per task %v", tasks*iterations, dups)
 	procA.Stop()
+}
+
+// A worker running a sink task is killed with SIGKILL: the task resumes on
+// the other worker from the committed consumer offsets, and every record
+// reaches the sink's file. The sink consumer's group holds the dead
+// member's partitions until its session times out: the Java consumer's
+// 45 s by default, here consumer.session.timeout.ms=6000 on the workers
+// (set TRIBUTARY_TEST_SINK_SESSION_DEFAULT=1 to run with the default and
+// compare the failover times this test logs).
+func TestKillDistributedWorkerRunningSinkTask(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test")
+	}
+	addr := testkit.StartBroker(t).Addr
+	var extra []string
+	if os.Getenv("TRIBUTARY_TEST_SINK_SESSION_DEFAULT") == "" {
+		extra = []string{"--set", "consumer.session.timeout.ms=6000"}
+	}
+	procA, urlA := workerProcess(t, addr, "killsink", extra...)
+	procB, urlB := workerProcess(t, addr, "killsink", extra...)
+	const tasks, iterations = 2, 4000
+	out := filepath.Join(t.TempDir(), "out.txt")
+	if code := callRetry(t, "POST", urlA+"/connectors", map[string]any{"name": "gen", "config": map[string]string{
+		"connector.class": "datagen", "topic": "killsink-gen", "tasks.max": fmt.Sprint(tasks), "iterations": fmt.Sprint(iterations),
+		"max.interval": "2", "value.converter": "org.apache.kafka.connect.storage.StringConverter"}}, nil); code != 201 {
+		t.Fatalf("create source: %d", code)
+	}
+	if code := callRetry(t, "POST", urlB+"/connectors", map[string]any{"name": "copy", "config": map[string]string{
+		"connector.class": "FileStreamSink", "topics": "killsink-gen", "file": out,
+		"value.converter": "org.apache.kafka.connect.storage.StringConverter"}}, nil); code != 201 {
+		t.Fatalf("create sink: %d", code)
+	}
+	inFile := func() int {
+		seen := map[string]bool{}
+		for _, l := range readLines(out) {
+			if task, seq, ok := datagen.Parse(l); ok {
+				seen[datagen.Text(task, seq)] = true
+			}
+		}
+		return len(seen)
+	}
+	// Kill the worker running the sink task once it has copied some.
+	var victim, survivor *testkit.Process
+	var survivorURL, survivorID string
+	testkit.Eventually(t, 60*time.Second, func() error {
+		var st worker.ConnectorStatus
+		call(t, "GET", urlA+"/connectors/copy/status", nil, &st)
+		if len(st.Tasks) != 1 || st.Tasks[0].State != "RUNNING" {
+			return fmt.Errorf("sink status %+v", st)
+		}
+		if n := inFile(); n < 500 {
+			return fmt.Errorf("%d records in the file", n)
+		}
+		if "http://"+st.Tasks[0].WorkerID == urlA {
+			victim, survivor, survivorURL = procA, procB, urlB
+		} else {
+			victim, survivor, survivorURL = procB, procA, urlA
+		}
+		return nil
+	})
+	victim.Kill()
+	killed := time.Now()
+	atKill := inFile()
+	testkit.Eventually(t, 120*time.Second, func() error {
+		var st worker.ConnectorStatus
+		call(t, "GET", survivorURL+"/connectors/copy/status", nil, &st)
+		if len(st.Tasks) != 1 || st.Tasks[0].State != "RUNNING" || "http://"+st.Tasks[0].WorkerID != survivorURL {
+			return fmt.Errorf("sink status %+v", st)
+		}
+		survivorID = st.Tasks[0].WorkerID
+		return nil
+	})
+	moved := time.Since(killed)
+	// The copy goes on past what was in the file at the kill: the group
+	// gave the partitions to the survivor's consumer.
+	testkit.Eventually(t, 120*time.Second, func() error {
+		if n := inFile(); n <= atKill {
+			return fmt.Errorf("%d records in the file, %d at the kill", n, atKill)
+		}
+		return nil
+	})
+	resumed := time.Since(killed)
+	testkit.Eventually(t, 120*time.Second, func() error {
+		if n := inFile(); n != tasks*iterations {
+			return fmt.Errorf("%d of %d records in the file", n, tasks*iterations)
+		}
+		return nil
+	})
+	t.Logf("sink task on %s after %s, copying again after %s, all %d records after %s (%d in the file at the kill)",
+		survivorID, moved.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond), tasks*iterations,
+		time.Since(killed).Round(100*time.Millisecond), atKill)
+	survivor.Stop()
 }

@@ -161,9 +161,36 @@ func invalidConfig(v *validation) error {
 // putConnector creates or replaces a connector; created reports which.
 // create refuses an existing name (POST /connectors).
 func (h *herder) putConnector(ctx context.Context, name string, config map[string]string, initial targetState, create bool) (ConnectorInfo, bool, error) {
-	if err := h.checkWritable(ctx); err != nil {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
 		return ConnectorInfo{}, false, err
 	}
+	defer done()
+	return h.putConnectorLocked(ctx, name, config, initial, create)
+}
+
+// patchConnector merges patch into a connector's config and removes the
+// keys in remove (PATCH /connectors/{name}/config, KIP-477).
+func (h *herder) patchConnector(ctx context.Context, name string, patch map[string]string, remove []string) (ConnectorInfo, error) {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
+		return ConnectorInfo{}, err
+	}
+	defer done()
+	info, err := h.connectorInfo(name)
+	if err != nil {
+		return ConnectorInfo{}, err
+	}
+	cfg := maps.Clone(info.Config)
+	maps.Copy(cfg, patch)
+	for _, k := range remove {
+		delete(cfg, k)
+	}
+	info, _, err = h.putConnectorLocked(ctx, name, cfg, "", false)
+	return info, err
+}
+
+func (h *herder) putConnectorLocked(ctx context.Context, name string, config map[string]string, initial targetState, create bool) (ConnectorInfo, bool, error) {
 	if strings.TrimSpace(name) == "" {
 		return ConnectorInfo{}, false, newAPIError(http.StatusBadRequest, "Connector name must not be empty")
 	}
@@ -193,9 +220,11 @@ func (h *herder) putConnector(ctx context.Context, name string, config map[strin
 }
 
 func (h *herder) deleteConnector(ctx context.Context, name string) error {
-	if err := h.checkWritable(ctx); err != nil {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	if _, ok := h.configs.snapshot().connectors[name]; !ok {
 		return notFound(name)
 	}
@@ -206,9 +235,11 @@ func (h *herder) deleteConnector(ctx context.Context, name string) error {
 }
 
 func (h *herder) setTargetState(ctx context.Context, name string, st targetState) error {
-	if err := h.checkWritable(ctx); err != nil {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	if _, ok := h.configs.snapshot().connectors[name]; !ok {
 		return notFound(name)
 	}
@@ -218,9 +249,11 @@ func (h *herder) setTargetState(ctx context.Context, name string, st targetState
 // restartConnector asks for a restart and returns the status to answer a
 // restart with includeTasks/onlyFailed with (RESTARTING where it applies).
 func (h *herder) restartConnector(ctx context.Context, name string, includeTasks, onlyFailed bool) (ConnectorStatus, error) {
-	if err := h.checkWritable(ctx); err != nil {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
 		return ConnectorStatus{}, err
 	}
+	defer done()
 	st, err := h.connectorStatus(name)
 	if err != nil {
 		return st, err
@@ -240,9 +273,11 @@ func (h *herder) restartConnector(ctx context.Context, name string, includeTasks
 }
 
 func (h *herder) restartTask(ctx context.Context, id taskID) error {
-	if err := h.checkWritable(ctx); err != nil {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	if _, err := h.taskStatus(id); err != nil {
 		return err
 	}
@@ -286,7 +321,7 @@ func (h *herder) connectorOffsets(ctx context.Context, name string) ([]Connector
 	}
 	out := []ConnectorOffset{}
 	if connectorType(cfg) == string(connect.PluginSink) {
-		adm, cl, err := h.admin()
+		adm, cl, err := h.admin(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -316,9 +351,11 @@ func (h *herder) connectorOffsets(ctx context.Context, name string) ([]Connector
 // alterOffsets writes (offsets given) or resets (nil) a stopped
 // connector's offsets.
 func (h *herder) alterOffsets(ctx context.Context, name string, offsets []ConnectorOffset) error {
-	if err := h.checkWritable(ctx); err != nil {
+	done, err := h.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	snap := h.configs.snapshot()
 	cfg, ok := snap.connectors[name]
 	if !ok {
@@ -328,7 +365,7 @@ func (h *herder) alterOffsets(ctx context.Context, name string, offsets []Connec
 		return newAPIError(http.StatusBadRequest, "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' endpoint", name)
 	}
 	if connectorType(cfg) == string(connect.PluginSink) {
-		return h.alterSinkOffsets(ctx, name, offsets)
+		return h.alterSinkOffsets(ctx, name, cfg, offsets)
 	}
 	var positions []connect.Position
 	if offsets == nil {
@@ -348,8 +385,8 @@ func (h *herder) alterOffsets(ctx context.Context, name string, offsets []Connec
 	return h.rt.offsets.put(ctx, name, positions)
 }
 
-func (h *herder) alterSinkOffsets(ctx context.Context, name string, offsets []ConnectorOffset) error {
-	adm, cl, err := h.admin()
+func (h *herder) alterSinkOffsets(ctx context.Context, name string, config map[string]string, offsets []ConnectorOffset) error {
+	adm, cl, err := h.admin(config)
 	if err != nil {
 		return err
 	}
@@ -428,8 +465,18 @@ func asInt64(v any) (int64, bool) {
 	return 0, false
 }
 
-func (h *herder) admin() (*kadm.Client, *kgo.Client, error) {
-	cl, err := kgo.NewClient(h.cfg.clientOpts(roleAdmin)...)
+// admin is an admin client with a connector's settings (its
+// admin.override.* keys; config as stored, references unresolved).
+func (h *herder) admin(config map[string]string) (*kadm.Client, *kgo.Client, error) {
+	raw, _, refErrs := h.cfg.resolveConfig(config)
+	if len(refErrs) > 0 {
+		return nil, nil, fmt.Errorf("connector config: %v", refErrs)
+	}
+	s, err := h.cfg.connectorClient(roleAdmin, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(s.defaultClientID("connector-adminclient-" + config[keyName]).opts()...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -127,8 +126,17 @@ func (s *restServer) dispatch(rs []route) http.HandlerFunc {
 		}()
 		for _, rt := range rs {
 			if rt.method == r.Method || rt.method == "GET" && r.Method == "HEAD" {
-				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-				if err := rt.handler(w, r); err != nil {
+				// The body is kept for forwarding the request to the leader.
+				body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+				if err != nil {
+					s.fail(w, bodyError(err))
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				var nle *notLeaderError
+				if err := rt.handler(w, r); errors.As(err, &nle) {
+					s.forward(w, r, body, nle)
+				} else if err != nil {
 					s.fail(w, err)
 				}
 				return
@@ -148,7 +156,7 @@ func (s *restServer) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &ae):
 		writeError(w, ae.code, ae.msg)
-	case errors.Is(err, errRebalancing):
+	case errors.Is(err, errRebalancing), errors.Is(err, errNoLeader), errors.Is(err, errForwardHops):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
 		s.log.Warn("REST request failed", "err", err)
@@ -180,11 +188,7 @@ func noContent(w http.ResponseWriter, code int) error {
 func readJSON(r *http.Request, v any) error {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return newAPIError(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxBody)
-		}
-		return newAPIError(http.StatusBadRequest, "read request body: %v", err)
+		return bodyError(err)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return newAPIError(http.StatusBadRequest, "request body is empty: want a JSON document")
@@ -198,6 +202,14 @@ func readJSON(r *http.Request, v any) error {
 		return newAPIError(http.StatusBadRequest, "malformed JSON request body: data after the JSON document")
 	}
 	return nil
+}
+
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return newAPIError(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxBody)
+	}
+	return newAPIError(http.StatusBadRequest, "read request body: %v", err)
 }
 
 // configMap turns a JSON object of config values into strings: numbers and
@@ -373,16 +385,7 @@ func (s *restServer) patchConfig(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	info, err := s.h.connectorInfo(name)
-	if err != nil {
-		return err
-	}
-	cfg := maps.Clone(info.Config)
-	maps.Copy(cfg, patch)
-	for _, k := range nulls {
-		delete(cfg, k)
-	}
-	info, _, err = s.h.putConnector(r.Context(), name, cfg, "", false)
+	info, err := s.h.patchConnector(r.Context(), name, patch, nulls)
 	if err != nil {
 		return err
 	}

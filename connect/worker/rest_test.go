@@ -196,7 +196,7 @@ func TestRESTBadInput(t *testing.T) {
 		{"POST", "/connectors", `{"name": "x", "config": {"connector.class": "NoSuchConnector"}}`, 400,
 			[]string{"connector.class", `no connector is called "NoSuchConnector"`, "FileStreamSource"}},
 		{"POST", "/connectors", `{"name": "x", "config": {"connector.class": "FileStreamSource"}}`, 400,
-			[]string{"contains the following 2 error(s)", "Invalid value for configuration file: missing required configuration", "configuration topic"}},
+			[]string{"contains the following 1 error(s)", "Invalid value for configuration topic: missing required configuration"}},
 		{"POST", "/connectors", `{"name": "x", "config": {"connector.class": "FileStreamSink", "file": "/tmp/x", "tasks.max": "zero"}}`, 400,
 			[]string{"tasks.max", "want a 32-bit integer", "must configure one of topics or topics.regex"}},
 		{"PUT", "/connectors/y/config", `{"name": "z", "connector.class": "FileStreamSink"}`, 400, []string{"doesn't match connector name in the URL"}},

@@ -29,6 +29,8 @@ type sinkRunner struct {
 	conv  *converters
 	cl    *kgo.Client
 	tol   *tolerance
+	// maxPoll is max.poll.records: the most records one Put receives.
+	maxPoll int
 
 	// mu is held by the loop while it calls the task and by the group's
 	// rebalance callbacks, which kgo runs on its own goroutine. With
@@ -102,16 +104,15 @@ func (r *sinkRunner) execute() error {
 	if startErr != nil {
 		return fmt.Errorf("start task: %w", startErr)
 	}
-	reset := kgo.NewOffset().AtStart()
-	if r.rt.cfg.ConsumerAutoOffsetReset == "latest" {
-		reset = kgo.NewOffset().AtEnd()
+	cs, err := r.rt.cfg.connectorClient(roleConsumer, r.cc.Raw)
+	if err != nil {
+		return err
 	}
-	opts := append(r.rt.cfg.clientOpts(roleConsumer),
+	r.maxPoll = cs.maxPollRecords
+	opts := append(cs.defaultClientID("connector-consumer-"+r.id.String()).opts(),
 		kgo.ConsumerGroup(groupID(r.id.Connector)),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.ConsumeResetOffset(reset),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.OnPartitionsAssigned(r.onAssigned),
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
@@ -128,9 +129,10 @@ func (r *sinkRunner) execute() error {
 	}
 	defer r.cl.Close()
 	if r.cc.Errors.DLQTopic != "" {
-		if r.tol.dlq, err = openDeadLetterQueue(r.ctx, r.cl, r.cc.Errors, r.id); err != nil {
+		if r.tol.dlq, err = openDeadLetterQueue(r.ctx, r.rt.cfg, r.cc, r.id); err != nil {
 			return err
 		}
+		defer r.tol.dlq.close()
 	}
 	loopErr := r.loop()
 	return errors.Join(loopErr, r.finish(loopErr))
@@ -175,7 +177,7 @@ func (r *sinkRunner) loop() error {
 		}
 		wait := min(time.Until(nextCommit), time.Second)
 		pollCtx, cancel := context.WithTimeout(r.ctx, max(wait, time.Millisecond))
-		fetches := r.cl.PollRecords(pollCtx, r.rt.cfg.ConsumerMaxPollRecords)
+		fetches := r.cl.PollRecords(pollCtx, r.maxPoll)
 		cancel()
 		if r.ctx.Err() != nil || fetches.IsClientClosed() {
 			r.cl.AllowRebalance()

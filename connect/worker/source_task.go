@@ -83,12 +83,13 @@ func (r *sourceRunner) execute() error {
 	}
 	defer r.chain.Close()
 	r.tol = newTolerance(r.cc.Errors, r.id, r.log, r.m)
-	opts := append(r.rt.cfg.clientOpts(roleProducer),
+	cs, err := r.rt.cfg.connectorClient(roleProducer, r.cc.Raw)
+	if err != nil {
+		return err
+	}
+	opts := append(cs.defaultClientID("connector-producer-"+r.id.String()).opts(),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
-		kgo.ProducerBatchCompression(kgo.NoCompression()),
-		kgo.ProducerLinger(r.rt.cfg.ProducerLinger),
-		kgo.ProducerBatchMaxBytes(r.rt.cfg.ProducerBatchMaxBytes),
 		kgo.MaxBufferedRecords(100_000),
 	)
 	if r.rt.exactlyOnce {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -147,7 +148,7 @@ func StartDistributed(ctx context.Context, cfg Config) (*Worker, error) {
 	if err := w.startREST(ctx); err != nil {
 		return nil, err
 	}
-	members, err := newGroupMembership(&w.cfg, w.rt, w.configs, w.rt.workerID)
+	members, err := newGroupMembership(&w.cfg, w.rt, w.configs, w.advertisedURL())
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +215,15 @@ func (w *Worker) startREST(ctx context.Context) error {
 	return nil
 }
 
+// advertisedURL is the REST base URL other workers reach this one at (it
+// forwards writes to the leader's): the scheme and the worker id.
+func (w *Worker) advertisedURL() string {
+	if w.cfg.RestTLS {
+		return "https://" + w.rt.workerID
+	}
+	return "http://" + w.rt.workerID
+}
+
 func (w *Worker) clusterID(ctx context.Context) string {
 	cl, err := kgo.NewClient(w.cfg.clientOpts(roleAdmin)...)
 	if err != nil {
@@ -256,6 +266,9 @@ func (w *Worker) Close() error {
 		if w.rest != nil {
 			w.rest.close()
 		}
+		if w.herder != nil {
+			w.herder.fwd.close()
+		}
 		for _, l := range w.logs {
 			l.close()
 		}
@@ -264,15 +277,25 @@ func (w *Worker) Close() error {
 }
 
 // PutConnector creates or updates a connector, as PUT
-// /connectors/{name}/config does.
+// /connectors/{name}/config does (on the leader: a follower forwards it).
 func (w *Worker) PutConnector(ctx context.Context, name string, config map[string]string) error {
 	_, _, err := w.herder.putConnector(ctx, name, config, "", false)
+	var nle *notLeaderError
+	if errors.As(err, &nle) {
+		return w.herder.forwardCall(ctx, nle, "PUT", "/connectors/"+url.PathEscape(name)+"/config", config)
+	}
 	return err
 }
 
-// DeleteConnector deletes a connector, as DELETE /connectors/{name} does.
+// DeleteConnector deletes a connector, as DELETE /connectors/{name} does
+// (on the leader: a follower forwards it).
 func (w *Worker) DeleteConnector(ctx context.Context, name string) error {
-	return w.herder.deleteConnector(ctx, name)
+	err := w.herder.deleteConnector(ctx, name)
+	var nle *notLeaderError
+	if errors.As(err, &nle) {
+		return w.herder.forwardCall(ctx, nle, "DELETE", "/connectors/"+url.PathEscape(name), nil)
+	}
+	return err
 }
 
 // Status returns a connector's status, as GET /connectors/{name}/status.

@@ -7,14 +7,19 @@
 // org.apache.kafka.connect.file.FileStreamSinkConnector (FileStreamSink),
 // with Kafka's keys:
 //
-//	source: file (required here: Kafka reads stdin when it is absent), topic, batch.size (2000)
+//	source: file (default: standard input), topic, batch.size (2000)
 //	sink:   file (default: standard output), and the runtime's topics / topics.regex
 //
 // The source resumes from its committed offset, {"position": <byte offset
 // after the last line sent>} under the source partition {"filename":
 // <file>}, exactly as Kafka's does, and waits for lines appended later. A
-// final line without a newline is sent once its newline arrives. The sink
-// fsyncs the file when the runtime flushes, before offsets are committed.
+// final line without a newline is sent once its newline arrives. Without
+// file it reads the worker process's standard input, as Kafka's does
+// (`cat lines | tributary connect standalone worker.properties
+// source.properties`); standard input has no offsets, so what was sent
+// before a restart is not sent again and what was read but not sent is
+// lost. The sink fsyncs the file when the runtime flushes, before offsets
+// are committed.
 package file
 
 import "github.com/tributary-streams/tributary/connect"

@@ -23,8 +23,8 @@ type SourceConnector struct {
 // Config defines file, topic and batch.size.
 func (c *SourceConnector) Config() *connect.ConfigDef {
 	return connect.NewConfigDef().
-		Define(connect.ConfigKey{Name: FileKey, Required: true, Importance: connect.ImportanceHigh, Validator: connect.NonEmpty(),
-			Documentation: "Source filename: the text file to read, one record per line."}).
+		Define(connect.ConfigKey{Name: FileKey, Importance: connect.ImportanceHigh,
+			Documentation: "Source filename: the text file to read, one record per line. If not specified, the standard input is read (without offsets: a restart does not read again what was sent before)."}).
 		Define(connect.ConfigKey{Name: TopicKey, Type: connect.TypeList, Required: true, Importance: connect.ImportanceHigh,
 			Documentation: "The topic to publish data to.",
 			Validator: connect.ValidatorFunc("a single topic name", func(v any) error {
@@ -72,6 +72,8 @@ type SourceTask struct {
 	ctx       connect.SourceTaskContext
 
 	f         *os.File
+	stdin     <-chan []byte // standard input's chunks, when path is ""
+	stdinEOF  bool
 	position  int64 // offset in the file of buf[0]
 	buf       []byte
 	partition map[string]any
@@ -88,8 +90,13 @@ func (t *SourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	}
 	t.path, t.topic, t.batchSize = c.String(FileKey), strings.Join(c.List(TopicKey), ""), c.Int(BatchSizeKey)
 	t.ctx, t.log = ctx, ctx.Logger()
-	t.partition = map[string]any{FilenameField: t.path}
 	t.idle = 100 * time.Millisecond
+	if t.path == "" {
+		t.stdin = stdin()
+		t.log.Info("reading standard input (no file is set)")
+		return nil
+	}
+	t.partition = map[string]any{FilenameField: t.path}
 	return nil
 }
 
@@ -124,7 +131,7 @@ func (t *SourceTask) open() error {
 // Poll returns up to batch.size complete lines; none (after a short wait)
 // when there are none yet.
 func (t *SourceTask) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
-	if t.f == nil {
+	if t.f == nil && t.stdin == nil {
 		if err := t.open(); err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
 				return nil, err
@@ -154,11 +161,13 @@ func (t *SourceTask) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 			line = line[:len(line)-1]
 		}
 		t.position += int64(i + 1)
-		out = append(out, connect.SourceRecord{
-			Record:          connect.Record{Topic: t.topic, Partition: connect.AnyPartition, ValueSchema: data.StringSchema, Value: string(line)},
-			SourcePartition: t.partition,
-			SourceOffset:    map[string]any{PositionField: t.position},
-		})
+		rec := connect.SourceRecord{
+			Record: connect.Record{Topic: t.topic, Partition: connect.AnyPartition, ValueSchema: data.StringSchema, Value: string(line)},
+		}
+		if t.stdin == nil {
+			rec.SourcePartition, rec.SourceOffset = t.partition, map[string]any{PositionField: t.position}
+		}
+		out = append(out, rec)
 		t.buf = t.buf[i+1:]
 	}
 	if len(out) == 0 {
@@ -167,8 +176,25 @@ func (t *SourceTask) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 	return out, nil
 }
 
-// fill reads more of the file after buf.
+// fill reads more of the file (or what standard input has) after buf.
 func (t *SourceTask) fill() (int, error) {
+	if t.stdin != nil {
+		if t.stdinEOF {
+			return 0, nil
+		}
+		select {
+		case chunk, ok := <-t.stdin:
+			if !ok {
+				t.stdinEOF = true
+				t.log.Info("end of standard input")
+				return 0, nil
+			}
+			t.buf = append(t.buf, chunk...)
+			return len(chunk), nil
+		default:
+			return 0, nil
+		}
+	}
 	if cap(t.buf)-len(t.buf) < 64<<10 {
 		nb := make([]byte, len(t.buf), 2*cap(t.buf)+128<<10)
 		copy(nb, t.buf)

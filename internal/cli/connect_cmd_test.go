@@ -102,7 +102,7 @@ func TestConnectBadInvocations(t *testing.T) {
 		want []string
 	}{
 		{[]string{"connect", "standalone", bad}, []string{"--bootstrap-server is required"}},
-		{[]string{"connect", "standalone", "--bootstrap-server", "127.0.0.1:9", "--rest-listen", "", bad}, []string{"file", "topic", "missing required configuration"}},
+		{[]string{"connect", "standalone", "--bootstrap-server", "127.0.0.1:9", "--rest-listen", "", bad}, []string{"topic", "missing required configuration"}},
 		{[]string{"connect", "standalone", "--bootstrap-server", "127.0.0.1:9", unknown}, []string{"unknown format", ".properties, .json, .yaml"}},
 		{[]string{"connect", "standalone", "--bootstrap-server", "127.0.0.1:9", brokenJSON}, []string{"not a JSON object"}},
 		{[]string{"connect", "standalone", "--bootstrap-server", "127.0.0.1:9", "--set", "offset.flush.interval.ms=soon", bad}, []string{"offset.flush.interval.ms", "want milliseconds"}},
