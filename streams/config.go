@@ -56,6 +56,7 @@ type config struct {
 	commitInterval time.Duration
 	standbys       int
 	queryListen    string
+	metricsListen  string
 	memoryBudget   int64
 	cacheBytes     int64
 	cacheSet       bool
@@ -100,10 +101,20 @@ func WithCommitInterval(d time.Duration) Option {
 // task's state kept on other instances (default 0).
 func WithStandbyReplicas(n int) Option { return optionFunc(func(c *config) { c.standbys = n }) }
 
-// WithQueryListen serves interactive queries and the /topology page over
-// HTTP on addr (host:port; port 0 picks one). Other instances forward
-// queries to the owner of a key through it. Default: off.
+// WithQueryListen serves interactive queries, the /topology page and
+// /metrics (Prometheus) over HTTP on addr (host:port; port 0 picks one).
+// Other instances forward queries to the owner of a key through it.
+// Default: off.
 func WithQueryListen(addr string) Option { return optionFunc(func(c *config) { c.queryListen = addr }) }
+
+// WithMetricsListen serves the App's Prometheus metrics, and nothing else,
+// at /metrics on addr (host:port), for an App without a query listener or
+// one that keeps its metrics on a port of their own. Each App has its own
+// registry, never Prometheus' default one. Default: off (the query
+// listener, when set, serves /metrics anyway).
+func WithMetricsListen(addr string) Option {
+	return optionFunc(func(c *config) { c.metricsListen = addr })
+}
 
 // WithMemoryBudget bounds the memory of the Pebble state engine (block
 // cache and memtables), shared by every task. Default 64 MiB.
@@ -260,6 +271,13 @@ func (c *config) validate(forApp bool) error {
 		if c.queryListen != "" {
 			if _, _, err := net.SplitHostPort(c.queryListen); err != nil {
 				bad("query listen address %q: want host:port", c.queryListen)
+			}
+		}
+		if c.metricsListen != "" {
+			if _, port, err := net.SplitHostPort(c.metricsListen); err != nil {
+				bad("metrics listen address %q: want host:port (WithMetricsListen)", c.metricsListen)
+			} else if c.metricsListen == c.queryListen && port != "0" {
+				bad("metrics listen address %q is the query listen address too; the query listener serves /metrics already", c.metricsListen)
 			}
 		}
 	}
