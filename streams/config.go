@@ -54,6 +54,7 @@ type config struct {
 	stateDir       string
 	guarantee      Guarantee
 	commitInterval time.Duration
+	purgeInterval  time.Duration
 	standbys       int
 	queryListen    string
 	metricsListen  string
@@ -95,6 +96,15 @@ func WithProcessingGuarantee(g Guarantee) Option {
 // Default 30s under at-least-once, 100ms under exactly-once.
 func WithCommitInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.commitInterval = d })
+}
+
+// WithRepartitionPurgeInterval sets repartition.purge.interval.ms: how
+// often, at most, the App deletes the records of its repartition topics
+// that its commits covered (DeleteRecords up to the committed offset), so
+// that they do not grow until retention. Topics the App does not own are
+// never purged. Default 30s; 0 purges after every commit.
+func WithRepartitionPurgeInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.purgeInterval = d })
 }
 
 // WithStandbyReplicas sets num.standby.replicas: warm copies of each
@@ -195,7 +205,8 @@ var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
 const defaultCacheBytes = 10 << 20
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{maxPollRecords: 1000, replication: -1, sessionTimeout: 45 * time.Second, txnTimeout: 10 * time.Second}
+	c := &config{maxPollRecords: 1000, replication: -1, sessionTimeout: 45 * time.Second, txnTimeout: 10 * time.Second,
+		purgeInterval: 30 * time.Second}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("streams: a nil option")
@@ -237,6 +248,9 @@ func (c *config) validate(forApp bool) error {
 	}
 	if c.commitInterval < 0 {
 		bad("commit.interval.ms %s: want more than 0", c.commitInterval)
+	}
+	if c.purgeInterval < 0 {
+		bad("repartition.purge.interval.ms %s: want 0 or more (WithRepartitionPurgeInterval)", c.purgeInterval)
 	}
 	if c.standbys < 0 {
 		bad("num.standby.replicas %d: want 0 or more", c.standbys)

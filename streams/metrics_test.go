@@ -333,26 +333,3 @@ func TestPrometheusMetrics(t *testing.T) {
 		return nil
 	})
 }
-
-// Listener addresses are checked in New, each problem named.
-func TestMetricsListenRejected(t *testing.T) {
-	b := streams.NewBuilder()
-	streams.Stream(b, "in", streams.String(), streams.String()).To("out")
-	top, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		opts []streams.Option
-		want string
-	}{
-		{[]streams.Option{streams.WithMetricsListen("no-port")}, `metrics listen address "no-port": want host:port (WithMetricsListen)`},
-		{[]streams.Option{streams.WithMetricsListen("127.0.0.1:9000"), streams.WithQueryListen("127.0.0.1:9000")},
-			"is the query listen address too"},
-	} {
-		_, err := streams.New(top, append([]streams.Option{streams.WithApplicationID("m"), streams.WithBootstrapServers("127.0.0.1:9092")}, c.opts...)...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("err = %v, want %q", err, c.want)
-		}
-	}
-}

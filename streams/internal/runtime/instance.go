@@ -27,24 +27,26 @@ import (
 
 // Config is what the streams package resolved from its options.
 type Config struct {
-	App                    string
-	Bootstrap              []string
-	StateDir               string // the application's own: <state.dir>/<application.id>
-	ExactlyOnce            bool
-	CommitInterval         time.Duration
-	Standbys               int
-	QueryListen            string
-	MetricsListen          string
-	MemoryBudget           int64
-	CacheBytes             int64
-	Logger                 *slog.Logger
-	OnDeserializationError func(ctx *topology.Context, in *topology.Input, err error) error
-	ClientOpts             []kgo.Opt
-	SessionTimeout         time.Duration
-	TxnTimeout             time.Duration
-	MaxPollRecords         int
-	Replication            int
-	Now                    func() int64
+	App            string
+	Bootstrap      []string
+	StateDir       string // the application's own: <state.dir>/<application.id>
+	ExactlyOnce    bool
+	CommitInterval time.Duration
+	// RepartitionPurgeInterval is repartition.purge.interval.ms.
+	RepartitionPurgeInterval time.Duration
+	Standbys                 int
+	QueryListen              string
+	MetricsListen            string
+	MemoryBudget             int64
+	CacheBytes               int64
+	Logger                   *slog.Logger
+	OnDeserializationError   func(ctx *topology.Context, in *topology.Input, err error) error
+	ClientOpts               []kgo.Opt
+	SessionTimeout           time.Duration
+	TxnTimeout               time.Duration
+	MaxPollRecords           int
+	Replication              int
+	Now                      func() int64
 	// OnRunning is called once the instance has joined the group and
 	// runs (for tests and the App's state).
 	OnRunning func()
@@ -68,6 +70,7 @@ type Instance struct {
 	prod    *producer
 	global  *globalFeed
 	query   *queryServer
+	purge   *purger
 
 	// mu guards the tasks. The poll loop holds it while it processes and
 	// commits; the rebalance callbacks take it, and with
@@ -213,6 +216,7 @@ func (in *Instance) Run(ctx context.Context) (err error) {
 	}
 	runErr := in.loop(ctx)
 	closeErr := in.shutdown()
+	in.purge.wait()
 	if runErr != nil {
 		return runErr
 	}
@@ -249,6 +253,7 @@ func (in *Instance) prepareTopics(ctx context.Context) error {
 		return err
 	}
 	in.layout = l
+	in.purge = newPurger(in)
 	specs := l.internalTopics(in.g)
 	for _, s := range specs {
 		resp, err := in.admin.CreateTopic(ctx, s.partitions, int16(in.cfg.Replication), s.configs, s.name)
@@ -468,6 +473,7 @@ func (in *Instance) loop(ctx context.Context) error {
 			dirty, sent = false, in.metrics.sent.Load()
 			lastCommit = time.Now()
 		}
+		in.maybePurge()
 		inTxn := in.inTxn
 		in.mu.Unlock()
 		if in.sess != nil {
