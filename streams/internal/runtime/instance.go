@@ -170,10 +170,13 @@ func (in *Instance) Run(ctx context.Context) (err error) {
 	if in.processID, err = loadProcessID(in.cfg.StateDir); err != nil {
 		return fmt.Errorf("streams: process id: %w", err)
 	}
-	in.engine, err = state.OpenPebble(filepath.Join(in.cfg.StateDir, "state"), state.PebbleOptions{MemoryBudget: in.cfg.MemoryBudget, Logger: in.log})
+	engine, err := state.OpenPebble(filepath.Join(in.cfg.StateDir, "state"), state.PebbleOptions{MemoryBudget: in.cfg.MemoryBudget, Logger: in.log})
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
+	in.engineMu.Lock()
+	in.engine = engine
+	in.engineMu.Unlock()
 	defer func() {
 		if cerr := in.closeEngine(); cerr != nil && err == nil {
 			err = fmt.Errorf("streams: close state: %w", cerr)

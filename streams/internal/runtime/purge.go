@@ -20,7 +20,8 @@ import (
 // Order of events: the poll loop (holding mu) reads the committed offsets
 // and starts one DeleteRecords at a time in the background; that
 // goroutine records how far each partition was purged, behind the
-// purger's mu, and Run waits for it before closing the admin client.
+// purger's mu. Run's end cancels it, and Run waits for it before closing
+// the admin client.
 type purger struct {
 	interval time.Duration
 	topics   map[string]bool // physical names of the repartition topics
@@ -79,12 +80,17 @@ func (in *Instance) maybePurge() {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(in.ctx), commitTimeout)
+		// Shutdown cancels a purge under way: the records are purged by
+		// the next one, here or on the instance that takes the tasks.
+		ctx, cancel := context.WithTimeout(in.ctx, commitTimeout)
 		defer cancel()
 		resps, err := in.admin.DeleteRecords(ctx, offsets)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.running = false
+		if in.ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			in.log.Warn("purge repartition topics", "error", err)
 		}
