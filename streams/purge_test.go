@@ -127,6 +127,7 @@ func repartitionPurge(t *testing.T, g streams.Guarantee) {
 	if written < words {
 		t.Fatalf("the repartition topic had %d records written, want at least the %d words", written, words)
 	}
+	t.Logf("%s: %d records written, %d kept after the purge", repartition, written, kept)
 	// What is left is nothing, or under exactly-once the marker of the
 	// last transaction in each partition, which no commit goes past.
 	if maxKept := map[streams.Guarantee]int64{streams.AtLeastOnce: 0, streams.ExactlyOnce: 3}[g]; kept > maxKept {
