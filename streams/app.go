@@ -47,7 +47,8 @@ func New(t *Topology, opts ...Option) (*App, error) {
 	inst, err := runtime.New(t.g, runtime.Config{
 		App: c.appID, Bootstrap: c.bootstrap, StateDir: filepath.Join(c.stateDir, c.appID),
 		ExactlyOnce: c.guarantee == ExactlyOnce, CommitInterval: c.commitInterval, Standbys: c.standbys,
-		QueryListen: c.queryListen, MemoryBudget: c.memoryBudget, CacheBytes: c.cacheBytes, Logger: c.logger,
+		RepartitionPurgeInterval: c.purgeInterval,
+		QueryListen:              c.queryListen, MetricsListen: c.metricsListen, MemoryBudget: c.memoryBudget, CacheBytes: c.cacheBytes, Logger: c.logger,
 		OnDeserializationError: c.deser.handle, ClientOpts: c.clientOpts, SessionTimeout: c.sessionTimeout,
 		TxnTimeout: c.txnTimeout, MaxPollRecords: c.maxPollRecords, Replication: c.replication,
 		Now:       func() int64 { return c.wallClock().UnixMilli() },
@@ -75,7 +76,8 @@ func (a *App) Run(ctx context.Context) error {
 // its group.
 func (a *App) Running() <-chan struct{} { return a.running }
 
-// Metrics returns this instance's metrics.
+// Metrics returns this instance's metrics: the counters the Prometheus
+// series on /metrics (WithQueryListen, WithMetricsListen) are read from.
 func (a *App) Metrics() Metrics { return a.inst.Metrics() }
 
 // KeyOwner tells which task holds a key of a store and where it runs:

@@ -2,11 +2,9 @@ package streams_test
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -237,38 +235,29 @@ func TestKillInstanceMidAggregation(t *testing.T) {
 	// Wait until both instances own tasks and have counted the first half,
 	// so that the victim's stores have state in the changelog.
 	testkit.Eventually(t, time.Minute, func() error {
-		m, err := childMetrics(query)
+		m, err := scrape(query)
 		if err != nil {
 			return err
 		}
-		if len(m.Tasks) == 0 || len(m.Tasks) >= 8 {
-			return fmt.Errorf("survivor has %d of 8 tasks; waiting for a split", len(m.Tasks))
+		if n := sum(m, "tributary_streams_tasks"); n == 0 || n >= 8 {
+			return fmt.Errorf("survivor has %v of 8 tasks; waiting for a split", n)
 		}
 		return equalCounts(latest(), firstHalf)
 	})
 	victim.Kill()
 	produceChunk(t, producer, "lines", lines[half:])
 	testkit.Eventually(t, 2*time.Minute, func() error { return equalCounts(latest(), want) })
-	m, err := childMetrics(query)
+	m, err := scrape(query)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Tasks) != 8 || m.RestoredRecords == 0 {
-		t.Fatalf("survivor: %d tasks, %d records restored; want all 8 tasks, some restored from the changelog\n%s",
-			len(m.Tasks), m.RestoredRecords, survivor.Logs())
+	tasks, restored := sum(m, "tributary_streams_tasks"), sum(m, "tributary_streams_restore_records_total")
+	if tasks != 8 || restored == 0 {
+		t.Fatalf("survivor: %v tasks, %v records restored; want all 8 tasks, some restored from the changelog\n%s",
+			tasks, restored, survivor.Logs())
 	}
 	survivor.Stop()
 	if err := equalCounts(latest(), want); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func childMetrics(addr string) (streams.Metrics, error) {
-	var m streams.Metrics
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return m, err
-	}
-	defer resp.Body.Close()
-	return m, json.NewDecoder(resp.Body).Decode(&m)
 }

@@ -54,8 +54,10 @@ type config struct {
 	stateDir       string
 	guarantee      Guarantee
 	commitInterval time.Duration
+	purgeInterval  time.Duration
 	standbys       int
 	queryListen    string
+	metricsListen  string
 	memoryBudget   int64
 	cacheBytes     int64
 	cacheSet       bool
@@ -96,14 +98,33 @@ func WithCommitInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.commitInterval = d })
 }
 
+// WithRepartitionPurgeInterval sets repartition.purge.interval.ms: how
+// often, at most, the App deletes the records of its repartition topics
+// that its commits covered (DeleteRecords up to the committed offset), so
+// that they do not grow until retention. Topics the App does not own are
+// never purged. Default 30s; 0 purges after every commit.
+func WithRepartitionPurgeInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.purgeInterval = d })
+}
+
 // WithStandbyReplicas sets num.standby.replicas: warm copies of each
 // task's state kept on other instances (default 0).
 func WithStandbyReplicas(n int) Option { return optionFunc(func(c *config) { c.standbys = n }) }
 
-// WithQueryListen serves interactive queries and the /topology page over
-// HTTP on addr (host:port; port 0 picks one). Other instances forward
-// queries to the owner of a key through it. Default: off.
+// WithQueryListen serves interactive queries, the /topology page and
+// /metrics (Prometheus) over HTTP on addr (host:port; port 0 picks one).
+// Other instances forward queries to the owner of a key through it.
+// Default: off.
 func WithQueryListen(addr string) Option { return optionFunc(func(c *config) { c.queryListen = addr }) }
+
+// WithMetricsListen serves the App's Prometheus metrics, and nothing else,
+// at /metrics on addr (host:port), for an App without a query listener or
+// one that keeps its metrics on a port of their own. Each App has its own
+// registry, never Prometheus' default one. Default: off (the query
+// listener, when set, serves /metrics anyway).
+func WithMetricsListen(addr string) Option {
+	return optionFunc(func(c *config) { c.metricsListen = addr })
+}
 
 // WithMemoryBudget bounds the memory of the Pebble state engine (block
 // cache and memtables), shared by every task. Default 64 MiB.
@@ -184,7 +205,8 @@ var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
 const defaultCacheBytes = 10 << 20
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{maxPollRecords: 1000, replication: -1, sessionTimeout: 45 * time.Second, txnTimeout: 10 * time.Second}
+	c := &config{maxPollRecords: 1000, replication: -1, sessionTimeout: 45 * time.Second, txnTimeout: 10 * time.Second,
+		purgeInterval: 30 * time.Second}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("streams: a nil option")
@@ -227,6 +249,9 @@ func (c *config) validate(forApp bool) error {
 	if c.commitInterval < 0 {
 		bad("commit.interval.ms %s: want more than 0", c.commitInterval)
 	}
+	if c.purgeInterval < 0 {
+		bad("repartition.purge.interval.ms %s: want 0 or more (WithRepartitionPurgeInterval)", c.purgeInterval)
+	}
 	if c.standbys < 0 {
 		bad("num.standby.replicas %d: want 0 or more", c.standbys)
 	}
@@ -260,6 +285,13 @@ func (c *config) validate(forApp bool) error {
 		if c.queryListen != "" {
 			if _, _, err := net.SplitHostPort(c.queryListen); err != nil {
 				bad("query listen address %q: want host:port", c.queryListen)
+			}
+		}
+		if c.metricsListen != "" {
+			if _, port, err := net.SplitHostPort(c.metricsListen); err != nil {
+				bad("metrics listen address %q: want host:port (WithMetricsListen)", c.metricsListen)
+			} else if c.metricsListen == c.queryListen && port != "0" {
+				bad("metrics listen address %q is the query listen address too; the query listener serves /metrics already", c.metricsListen)
 			}
 		}
 	}

@@ -7,4 +7,5 @@ package streams_test
 func init() {
 	millionWords = 100_000
 	killWords = 40_000
+	purgeWords = 10_000
 }

@@ -88,11 +88,11 @@ type source[K, V any] struct {
 func (s *source[K, V]) Process(ctx *topology.Context, in *topology.Input) error {
 	k, err := s.keys.dec(in.Key)
 	if err != nil {
-		return ctx.Env.OnDeserializationError(ctx, in, fmt.Errorf("source %s: decode key: %w", s.name, err))
+		return ctx.DeserializationError(in, fmt.Errorf("source %s: decode key: %w", s.name, err))
 	}
 	v, err := s.values.dec(in.Value)
 	if err != nil {
-		return ctx.Env.OnDeserializationError(ctx, in, fmt.Errorf("source %s: decode value: %w", s.name, err))
+		return ctx.DeserializationError(in, fmt.Errorf("source %s: decode value: %w", s.name, err))
 	}
 	r := Record[K, V]{Key: k, Value: v, Timestamp: in.Timestamp, Headers: in.Headers}
 	if s.extract != nil {

@@ -24,6 +24,8 @@ type Engine interface {
 	Checkpoints() (map[string]map[string]int64, error)
 	// Size estimates the bytes a shard's committed data takes.
 	Size(shard string) (int64, error)
+	// StoreSize estimates the bytes one store of a shard takes.
+	StoreSize(shard, store string) (int64, error)
 	// Close closes the engine; open shards must be closed first.
 	Close() error
 }

@@ -102,6 +102,24 @@ func (m *Memory) Size(shard string) (int64, error) {
 	return int64(ms.nbytes), nil
 }
 
+// StoreSize implements Engine: the bytes of the store's keys and values.
+func (m *Memory) StoreSize(shard, store string) (int64, error) {
+	m.mu.Lock()
+	ms := m.shards[shard]
+	m.mu.Unlock()
+	if ms == nil {
+		return 0, nil
+	}
+	p := string(storePrefix(shard, store))
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	var n int64
+	for k, v := range ms.tree.Ascend(btreemap.GE(p), btreemap.LT(string(prefixEnd([]byte(p))))) {
+		n += int64(len(k) + len(v))
+	}
+	return n, nil
+}
+
 // Close implements Engine.
 func (m *Memory) Close() error {
 	m.mu.Lock()

@@ -121,10 +121,20 @@ func (p *Pebble) Checkpoints() (map[string]map[string]int64, error) {
 	return out, it.Error()
 }
 
-// Size implements Engine.
+// Size implements Engine. It counts what Pebble has flushed to its
+// sstables: the latest writes, still in the memtable, count once flushed
+// (as RocksDB's total-sst-files-size, which Kafka Streams reports).
 func (p *Pebble) Size(shard string) (int64, error) {
-	lo := shardPrefix(dataSpace, shard)
-	n, err := p.db.EstimateDiskUsage(lo, prefixEnd(lo))
+	return p.diskUsage(shardPrefix(dataSpace, shard))
+}
+
+// StoreSize implements Engine, as Size does.
+func (p *Pebble) StoreSize(shard, store string) (int64, error) {
+	return p.diskUsage(storePrefix(shard, store))
+}
+
+func (p *Pebble) diskUsage(prefix []byte) (int64, error) {
+	n, err := p.db.EstimateDiskUsage(prefix, prefixEnd(prefix))
 	return int64(n), err
 }
 

@@ -333,3 +333,50 @@ func TestPebbleMemoryBudget(t *testing.T) {
 		t.Fatal("a 1 MiB budget was accepted; want an error naming the minimum")
 	}
 }
+
+// StoreSize counts one store of one shard: a large store is larger than a
+// small one beside it, and the shard's size covers both.
+func TestStoreSize(t *testing.T) {
+	for _, ec := range engines() {
+		t.Run(ec.name, func(t *testing.T) {
+			eng, _ := ec.open(t)
+			sh, err := eng.Shard("0_1")
+			must(t, err)
+			big, err := sh.KeyValue("big", nil)
+			must(t, err)
+			small, err := sh.KeyValue("small", nil)
+			must(t, err)
+			// Values that do not compress, so the estimate reflects them.
+			value := make([]byte, 1024)
+			seed := uint64(1)
+			for i := range 2000 {
+				for j := range value {
+					seed = seed*6364136223846793005 + 1442695040888963407
+					value[j] = byte(seed >> 56)
+				}
+				must(t, big.Put([]byte(fmt.Sprintf("k%05d", i)), value))
+			}
+			must(t, small.Put([]byte("k"), []byte("v")))
+			must(t, sh.Commit(nil))
+			must(t, sh.Close())
+			if p, ok := eng.(*Pebble); ok {
+				// Pebble estimates what reached its sstables.
+				must(t, p.db.Flush())
+			}
+			bigSize, err := eng.StoreSize("0_1", "big")
+			must(t, err)
+			smallSize, err := eng.StoreSize("0_1", "small")
+			must(t, err)
+			total, err := eng.Size("0_1")
+			must(t, err)
+			if bigSize < 2000*1024 || smallSize >= bigSize/100 || total < bigSize {
+				t.Fatalf("big store %d bytes (want at least %d), small store %d, shard %d", bigSize, 2000*1024, smallSize, total)
+			}
+			none, err := eng.StoreSize("0_2", "big")
+			must(t, err)
+			if none != 0 {
+				t.Fatalf("a shard that was never written has %d bytes", none)
+			}
+		})
+	}
+}

@@ -27,23 +27,26 @@ import (
 
 // Config is what the streams package resolved from its options.
 type Config struct {
-	App                    string
-	Bootstrap              []string
-	StateDir               string // the application's own: <state.dir>/<application.id>
-	ExactlyOnce            bool
-	CommitInterval         time.Duration
-	Standbys               int
-	QueryListen            string
-	MemoryBudget           int64
-	CacheBytes             int64
-	Logger                 *slog.Logger
-	OnDeserializationError func(ctx *topology.Context, in *topology.Input, err error) error
-	ClientOpts             []kgo.Opt
-	SessionTimeout         time.Duration
-	TxnTimeout             time.Duration
-	MaxPollRecords         int
-	Replication            int
-	Now                    func() int64
+	App            string
+	Bootstrap      []string
+	StateDir       string // the application's own: <state.dir>/<application.id>
+	ExactlyOnce    bool
+	CommitInterval time.Duration
+	// RepartitionPurgeInterval is repartition.purge.interval.ms.
+	RepartitionPurgeInterval time.Duration
+	Standbys                 int
+	QueryListen              string
+	MetricsListen            string
+	MemoryBudget             int64
+	CacheBytes               int64
+	Logger                   *slog.Logger
+	OnDeserializationError   func(ctx *topology.Context, in *topology.Input, err error) error
+	ClientOpts               []kgo.Opt
+	SessionTimeout           time.Duration
+	TxnTimeout               time.Duration
+	MaxPollRecords           int
+	Replication              int
+	Now                      func() int64
 	// OnRunning is called once the instance has joined the group and
 	// runs (for tests and the App's state).
 	OnRunning func()
@@ -67,6 +70,7 @@ type Instance struct {
 	prod    *producer
 	global  *globalFeed
 	query   *queryServer
+	purge   *purger
 
 	// mu guards the tasks. The poll loop holds it while it processes and
 	// commits; the rebalance callbacks take it, and with
@@ -80,10 +84,14 @@ type Instance struct {
 	closing    bool // shutdown began: assignments are not taken any more
 	fatal      error
 
-	owned     atomic.Pointer[ownership]
-	metrics   instanceMetrics
-	taskStats atomic.Pointer[[]*topology.Stats] // every task's counters, closed ones too
-	// lagMu guards the positions and high watermarks seen by the loop.
+	owned    atomic.Pointer[ownership]
+	metrics  instanceMetrics
+	counters taskCounterSet // every task's counters, closed ones too
+	prom     *promMetrics
+	engineMu stateEngine
+	// lagMu guards the positions and ends of the running tasks' input
+	// partitions as of their last fetch: the high watermarks, or the last
+	// stable offsets under exactly-once (read_committed).
 	lagMu sync.Mutex
 	hwm   map[topicPartition]int64
 	pos   map[topicPartition]int64
@@ -119,9 +127,11 @@ func New(g *topology.Graph, cfg Config) (*Instance, error) {
 	if cfg.Now == nil {
 		cfg.Now = func() int64 { return time.Now().UnixMilli() }
 	}
-	return &Instance{cfg: cfg, g: g, log: cfg.Logger.With("application_id", cfg.App),
+	in := &Instance{cfg: cfg, g: g, log: cfg.Logger.With("application_id", cfg.App),
 		active: map[topology.TaskID]*activeTask{}, standbys: map[topology.TaskID]*restoration{},
-		hwm: map[topicPartition]int64{}, pos: map[topicPartition]int64{}}, nil
+		hwm: map[topicPartition]int64{}, pos: map[topicPartition]int64{}}
+	in.prom = newPromMetrics(in)
+	return in, nil
 }
 
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
@@ -160,15 +170,25 @@ func (in *Instance) Run(ctx context.Context) (err error) {
 	if in.processID, err = loadProcessID(in.cfg.StateDir); err != nil {
 		return fmt.Errorf("streams: process id: %w", err)
 	}
-	in.engine, err = state.OpenPebble(filepath.Join(in.cfg.StateDir, "state"), state.PebbleOptions{MemoryBudget: in.cfg.MemoryBudget, Logger: in.log})
+	engine, err := state.OpenPebble(filepath.Join(in.cfg.StateDir, "state"), state.PebbleOptions{MemoryBudget: in.cfg.MemoryBudget, Logger: in.log})
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
+	in.engineMu.Lock()
+	in.engine = engine
+	in.engineMu.Unlock()
 	defer func() {
-		if cerr := in.engine.Close(); cerr != nil && err == nil {
+		if cerr := in.closeEngine(); cerr != nil && err == nil {
 			err = fmt.Errorf("streams: close state: %w", cerr)
 		}
 	}()
+	if in.cfg.MetricsListen != "" {
+		srv, err := in.startMetricsServer()
+		if err != nil {
+			return err
+		}
+		defer shutdown(srv)
+	}
 	if in.adminCl, err = kgo.NewClient(in.clientOpts()...); err != nil {
 		return fmt.Errorf("streams: admin client: %w", err)
 	}
@@ -199,6 +219,7 @@ func (in *Instance) Run(ctx context.Context) (err error) {
 	}
 	runErr := in.loop(ctx)
 	closeErr := in.shutdown()
+	in.purge.wait()
 	if runErr != nil {
 		return runErr
 	}
@@ -235,6 +256,7 @@ func (in *Instance) prepareTopics(ctx context.Context) error {
 		return err
 	}
 	in.layout = l
+	in.purge = newPurger(in)
 	specs := l.internalTopics(in.g)
 	for _, s := range specs {
 		resp, err := in.admin.CreateTopic(ctx, s.partitions, int16(in.cfg.Replication), s.configs, s.name)
@@ -454,6 +476,7 @@ func (in *Instance) loop(ctx context.Context) error {
 			dirty, sent = false, in.metrics.sent.Load()
 			lastCommit = time.Now()
 		}
+		in.maybePurge()
 		inTxn := in.inTxn
 		in.mu.Unlock()
 		if in.sess != nil {
@@ -530,8 +553,12 @@ func (in *Instance) process(fs kgo.Fetches) (int, error) {
 		}
 		byTask[id] = append(byTask[id], &queue{recs: p.Records})
 		tp := topicPartition{p.Topic, p.Partition}
+		end := p.HighWatermark
+		if in.sess != nil && p.LastStableOffset >= 0 {
+			end = p.LastStableOffset // read_committed reads up to here
+		}
 		in.lagMu.Lock()
-		in.hwm[tp], in.pos[tp] = p.HighWatermark, p.Records[len(p.Records)-1].Offset+1
+		in.hwm[tp], in.pos[tp] = end, p.Records[len(p.Records)-1].Offset+1
 		in.lagMu.Unlock()
 	})
 	if rewind != nil {
@@ -647,8 +674,7 @@ func (in *Instance) commitAll(ctx context.Context) error {
 		// at-least-once allows it.
 		in.log.Warn("commit offsets", "error", err)
 	}
-	in.metrics.commits.Add(1)
-	in.metrics.commitNanos.Add(int64(time.Since(start)))
+	in.observeCommit(time.Since(start))
 	return nil
 }
 
@@ -675,9 +701,14 @@ func (in *Instance) commitTransaction(ctx context.Context) error {
 	if err := in.commitShards(); err != nil {
 		return err
 	}
-	in.metrics.commits.Add(1)
-	in.metrics.commitNanos.Add(int64(time.Since(start)))
+	in.observeCommit(time.Since(start))
 	return nil
+}
+
+func (in *Instance) observeCommit(d time.Duration) {
+	in.metrics.commits.Add(1)
+	in.metrics.commitNanos.Add(int64(d))
+	in.prom.commitLatency.Observe(d.Seconds())
 }
 
 // rollback rebuilds every running task from its shard's last commit,
@@ -703,6 +734,7 @@ func (in *Instance) rollback() error {
 func (in *Instance) newTask(id topology.TaskID, shard *state.Shard) (*topology.Task, error) {
 	env := &topology.Env{App: in.cfg.App, Shard: shard, Output: (*countingOutput)(in), CacheBytes: in.cacheShare(),
 		OnDeserializationError: in.cfg.OnDeserializationError, Now: in.cfg.Now, Logger: in.log.With("task", id.String()),
+		Stats: &in.counters.of(id).Stats,
 		Changelog: func(store string) state.Changelog {
 			return &changelog{p: in.prod, topic: topology.ChangelogTopic(in.cfg.App, store), partition: id.Partition, now: in.cfg.Now}
 		}}
@@ -720,12 +752,6 @@ func (in *Instance) newTask(id topology.TaskID, shard *state.Shard) (*topology.T
 	if st, ok, err := shard.Checkpoint(streamTimeKey); err == nil && ok {
 		t.SetStreamTime(st)
 	}
-	var all []*topology.Stats
-	if old := in.taskStats.Load(); old != nil {
-		all = append(all, *old...)
-	}
-	all = append(all, t.Stats())
-	in.taskStats.Store(&all)
 	return t, nil
 }
 
@@ -844,7 +870,8 @@ func (in *Instance) restoration(id topology.TaskID, shard *state.Shard, standby 
 	if err != nil {
 		return nil, fmt.Errorf("streams: task %s: %w", id, err)
 	}
-	r := &restoration{shard: shard, partition: id.Partition, stores: map[string]restorable{}, standby: standby}
+	r := &restoration{shard: shard, partition: id.Partition, stores: map[string]restorable{}, standby: standby,
+		counters: in.counters.of(id)}
 	for name, s := range stores {
 		if in.g.Stores[name].Logged {
 			r.stores[topology.ChangelogTopic(in.cfg.App, name)] = s.(restorable)
@@ -871,8 +898,6 @@ func (in *Instance) activateRestored() error {
 		if err != nil {
 			return fmt.Errorf("streams: restore task %s: %w", id, err)
 		}
-		in.metrics.restoredRecords.Add(at.restore.restored.Load())
-		in.metrics.restoredBytes.Add(at.restore.bytes.Load())
 		if b := at.restore.began.Load(); in.metrics.restoreBegan.Load() == 0 || b < in.metrics.restoreBegan.Load() {
 			in.metrics.restoreBegan.Store(b)
 		}
@@ -909,6 +934,14 @@ func (in *Instance) release(cl *kgo.Client, id topology.TaskID) {
 	}
 	at.shard.Close()
 	cl.ResumeFetchPartitions(at.parts)
+	in.lagMu.Lock()
+	for t, ps := range at.parts {
+		for _, p := range ps {
+			delete(in.hwm, topicPartition{t, p})
+			delete(in.pos, topicPartition{t, p})
+		}
+	}
+	in.lagMu.Unlock()
 	in.log.Info("task released", "task", id.String())
 }
 

@@ -227,7 +227,7 @@ func (in *Instance) Range(store string, from, to []byte) ([]Entry, error) {
 //	GET /stores/{store}/keys/{key}  one key (forwarded to its owner)
 //	GET /stores/{store}?from=&to=   a range, from every instance (local=true: this one only)
 //	GET /topology                   the described topology and this instance's tasks
-//	GET /metrics                    this instance's metrics
+//	GET /metrics                    this instance's metrics, in Prometheus' text format
 //
 // Keys are text: as is for string keys, decimal for int64, JSON otherwise.
 type queryServer struct {
@@ -248,16 +248,25 @@ func (in *Instance) startQueryServer() (*queryServer, error) {
 	mux.HandleFunc("GET /topology", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"topology": in.g.Describe(), "tasks": in.Metrics().Tasks})
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, in.Metrics()) })
-	q.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go q.srv.Serve(ln)
+	mux.Handle("GET /metrics", in.prom.handler())
+	q.srv = serve(ln, mux)
 	return q, nil
 }
 
-func (q *queryServer) close() {
+func (q *queryServer) close() { shutdown(q.srv) }
+
+// serve serves h on ln until shutdown.
+func serve(ln net.Listener, h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv
+}
+
+// shutdown stops a server, letting requests under way finish for a while.
+func shutdown(srv *http.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	q.srv.Shutdown(ctx)
+	srv.Shutdown(ctx)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -32,12 +32,12 @@ type restoration struct {
 	partition int32
 	stores    map[string]restorable // changelog topic -> store
 	standby   bool
+	counters  *taskCounters
 
 	cancel   context.CancelFunc
 	done     chan struct{}
 	err      error
 	restored atomic.Int64 // records applied
-	bytes    atomic.Int64
 	// total is how many offsets there were to restore when it started.
 	total atomic.Int64
 	// began and ended are when it ran (unix nanoseconds).
@@ -228,8 +228,13 @@ func (in *Instance) restore(ctx context.Context, r *restoration) error {
 			}
 			applied = true
 			r.restored.Add(1)
+			if r.standby {
+				r.counters.updated.Add(1)
+			} else {
+				r.counters.restored.Add(1)
+			}
 			n := len(rec.Key) + len(rec.Value)
-			r.bytes.Add(int64(n))
+			r.counters.restoredBytes.Add(int64(n))
 			staged += n
 		})
 		if rerr != nil {

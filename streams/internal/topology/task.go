@@ -73,15 +73,23 @@ type Env struct {
 	// Now is the wall clock in milliseconds.
 	Now    func() int64
 	Logger *slog.Logger
+	// Stats are the counters the task adds to; the runtime passes the
+	// same ones to every incarnation of a task (after a rollback, or when
+	// it comes back to the instance), so they count per task id. nil:
+	// new ones.
+	Stats *Stats
 }
 
 // Stats are a task's counters, read by metrics from other goroutines.
 type Stats struct {
-	Processed      atomic.Int64
-	Late           atomic.Int64 // records dropped behind a window's grace period
-	Skipped        atomic.Int64 // undecodable or invalid records skipped
-	PunctuateNanos atomic.Int64
-	Punctuations   atomic.Int64
+	Processed atomic.Int64
+	Late      atomic.Int64 // records dropped behind a window's grace period
+	Skipped   atomic.Int64 // undecodable or invalid records skipped
+	// DeserializationErrors counts records whose key or value did not
+	// decode, whatever the handler then did with them.
+	DeserializationErrors atomic.Int64
+	PunctuateNanos        atomic.Int64
+	Punctuations          atomic.Int64
 	// ProcessNanos is the time spent in Process, which the runtime measures
 	// over each batch of records rather than per record.
 	ProcessNanos atomic.Int64
@@ -128,6 +136,13 @@ type Context struct {
 
 // StreamTime is the largest timestamp the task has processed, or -1.
 func (c *Context) StreamTime() int64 { return c.streamTime }
+
+// DeserializationError counts a record that did not decode and hands it
+// to the deserialization handler, whose answer it returns.
+func (c *Context) DeserializationError(in *Input, err error) error {
+	c.Stats.DeserializationErrors.Add(1)
+	return c.Env.OnDeserializationError(c, in, err)
+}
 
 // Observe moves stream time to ts if it is later.
 func (c *Context) Observe(ts int64) {
@@ -189,7 +204,11 @@ func NewTask(g *Graph, id TaskID, env *Env) (*Task, error) {
 	}
 	sub := g.Subtopologies[id.Subtopology]
 	t := &Task{ID: id, graph: g, sub: sub, sources: map[string]Source{}, stores: map[string]any{}, logged: map[string]string{}, shared: map[string]any{}}
-	t.ctx = &Context{Task: id, Env: env, Stats: &Stats{}, streamTime: -1}
+	stats := env.Stats
+	if stats == nil {
+		stats = &Stats{}
+	}
+	t.ctx = &Context{Task: id, Env: env, Stats: stats, streamTime: -1}
 	if err := t.openStores(); err != nil {
 		return nil, err
 	}
