@@ -112,10 +112,11 @@ A->B.tasks.max = 2
 		})
 		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond) // kill somewhere in the copy
 		p.Kill()
-		t.Logf("kill %d: target end %d", kill, targetEnd(t, b.Addr, "A.events"))
+		t.Logf("kill %d at %s: target end %d", kill, time.Now().Format("15:04:05.000"), targetEnd(t, b.Addr, "A.events"))
 	}
 	<-produced
 	p := testkit.StartProcess(t, "mirror", file, "--log-level", "warn")
+	t.Logf("final run at %s: target end %d", time.Now().Format("15:04:05.000"), targetEnd(t, b.Addr, "A.events"))
 	var opts []kgo.Opt
 	if run.exact {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -159,10 +160,15 @@ A->B.tasks.max = 2
 		}
 		lastSrc[r.Partition] = off
 	}
+	var lost []string
 	for v := range log.offset {
 		if seen[v] == 0 {
-			t.Fatalf("record %s lost", v)
+			lost = append(lost, v)
 		}
+	}
+	if len(lost) > 0 {
+		reportLoss(t, a.Addr, b.Addr, log, lost, len(got), opts...)
+		t.Fatalf("%d records lost, e.g. %s", len(lost), lost[0])
 	}
 	if run.exact && dups > 0 {
 		t.Fatalf("%d duplicates in exactly-once mode", dups)
