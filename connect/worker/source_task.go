@@ -29,6 +29,11 @@ type sourceRunner struct {
 	tol     *tolerance
 	pending *submittedRecords
 	topics  map[string]bool
+	// lastTopic is the topic last written, known to be in topics.
+	lastTopic string
+	// scratch is the copy of a record that the chain transforms (used by
+	// toKafka only; nothing keeps it past a call).
+	scratch connect.Record
 
 	// uncommitted holds positions whose commit failed, retried with the
 	// next commit (a later position of a partition replaces an earlier).
@@ -254,8 +259,16 @@ func (r *sourceRunner) sendAll(recs []connect.SourceRecord) error {
 			return err
 		}
 	}
+	// The batch's records in flight are one allocation: they are
+	// acknowledged at about the same time, so keeping the batch alive
+	// until its last record is acknowledged holds little longer than
+	// separate allocations would.
+	fs := make([]inFlight, len(recs))
+	// Sealed even when the batch stops early: the records submitted so
+	// far can then complete their groups and be committed.
+	defer r.pending.seal()
 	for i := range recs {
-		if err := r.send(&recs[i]); err != nil {
+		if err := r.send(&recs[i], &fs[i]); err != nil {
 			return err
 		}
 	}
@@ -263,48 +276,51 @@ func (r *sourceRunner) sendAll(recs []connect.SourceRecord) error {
 }
 
 // inFlight is a record handed to the producer with what its
-// acknowledgement needs, in one allocation: the producer's callback gets
-// &f.rec back, the first field, and finds f from it.
+// acknowledgement needs: the producer's callback gets &f.rec back, the
+// first field, and finds f from it.
 type inFlight struct {
 	rec kgo.Record
-	h   submittedRecord
+	g   *submittedGroup
 	src *connect.SourceRecord
 }
 
-// send handles one record: it is either produced (tracked until
+// send handles one record into f: it is either produced (tracked until
 // acknowledged) or done at once (dropped or skipped).
-func (r *sourceRunner) send(src *connect.SourceRecord) error {
-	f := &inFlight{src: src}
+func (r *sourceRunner) send(src *connect.SourceRecord, f *inFlight) error {
+	f.src = src
 	ok, err := r.toKafka(src, &f.rec)
 	if err != nil {
 		return err
 	}
-	f.h = r.pending.add(src)
+	f.g = r.pending.add(src)
 	if r.txn != nil {
-		r.txn.add(f.h, src.SourceOffset)
+		r.txn.add(f.g.part, src.SourceOffset)
 	}
 	if !ok {
-		r.pending.ack(f.h)
+		r.pending.ack(f.g)
 		return nil
 	}
-	if !r.topics[f.rec.Topic] {
-		r.topics[f.rec.Topic] = true
-		if err := r.rt.statuses.putTopic(r.ctx, r.id.Connector, f.rec.Topic, r.id.Task); err != nil {
-			r.log.Warn("could not record the connector's topic", "topic", f.rec.Topic, "err", err)
+	if f.rec.Topic != r.lastTopic {
+		if !r.topics[f.rec.Topic] {
+			r.topics[f.rec.Topic] = true
+			if err := r.rt.statuses.putTopic(r.ctx, r.id.Connector, f.rec.Topic, r.id.Task); err != nil {
+				r.log.Warn("could not record the connector's topic", "topic", f.rec.Topic, "err", err)
+			}
 		}
+		r.lastTopic = f.rec.Topic
 	}
 	r.cl.Produce(context.Background(), &f.rec, r.onAck)
 	return nil
 }
 
 // acked is the producer's callback (bound once as onAck). It runs on the
-// producer's goroutine and touches only pending and fatal (both locked)
-// and metrics (atomic).
+// producer's goroutine and touches only the record's group (an atomic
+// counter), fatal (locked) and metrics (atomic).
 func (r *sourceRunner) acked(kr *kgo.Record, err error) {
 	f := (*inFlight)(unsafe.Pointer(kr))
 	if err == nil {
 		r.m.written.Inc()
-		r.pending.ack(f.h)
+		r.pending.ack(f.g)
 		return
 	}
 	if r.txn == nil && r.cc.Errors.TolerateAll {
@@ -314,7 +330,7 @@ func (r *sourceRunner) acked(kr *kgo.Record, err error) {
 		if r.cc.Errors.LogEnable {
 			r.tol.logFailure(failure{stage: stageKafkaProduce, class: "kgo.Client", err: err, source: f.src})
 		}
-		r.pending.ack(f.h)
+		r.pending.ack(f.g)
 		return
 	}
 	r.setFatal(fmt.Errorf("produce to %s: %w", kr.Topic, err))
@@ -324,18 +340,21 @@ func (r *sourceRunner) acked(kr *kgo.Record, err error) {
 // record was dropped or skipped. Each step runs once directly; only a step
 // that fails goes through the error handling (retries, tolerance).
 func (r *sourceRunner) toKafka(src *connect.SourceRecord, kr *kgo.Record) (bool, error) {
-	rec := src.Record
-	rec.Offset = -1
-	out := &rec
+	// Without a chain the record is only read; with one, the chain works
+	// on a copy, so that a retry starts again from the record as polled.
+	out := &src.Record
 	ctx := r.ctx
 	if r.chain.Len() > 0 {
-		o, err := r.chain.Apply(&rec)
+		rec := &r.scratch
+		*rec = src.Record
+		rec.Offset = -1
+		o, err := r.chain.Apply(rec)
 		if err != nil {
 			ok, terr := r.tol.do(ctx, failure{stage: stageTransformation, class: "transforms", source: src}, func() error {
 				var e error
-				rec = src.Record
+				*rec = src.Record
 				rec.Offset = -1
-				o, e = r.chain.Apply(&rec)
+				o, e = r.chain.Apply(rec)
 				return e
 			})
 			if terr != nil || !ok {
