@@ -259,21 +259,29 @@ func (r *sourceRunner) sendAll(recs []connect.SourceRecord) error {
 			return err
 		}
 	}
-	// The batch's records in flight are one allocation: they are
-	// acknowledged at about the same time, so keeping the batch alive
-	// until its last record is acknowledged holds little longer than
-	// separate allocations would.
-	fs := make([]inFlight, len(recs))
 	// Sealed even when the batch stops early: the records submitted so
 	// far can then complete their groups and be committed.
 	defer r.pending.seal()
+	// The records in flight are allocated inFlightChunk at a time: records
+	// submitted together are acknowledged at about the same time, so a
+	// chunk lives little longer than separate allocations would, and a
+	// chunk is small enough to be still in cache from its zeroing when it
+	// is filled.
+	var fs []inFlight
 	for i := range recs {
-		if err := r.send(&recs[i], &fs[i]); err != nil {
+		if len(fs) == 0 {
+			fs = make([]inFlight, min(inFlightChunk, len(recs)-i))
+		}
+		if err := r.send(&recs[i], &fs[0]); err != nil {
 			return err
 		}
+		fs = fs[1:]
 	}
 	return nil
 }
+
+// inFlightChunk is how many in-flight records one allocation holds.
+const inFlightChunk = 128
 
 // inFlight is a record handed to the producer with what its
 // acknowledgement needs: the producer's callback gets &f.rec back, the

@@ -19,6 +19,7 @@
 package datagen
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -232,9 +233,16 @@ func (t *Task) texts(n int) string {
 	var b strings.Builder
 	b.Grow(n * t.size)
 	t.ends = append(t.ends[:0], 0)
+	// The first head "<task>-<seq>" is formatted, the next ones counted
+	// up in place (a decimal increment); a carry past the first digit (a
+	// 13th digit) formats again.
 	var head [48]byte
+	h := appendText(head[:0], t.task, t.next)
+	digits := bytes.IndexByte(h, '-') + 1 // where the sequence number starts
 	for i := range n {
-		h := appendText(head[:0], t.task, t.next+int64(i))
+		if i > 0 && !increment(h[digits:]) {
+			h = appendText(head[:0], t.task, t.next+int64(i))
+		}
 		b.Write(h)
 		if len(h) < t.size {
 			b.WriteByte(' ')
@@ -243,6 +251,19 @@ func (t *Task) texts(n int) string {
 		t.ends = append(t.ends, b.Len())
 	}
 	return b.String()
+}
+
+// increment adds one to the decimal number in d, in place; false when it
+// overflows (d was all nines and is now all zeros).
+func increment(d []byte) bool {
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] < '9' {
+			d[i]++
+			return true
+		}
+		d[i] = '0'
+	}
+	return false
 }
 
 // Text is the identifying prefix of task's record seq: "<task>-<seq>".

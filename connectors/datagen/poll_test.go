@@ -59,6 +59,8 @@ func TestPollValues(t *testing.T) {
 		{name: "resume", task: 0, size: 100, batch: 700, its: 2000, resume: 655},
 		{name: "big values", task: 3, size: 200_000, batch: 3, its: 7, resume: -1},
 		{name: "short values", task: 123456789, size: 20, batch: 5000, its: 5000, resume: 1_000},
+		{name: "carry into a 13th digit", task: 5, size: 30, batch: 7, its: 1_000_000_000_010, resume: 999_999_999_989},
+		{name: "carries", task: 0, size: 100, batch: 1500, its: 10_100, resume: 8_998},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := offsets{}
