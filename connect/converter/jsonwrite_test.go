@@ -79,3 +79,26 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// plain8 agrees with plainASCII on words made of every byte value, in
+// every position, among plain bytes.
+func TestPlain8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				var x uint64
+				for i := range w {
+					x |= uint64(w[i]) << (8 * i)
+				}
+				if got, want := plain8(x), plainASCII[c]; got != want {
+					t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
+}

@@ -191,6 +191,7 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 	}
 	out := make([]connect.SourceRecord, n)
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	var nowValue any = now // the ts field of every struct of the poll, boxed once
 	// The values are cut from chunks of about valueChunk bytes, one
 	// allocation each rather than one per value.
 	per := max(1, valueChunk/t.size)
@@ -207,7 +208,7 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 				v := data.NewStruct(ValueSchema)
 				v.PutAt(0, int32(t.task))
 				v.PutAt(1, seq)
-				v.PutAt(2, now)
+				v.PutAt(2, nowValue)
 				v.PutAt(3, text)
 				r.ValueSchema, r.Value = ValueSchema, v
 			} else {
