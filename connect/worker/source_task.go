@@ -48,6 +48,9 @@ type sourceRunner struct {
 	txn *sourceTxn
 	// onAck is acked as a method value, made once.
 	onAck func(*kgo.Record, error)
+	// logSource: produce failures are tolerated and logged, with the
+	// record as polled.
+	logSource bool
 }
 
 func startSourceTask(rt *runtime, id taskID, cc *connectorConfig, config map[string]string, target targetState) *sourceRunner {
@@ -88,6 +91,7 @@ func (r *sourceRunner) execute() error {
 	}
 	defer r.chain.Close()
 	r.tol = newTolerance(r.cc.Errors, r.id, r.log, r.m)
+	r.logSource = !r.rt.exactlyOnce && r.cc.Errors.TolerateAll && r.cc.Errors.LogEnable
 	opts := append(r.rt.cfg.clientOpts(roleProducer),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
@@ -289,13 +293,19 @@ const inFlightChunk = 128
 type inFlight struct {
 	rec kgo.Record
 	g   *submittedGroup
+	// src is the record as polled, kept only when a failed produce logs
+	// it (logSource); otherwise nothing holds a poll's records once they
+	// are converted, and the collector need not trace them while they are
+	// in flight.
 	src *connect.SourceRecord
 }
 
 // send handles one record into f: it is either produced (tracked until
 // acknowledged) or done at once (dropped or skipped).
 func (r *sourceRunner) send(src *connect.SourceRecord, f *inFlight) error {
-	f.src = src
+	if r.logSource {
+		f.src = src
+	}
 	ok, err := r.toKafka(src, &f.rec)
 	if err != nil {
 		return err
