@@ -207,7 +207,7 @@ func TestSourceProduceFailureTolerated(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	w := startStandalone(t, cfg, map[string]string{
 		"name": "src", "connector.class": "FileStreamSource", "file": in, "topic": "too-big",
-		"value.converter": "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter":  "org.apache.kafka.connect.storage.StringConverter",
 		"errors.tolerance": "all", "errors.log.enable": "true"})
 	recs := testkit.Consume(t, addr, "too-big", 2)
 	if got := string(recs[0].Value) + "," + string(recs[1].Value); got != "a,b" {
