@@ -192,18 +192,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// A record the broker side refuses (too large for the producer's batches)
-// is skipped under errors.tolerance=all, logged with its source partition
+// A record the producer refuses (larger than its 1 MiB batches) is skipped under errors.tolerance=all, logged with its source partition
 // and offset, and counts as done: the records around it arrive and the
 // offset after the last line is committed.
 func TestSourceProduceFailureTolerated(t *testing.T) {
 	addr := testkit.Bootstrap(t)
 	in := filepath.Join(t.TempDir(), "in.txt")
-	big := strings.Repeat("x", 3000)
+	big := strings.Repeat("x", 1100<<10)
 	appendLines(t, in, "a", big, "b")
 	logs := &syncBuffer{}
 	cfg := testConfig(t, addr)
-	cfg.ProducerBatchMaxBytes = 1024
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	w := startStandalone(t, cfg, map[string]string{
 		"name": "src", "connector.class": "FileStreamSource", "file": in, "topic": "too-big",

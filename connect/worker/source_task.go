@@ -57,6 +57,7 @@ func startSourceTask(rt *runtime, id taskID, cc *connectorConfig, config map[str
 	r := &sourceRunner{taskBase: newTaskBase(rt, id, cc, config, target), pending: newSubmittedRecords(),
 		topics: map[string]bool{}, uncommitted: map[string]connect.Position{}}
 	r.onAck = r.acked
+	r.logSource = !rt.exactlyOnce && cc.Errors.TolerateAll && cc.Errors.LogEnable
 	go r.run()
 	return r
 }
@@ -91,7 +92,6 @@ func (r *sourceRunner) execute() error {
 	}
 	defer r.chain.Close()
 	r.tol = newTolerance(r.cc.Errors, r.id, r.log, r.m)
-	r.logSource = !r.rt.exactlyOnce && r.cc.Errors.TolerateAll && r.cc.Errors.LogEnable
 	opts := append(r.rt.cfg.clientOpts(roleProducer),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
