@@ -109,7 +109,9 @@ func (c *JSONConverter) FromConnect(topic string, schema *data.Schema, value any
 		b = append(b, '}')
 	}
 	c.buf = b
-	return bytes.Clone(b), nil
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out, nil
 }
 
 func (c *JSONConverter) appendCachedSchema(b []byte, s *data.Schema) ([]byte, error) {

@@ -44,6 +44,10 @@ func (c *JSONConverter) appendValue(b []byte, s *data.Schema, v any) ([]byte, er
 		}
 		return append(b, d.String()...), nil
 	}
+	if t, ok := v.(time.Time); ok && s.Name == data.TimestampName && s.Type == data.TypeInt64 {
+		// What FromLogical gives, without boxing the int64.
+		return strconv.AppendInt(b, t.UnixMilli(), 10), nil
+	}
 	v, err := data.FromLogical(s, v)
 	if err != nil {
 		return nil, err

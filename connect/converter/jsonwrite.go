@@ -13,17 +13,50 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// plainASCII marks the bytes written as they are: ASCII but control
+// characters, '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes in x are all plain (plainASCII). The
+// tests of every byte at once are exact as a whole (a borrow can only
+// mark bytes above one that matches anyway): a byte with the high bit
+// set, a byte below 0x20, a '"' or a '\\' (a zero byte after XOR with it).
+func plain8(x uint64) bool {
+	below := (x - 0x20*lsbs) &^ x & msbs
+	q := x ^ ('"' * lsbs)
+	bs := x ^ ('\\' * lsbs)
+	return (x&msbs | below | (q-lsbs)&^q&msbs | (bs-lsbs)&^bs&msbs) == 0
+}
+
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Runs of plain bytes, the usual case, are copied at once; they
+		// are found 8 bytes at a time, then byte by byte.
+		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		for i < len(s) && plainASCII[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

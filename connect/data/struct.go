@@ -19,7 +19,55 @@ func NewStruct(s *Schema) *Struct {
 	if s == nil || s.Type != TypeStruct {
 		panic(fmt.Sprintf("data.NewStruct: schema %s is not a struct", s))
 	}
-	return &Struct{schema: s, values: make([]any, len(s.Fields))}
+	// Up to 32 fields, the struct and its values are one allocation
+	// (converters and transformations make structs per record), sized to
+	// the field count up to 8 fields (the size classes of separate
+	// allocations would round the same way).
+	n := len(s.Fields)
+	var st *Struct
+	switch {
+	case n == 0:
+		st = &Struct{}
+	case n == 1:
+		st = structWith(func(a *[1]any) []any { return a[:] })
+	case n == 2:
+		st = structWith(func(a *[2]any) []any { return a[:] })
+	case n == 3:
+		st = structWith(func(a *[3]any) []any { return a[:] })
+	case n == 4:
+		st = structWith(func(a *[4]any) []any { return a[:] })
+	case n == 5:
+		st = structWith(func(a *[5]any) []any { return a[:] })
+	case n == 6:
+		st = structWith(func(a *[6]any) []any { return a[:] })
+	case n == 7:
+		st = structWith(func(a *[7]any) []any { return a[:] })
+	case n == 8:
+		st = structWith(func(a *[8]any) []any { return a[:] })
+	case n <= 12:
+		st = structWith(func(a *[12]any) []any { return a[:n:n] })
+	case n <= 16:
+		st = structWith(func(a *[16]any) []any { return a[:n:n] })
+	case n <= 24:
+		st = structWith(func(a *[24]any) []any { return a[:n:n] })
+	case n <= 32:
+		st = structWith(func(a *[32]any) []any { return a[:n:n] })
+	default:
+		st = &Struct{values: make([]any, n)}
+	}
+	st.schema = s
+	return st
+}
+
+// structWith returns a Struct allocated together with the array A that
+// holds its values (values slices it).
+func structWith[A any](values func(*A) []any) *Struct {
+	x := new(struct {
+		st   Struct
+		room A
+	})
+	x.st.values = values(&x.room)
+	return &x.st
 }
 
 // Schema returns the struct's schema.
@@ -72,6 +120,20 @@ func (s *Struct) PutAt(i int, v any) error {
 		if err := validate(f.Name, f.Schema, v); err != nil {
 			return err
 		}
+	}
+	s.values[i] = v
+	return nil
+}
+
+// PutFrom sets field i to the value of src's field j as set (Put's
+// check, without src's default: nil when unset). A value in a Struct was
+// checked against its field's schema when it was put, so it is checked
+// again only when field i's schema is not that same schema (the same
+// pointer): copying fields between structs costs no second check.
+func (s *Struct) PutFrom(i int, src *Struct, j int) error {
+	v := src.values[j]
+	if v == nil || s.schema.Fields[i].Schema != src.schema.Fields[j].Schema {
+		return s.PutAt(i, v)
 	}
 	s.values[i] = v
 	return nil

@@ -104,7 +104,7 @@ func (t *headerFrom) Apply(r *connect.Record) (*connect.Record, error) {
 	if t.move {
 		out := data.NewStruct(plan.schema)
 		for i, from := range plan.from {
-			if err := out.PutAt(i, fieldValue(st, from, t.replaceNull)); err != nil {
+			if err := copyField(out, i, st, from, t.replaceNull); err != nil {
 				return nil, fmt.Errorf("field %q: %w", fields[from].Name, err)
 			}
 		}

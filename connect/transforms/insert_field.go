@@ -61,6 +61,7 @@ type insertField struct {
 	static                              *insertion
 	all                                 []*insertion // the configured ones, in field order
 	staticValue                         string
+	staticBoxed                         any // staticValue as an interface value, boxed once
 	replaceNull                         bool
 	cache                               schemaCache[*data.Schema]
 	// topicValue is the last topic as an interface value: a task sees few
@@ -81,6 +82,7 @@ func (t *insertField) Configure(config map[string]string) error {
 	t.timestamp = parseInsertion(timestampFieldKey, c.String(timestampFieldKey))
 	t.static = parseInsertion(staticFieldKey, c.String(staticFieldKey))
 	t.staticValue = c.String(staticValueKey)
+	t.staticBoxed = t.staticValue
 	t.replaceNull = c.Bool(replaceNullKey)
 	if t.topic == nil && t.partition == nil && t.offset == nil && t.timestamp == nil && t.static == nil {
 		return connect.FieldError{Key: topicFieldKey, Message: "no field insertion configured: set at least one of " +
@@ -135,7 +137,7 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 			out[t.timestamp.name] = r.Timestamp.UnixMilli()
 		}
 		if t.static != nil {
-			out[t.static.name] = t.staticValue
+			out[t.static.name] = t.staticBoxed
 		}
 		t.side.set(r, nil, out)
 		return r, nil
@@ -151,7 +153,7 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 	out := data.NewStruct(updated)
 	n := len(st.Schema().Fields)
 	for i := 0; i < n; i++ {
-		if err := out.PutAt(i, fieldValue(st, i, t.replaceNull)); err != nil {
+		if err := copyField(out, i, st, i, t.replaceNull); err != nil {
 			return nil, err
 		}
 	}
@@ -178,7 +180,7 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 				v = r.Timestamp.UTC()
 			}
 		case t.static:
-			v = t.staticValue
+			v = t.staticBoxed
 		}
 		if v != nil {
 			if err := out.PutAt(i, v); err != nil {

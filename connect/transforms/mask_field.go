@@ -39,6 +39,8 @@ type maskField struct {
 	replace     bool   // a replacement is configured
 	replacement string // the replacement text
 	replaceNull bool
+	// masked says, per input schema, which fields (by index) are masked.
+	masked schemaCache[[]bool]
 }
 
 func (t *maskField) Config() *connect.ConfigDef { return maskFieldConfig }
@@ -82,13 +84,18 @@ func (t *maskField) Apply(r *connect.Record) (*connect.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	masked, _ := t.masked.getOrBuild(st.Schema(), t.maskedFields)
 	out := data.NewStruct(st.Schema())
 	for i, f := range st.Schema().Fields {
-		fv := fieldValue(st, i, t.replaceNull)
-		if t.fields[f.Name] {
-			if fv, err = t.mask(f.Name, fv); err != nil {
-				return nil, err
+		if !masked[i] {
+			if err := copyField(out, i, st, i, t.replaceNull); err != nil {
+				return nil, fmt.Errorf("field %q: %w", f.Name, err)
 			}
+			continue
+		}
+		fv, err := t.mask(f.Name, fieldValue(st, i, t.replaceNull))
+		if err != nil {
+			return nil, err
 		}
 		if err := out.PutAt(i, fv); err != nil {
 			return nil, fmt.Errorf("field %q: %w", f.Name, err)
@@ -96,6 +103,15 @@ func (t *maskField) Apply(r *connect.Record) (*connect.Record, error) {
 	}
 	t.side.set(r, schema, out)
 	return r, nil
+}
+
+// maskedFields marks the fields of a struct schema that are masked.
+func (t *maskField) maskedFields(s *data.Schema) ([]bool, error) {
+	out := make([]bool, len(s.Fields))
+	for i, f := range s.Fields {
+		out[i] = t.fields[f.Name]
+	}
+	return out, nil
 }
 
 var epoch = time.Unix(0, 0).UTC()

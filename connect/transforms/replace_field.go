@@ -173,7 +173,7 @@ func (t *replaceField) Apply(r *connect.Record) (*connect.Record, error) {
 	}
 	out := data.NewStruct(plan.schema)
 	for i, from := range plan.from {
-		if err := out.PutAt(i, fieldValue(st, from, t.replaceNull)); err != nil {
+		if err := copyField(out, i, st, from, t.replaceNull); err != nil {
 			return nil, err
 		}
 	}

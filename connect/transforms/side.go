@@ -111,6 +111,17 @@ func fieldValue(st *data.Struct, i int, withDefault bool) any {
 	return st.AtWithoutDefault(i)
 }
 
+// copyField sets out's field i to st's field j as fieldValue reads it.
+// A value that st holds is copied without a second check when both fields
+// share a schema (data.Struct.PutFrom); a default is put, and checked, as
+// any value.
+func copyField(out *data.Struct, i int, st *data.Struct, j int, withDefault bool) error {
+	if withDefault && st.AtWithoutDefault(j) == nil {
+		return out.PutAt(i, st.At(j))
+	}
+	return out.PutFrom(i, st, j)
+}
+
 // The replace.null.with.default key (KIP-1040), shared by the
 // transformations that copy struct fields.
 const replaceNullKey = "replace.null.with.default"

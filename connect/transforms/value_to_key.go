@@ -90,7 +90,7 @@ func (t *valueToKey) Apply(r *connect.Record) (*connect.Record, error) {
 	}
 	key := data.NewStruct(plan.schema)
 	for i, from := range plan.from {
-		if err := key.PutAt(i, fieldValue(st, from, t.replaceNull)); err != nil {
+		if err := copyField(key, i, st, from, t.replaceNull); err != nil {
 			return nil, fmt.Errorf("field %q: %w", t.fields[i], err)
 		}
 	}

@@ -2,8 +2,10 @@ package worker_test
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/tributary-streams/tributary/connect"
 	"github.com/tributary-streams/tributary/connect/data"
+	"github.com/tributary-streams/tributary/connect/worker"
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
 
@@ -168,5 +171,60 @@ func TestKafkaTransformsInPipeline(t *testing.T) {
 	recs := testkit.Consume(t, addr, "routed-out", 1)
 	if got, want := string(recs[0].Value), `{"line":"hello","source":"readme"}`; got != want {
 		t.Fatalf("value %s, want %s", got, want)
+	}
+}
+
+// syncBuffer is a log destination safe for the worker's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A record the producer refuses (larger than its 1 MiB batches) is skipped under errors.tolerance=all, logged with its source partition
+// and offset, and counts as done: the records around it arrive and the
+// offset after the last line is committed.
+func TestSourceProduceFailureTolerated(t *testing.T) {
+	addr := testkit.Bootstrap(t)
+	in := filepath.Join(t.TempDir(), "in.txt")
+	big := strings.Repeat("x", 1100<<10)
+	appendLines(t, in, "a", big, "b")
+	logs := &syncBuffer{}
+	cfg := testConfig(t, addr)
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	w := startStandalone(t, cfg, map[string]string{
+		"name": "src", "connector.class": "FileStreamSource", "file": in, "topic": "too-big",
+		"value.converter":  "org.apache.kafka.connect.storage.StringConverter",
+		"errors.tolerance": "all", "errors.log.enable": "true"})
+	recs := testkit.Consume(t, addr, "too-big", 2)
+	if got := string(recs[0].Value) + "," + string(recs[1].Value); got != "a,b" {
+		t.Fatalf("records %q", got)
+	}
+	end := float64(len("a\n") + len(big) + 1 + len("b\n"))
+	testkit.Eventually(t, 30*time.Second, func() error {
+		var offs struct {
+			Offsets []worker.ConnectorOffset `json:"offsets"`
+		}
+		call(t, "GET", w.URL()+"/connectors/src/offsets", nil, &offs)
+		if len(offs.Offsets) != 1 || offs.Offsets[0].Offset["position"] != end {
+			return fmt.Errorf("offsets %+v, want position %v", offs.Offsets, end)
+		}
+		return nil
+	})
+	l := logs.String()
+	if !strings.Contains(l, "stage=KAFKA_PRODUCE") || !strings.Contains(l, "source_partition") ||
+		!strings.Contains(l, fmt.Sprintf("source_offset=map[position:%d]", len("a\n")+len(big)+1)) {
+		t.Fatalf("the failed record is not logged with its source position:\n%s", l)
 	}
 }

@@ -29,6 +29,11 @@ type sourceRunner struct {
 	tol     *tolerance
 	pending *submittedRecords
 	topics  map[string]bool
+	// lastTopic is the topic last written, known to be in topics.
+	lastTopic string
+	// scratch is the copy of a record that the chain transforms (used by
+	// toKafka only; nothing keeps it past a call).
+	scratch connect.Record
 
 	// uncommitted holds positions whose commit failed, retried with the
 	// next commit (a later position of a partition replaces an earlier).
@@ -43,12 +48,16 @@ type sourceRunner struct {
 	txn *sourceTxn
 	// onAck is acked as a method value, made once.
 	onAck func(*kgo.Record, error)
+	// logSource: produce failures are tolerated and logged, with the
+	// record as polled.
+	logSource bool
 }
 
 func startSourceTask(rt *runtime, id taskID, cc *connectorConfig, config map[string]string, target targetState) *sourceRunner {
 	r := &sourceRunner{taskBase: newTaskBase(rt, id, cc, config, target), pending: newSubmittedRecords(),
 		topics: map[string]bool{}, uncommitted: map[string]connect.Position{}}
 	r.onAck = r.acked
+	r.logSource = !rt.exactlyOnce && cc.Errors.TolerateAll && cc.Errors.LogEnable
 	go r.run()
 	return r
 }
@@ -255,57 +264,82 @@ func (r *sourceRunner) sendAll(recs []connect.SourceRecord) error {
 			return err
 		}
 	}
+	// Sealed even when the batch stops early: the records submitted so
+	// far can then complete their groups and be committed.
+	defer r.pending.seal()
+	// The records in flight are allocated inFlightChunk at a time: records
+	// submitted together are acknowledged at about the same time, so a
+	// chunk lives little longer than separate allocations would, and a
+	// chunk is small enough to be still in cache from its zeroing when it
+	// is filled.
+	var fs []inFlight
 	for i := range recs {
-		if err := r.send(&recs[i]); err != nil {
+		if len(fs) == 0 {
+			fs = make([]inFlight, min(inFlightChunk, len(recs)-i))
+		}
+		if err := r.send(&recs[i], &fs[0]); err != nil {
 			return err
 		}
+		fs = fs[1:]
 	}
 	return nil
 }
 
+// inFlightChunk is how many in-flight records one allocation holds.
+const inFlightChunk = 128
+
 // inFlight is a record handed to the producer with what its
-// acknowledgement needs, in one allocation: the producer's callback gets
-// &f.rec back, the first field, and finds f from it.
+// acknowledgement needs: the producer's callback gets &f.rec back, the
+// first field, and finds f from it.
 type inFlight struct {
 	rec kgo.Record
-	h   submittedRecord
+	g   *submittedGroup
+	// src is the record as polled, kept only when a failed produce logs
+	// it (logSource); otherwise nothing holds a poll's records once they
+	// are converted, and the collector need not trace them while they are
+	// in flight.
 	src *connect.SourceRecord
 }
 
-// send handles one record: it is either produced (tracked until
+// send handles one record into f: it is either produced (tracked until
 // acknowledged) or done at once (dropped or skipped).
-func (r *sourceRunner) send(src *connect.SourceRecord) error {
-	f := &inFlight{src: src}
+func (r *sourceRunner) send(src *connect.SourceRecord, f *inFlight) error {
+	if r.logSource {
+		f.src = src
+	}
 	ok, err := r.toKafka(src, &f.rec)
 	if err != nil {
 		return err
 	}
-	f.h = r.pending.add(src)
+	f.g = r.pending.add(src)
 	if r.txn != nil {
-		r.txn.add(f.h, src.SourceOffset)
+		r.txn.add(f.g.part, src.SourceOffset)
 	}
 	if !ok {
-		r.pending.ack(f.h)
+		r.pending.ack(f.g)
 		return nil
 	}
-	if !r.topics[f.rec.Topic] {
-		r.topics[f.rec.Topic] = true
-		if err := r.rt.statuses.putTopic(r.ctx, r.id.Connector, f.rec.Topic, r.id.Task); err != nil {
-			r.log.Warn("could not record the connector's topic", "topic", f.rec.Topic, "err", err)
+	if f.rec.Topic != r.lastTopic {
+		if !r.topics[f.rec.Topic] {
+			r.topics[f.rec.Topic] = true
+			if err := r.rt.statuses.putTopic(r.ctx, r.id.Connector, f.rec.Topic, r.id.Task); err != nil {
+				r.log.Warn("could not record the connector's topic", "topic", f.rec.Topic, "err", err)
+			}
 		}
+		r.lastTopic = f.rec.Topic
 	}
 	r.cl.Produce(context.Background(), &f.rec, r.onAck)
 	return nil
 }
 
 // acked is the producer's callback (bound once as onAck). It runs on the
-// producer's goroutine and touches only pending and fatal (both locked)
-// and metrics (atomic).
+// producer's goroutine and touches only the record's group (an atomic
+// counter), fatal (locked) and metrics (atomic).
 func (r *sourceRunner) acked(kr *kgo.Record, err error) {
 	f := (*inFlight)(unsafe.Pointer(kr))
 	if err == nil {
 		r.m.written.Inc()
-		r.pending.ack(f.h)
+		r.pending.ack(f.g)
 		return
 	}
 	if r.txn == nil && r.cc.Errors.TolerateAll {
@@ -315,7 +349,7 @@ func (r *sourceRunner) acked(kr *kgo.Record, err error) {
 		if r.cc.Errors.LogEnable {
 			r.tol.logFailure(failure{stage: stageKafkaProduce, class: "kgo.Client", err: err, source: f.src})
 		}
-		r.pending.ack(f.h)
+		r.pending.ack(f.g)
 		return
 	}
 	r.setFatal(fmt.Errorf("produce to %s: %w", kr.Topic, err))
@@ -325,18 +359,21 @@ func (r *sourceRunner) acked(kr *kgo.Record, err error) {
 // record was dropped or skipped. Each step runs once directly; only a step
 // that fails goes through the error handling (retries, tolerance).
 func (r *sourceRunner) toKafka(src *connect.SourceRecord, kr *kgo.Record) (bool, error) {
-	rec := src.Record
-	rec.Offset = -1
-	out := &rec
+	// Without a chain the record is only read; with one, the chain works
+	// on a copy, so that a retry starts again from the record as polled.
+	out := &src.Record
 	ctx := r.ctx
 	if r.chain.Len() > 0 {
-		o, err := r.chain.Apply(&rec)
+		rec := &r.scratch
+		*rec = src.Record
+		rec.Offset = -1
+		o, err := r.chain.Apply(rec)
 		if err != nil {
 			ok, terr := r.tol.do(ctx, failure{stage: stageTransformation, class: "transforms", source: src}, func() error {
 				var e error
-				rec = src.Record
+				*rec = src.Record
 				rec.Offset = -1
-				o, e = r.chain.Apply(&rec)
+				o, e = r.chain.Apply(rec)
 				return e
 			})
 			if terr != nil || !ok {

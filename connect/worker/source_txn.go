@@ -24,9 +24,9 @@ type sourceTxn struct {
 	positions map[string]connect.Position
 }
 
-func (t *sourceTxn) add(h submittedRecord, offset map[string]any) {
+func (t *sourceTxn) add(p *submittedPartition, offset map[string]any) {
 	if offset != nil {
-		t.positions[h.part.key] = connect.Position{Partition: h.part.partition, Offset: offset}
+		t.positions[p.key] = connect.Position{Partition: p.partition, Offset: offset}
 	}
 }
 

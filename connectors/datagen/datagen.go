@@ -19,6 +19,7 @@
 package datagen
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -131,6 +132,7 @@ type Task struct {
 	partition  map[string]any
 	pad        string
 	lastAt     time.Time
+	ends       []int // see texts
 }
 
 // Start reads the config and resumes after the committed sequence number.
@@ -188,29 +190,31 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 		}
 	}
 	out := make([]connect.SourceRecord, n)
-	buf := make([]byte, 0, t.size+24)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	for i := range out {
-		seq := t.next
-		t.next++
-		buf = appendText(buf[:0], t.task, seq)
-		if len(buf) < t.size {
-			buf = append(buf, ' ')
-			buf = append(buf, t.pad[:t.size-len(buf)]...)
+	var nowValue any = now // the ts field of every struct of the poll, boxed once
+	// The values are cut from chunks of about valueChunk bytes, one
+	// allocation each rather than one per value.
+	per := max(1, valueChunk/t.size)
+	for start := 0; start < n; start += per {
+		end := min(n, start+per)
+		chunk := t.texts(end - start)
+		for i := start; i < end; i++ {
+			seq := t.next
+			t.next++
+			text := chunk[t.ends[i-start]:t.ends[i-start+1]]
+			r := &out[i]
+			r.Topic, r.Partition, r.Timestamp, r.SourcePartition = t.topic, connect.AnyPartition, now, t.partition
+			if t.structs {
+				v := data.NewStruct(ValueSchema)
+				v.PutAt(0, int32(t.task))
+				v.PutAt(1, seq)
+				v.PutAt(2, nowValue)
+				v.PutAt(3, text)
+				r.ValueSchema, r.Value = ValueSchema, v
+			} else {
+				r.ValueSchema, r.Value = data.StringSchema, text
+			}
 		}
-		text := string(buf)
-		r := connect.Record{Topic: t.topic, Partition: connect.AnyPartition, Timestamp: now}
-		if t.structs {
-			v := data.NewStruct(ValueSchema)
-			v.PutAt(0, int32(t.task))
-			v.PutAt(1, seq)
-			v.PutAt(2, now)
-			v.PutAt(3, text)
-			r.ValueSchema, r.Value = ValueSchema, v
-		} else {
-			r.ValueSchema, r.Value = data.StringSchema, text
-		}
-		out[i] = connect.SourceRecord{Record: r, SourcePartition: t.partition}
 	}
 	// Only the batch's last record carries an offset: the runtime commits
 	// it once every record before it is in Kafka, and a restart resumes
@@ -218,6 +222,49 @@ func (t *Task) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 	// nothing but an allocation each.
 	out[n-1].SourceOffset = map[string]any{SeqField: t.next - 1}
 	return out, nil
+}
+
+// valueChunk is the size of the strings that a poll's values are cut from.
+const valueChunk = 64 << 10
+
+// texts writes the text values of the next n records (from t.next on)
+// into one string and sets t.ends to where each begins and ends: value i
+// is chunk[t.ends[i]:t.ends[i+1]].
+func (t *Task) texts(n int) string {
+	var b strings.Builder
+	b.Grow(n * t.size)
+	t.ends = append(t.ends[:0], 0)
+	// The first head "<task>-<seq>" is formatted, the next ones counted
+	// up in place (a decimal increment); a carry past the first digit (a
+	// 13th digit) formats again.
+	var head [48]byte
+	h := appendText(head[:0], t.task, t.next)
+	digits := bytes.IndexByte(h, '-') + 1 // where the sequence number starts
+	for i := range n {
+		if i > 0 && !increment(h[digits:]) {
+			h = appendText(head[:0], t.task, t.next+int64(i))
+		}
+		b.Write(h)
+		if len(h) < t.size {
+			b.WriteByte(' ')
+			b.WriteString(t.pad[:t.size-len(h)-1])
+		}
+		t.ends = append(t.ends, b.Len())
+	}
+	return b.String()
+}
+
+// increment adds one to the decimal number in d, in place; false when it
+// overflows (d was all nines and is now all zeros).
+func increment(d []byte) bool {
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] < '9' {
+			d[i]++
+			return true
+		}
+		d[i] = '0'
+	}
+	return false
 }
 
 // Text is the identifying prefix of task's record seq: "<task>-<seq>".
