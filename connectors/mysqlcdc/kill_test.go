@@ -315,7 +315,7 @@ func TestKillWorkerMidStream(t *testing.T) {
 	}
 	want := tableRows(t, m, "cdc", "types", "id")
 	var n int
-	testkit.Eventually(t, 90*time.Second, func() error {
+	testkit.Eventually(t, 3*time.Minute, func() error {
 		got, count, err := replayTopic(t, broker.Addr, topic)
 		if err != nil {
 			return err

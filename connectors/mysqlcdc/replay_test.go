@@ -59,8 +59,6 @@ func replayTopic(t *testing.T, addr, topic string) (map[string]map[string]string
 	state := map[string]map[string]string{}
 	keysOf := map[int32]map[string]bool{}
 	n := 0
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	done := func() bool {
 		for p, end := range want {
 			if seen[p] < end {
@@ -69,10 +67,18 @@ func replayTopic(t *testing.T, addr, topic string) (map[string]map[string]string
 		}
 		return true
 	}
+	// The deadline is for each poll, not for the whole read: decoding
+	// every envelope (about 15 KB of JSON each, under -race on a loaded
+	// machine) may take longer than any fixed bound on the whole, while
+	// the broker answers each poll at once as long as records are left.
+	const pollTimeout = 20 * time.Second
 	for !done() {
+		ctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
 		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil, 0, fmt.Errorf("reading %s: %v", topic, ctx.Err())
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			return nil, 0, fmt.Errorf("reading %s: no record for %v: read up to %v of end offsets %v", topic, pollTimeout, seen, want)
 		}
 		var ferr error
 		fs.EachRecord(func(r *kgo.Record) {
