@@ -114,7 +114,7 @@ func TestKinds(t *testing.T) {
 	if p, _ := Lookup("linger.ms"); p.For(Consumer) || !p.For(Producer) {
 		t.Errorf("linger.ms is for producers only: %v", p.Kinds)
 	}
-	if Producer.String() != "producer" || (Admin | Consumer).String() != "admin|consumer" {
+	if Producer.String() != "producer" || (Admin|Consumer).String() != "admin|consumer" {
 		t.Errorf("kind names %q %q", Producer, Admin|Consumer)
 	}
 	if _, ok := Lookup("security.protocol"); ok {
