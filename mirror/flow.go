@@ -144,9 +144,9 @@ func (f *flow) newClient(cl Cluster, kind clientKind, extra ...kgo.Opt) (*kgo.Cl
 	opts := append(s.opts(f.log), kgo.MetadataMinAge(100*time.Millisecond))
 	switch kind {
 	case consumerClient:
-		opts = append(opts, s.consumerOpts()...)
+		opts = append(opts, s.ConsumerOpts()...)
 	case producerClient:
-		opts = append(opts, s.producerOpts()...)
+		opts = append(opts, s.ProducerOpts()...)
 	}
 	cl2, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {
