@@ -161,7 +161,7 @@ func TestOptionsBuildAClient(t *testing.T) {
 		"isolation.level": "read_committed", "auto.offset.reset": "none", "fetch.min.bytes": "1", "fetch.max.bytes": "1048576",
 		"fetch.max.wait.ms": "100", "max.partition.fetch.bytes": "1048576", "client.rack": "r1",
 		"group.instance.id": "i", "session.timeout.ms": "10000", "heartbeat.interval.ms": "1000", "max.poll.interval.ms": "60000",
-		"auto.commit.interval.ms": "1000", "partition.assignment.strategy": "range",
+		"auto.commit.interval.ms": "1000", "partition.assignment.strategy": "range", "max.in.flight.requests.per.connection": "3",
 	}
 	var s Settings
 	for k, v := range props {
@@ -176,6 +176,19 @@ func TestOptionsBuildAClient(t *testing.T) {
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatalf("client from every property: %v", err)
+	}
+	cl.Close()
+	// max.in.flight.requests.per.connection with an idempotent producer
+	// (Kafka allows up to 5; franz-go refuses the option then).
+	var idem Settings
+	for k, v := range map[string]string{"bootstrap.servers": "127.0.0.1:1", "max.in.flight.requests.per.connection": "5", "enable.idempotence": "true"} {
+		if err := idem.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err = kgo.NewClient(append(idem.CommonOpts(), idem.ProducerOpts()...)...)
+	if err != nil {
+		t.Fatalf("idempotent producer with max.in.flight.requests.per.connection=5: %v", err)
 	}
 	cl.Close()
 }

@@ -133,7 +133,9 @@ func (s Settings) ProducerOpts() []kgo.Opt {
 	if s.Retries != nil {
 		opts = append(opts, kgo.RecordRetries(*s.Retries))
 	}
-	if s.MaxInFlight > 0 {
+	// An idempotent franz-go producer keeps up to 5 requests in flight, as
+	// Kafka's does, and refuses the option.
+	if s.MaxInFlight > 0 && !s.Idempotent() {
 		opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
 	}
 	if s.BufferMemory > 0 {
