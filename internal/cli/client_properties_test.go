@@ -35,7 +35,9 @@ func TestClientProperties(t *testing.T) {
 		{"sasl.password", "pw", "", func(s clientSettings) bool { return s.Security.Password == "pw" }},
 		{"acks", "-1", "2", func(s clientSettings) bool { return s.Acks == "all" }},
 		{"enable.idempotence", "false", "no", func(s clientSettings) bool { return s.Idempotence != nil && !*s.Idempotence }},
-		{"linger.ms", "0", "-5", func(s clientSettings) bool { return s.Linger != nil && *s.Linger == 0 && s.given["linger.ms"].value == "0" }},
+		{"linger.ms", "0", "-5", func(s clientSettings) bool {
+			return s.Linger != nil && *s.Linger == 0 && s.given["linger.ms"].value == "0"
+		}},
 		{"batch.size", "16384", "0", func(s clientSettings) bool { return s.BatchMaxBytes == 16384 }},
 		{"max.request.size", "1048576", "big", func(s clientSettings) bool { return s.MaxRequestBytes == 1048576 }},
 		{"compression.type", "ZSTD", "brotli", func(s clientSettings) bool { return s.Compression == "zstd" }},
