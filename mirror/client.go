@@ -1,13 +1,19 @@
 package mirror
 
+// The Kafka client properties of a cluster's clients. Their values are
+// read by internal/kafkaclient, the table every client in Tributary
+// shares (security.protocol, sasl.* and ssl.* included); the mirror takes
+// the keys of that table it has a use for, requires acks=all and
+// enable.idempotence=true of its producers, and accepts the other Java
+// client keys with a warning (ignoredClientKeys): it runs its own
+// consumers without groups, so the group settings have nothing to set.
+
 import (
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -16,145 +22,24 @@ import (
 )
 
 // clientKind is which of a cluster's clients a property is for.
-type clientKind int
+type clientKind = kafkaclient.Kind
 
 const (
-	adminClient clientKind = iota
-	consumerClient
-	producerClient
+	adminClient    = kafkaclient.Admin
+	consumerClient = kafkaclient.Consumer
+	producerClient = kafkaclient.Producer
 )
-
-func (k clientKind) String() string {
-	return [...]string{"admin", "consumer", "producer"}[k]
-}
 
 // clientSettings is what a cluster's client properties resolve to for one
 // kind of client.
-type clientSettings struct {
-	seeds          []string
-	clientID       string
-	requestTimeout time.Duration
-	metadataMaxAge time.Duration
-	dialTimeout    time.Duration
-	retryBackoff   time.Duration
-	idleTimeout    time.Duration
-
-	fetchMaxBytes, partitionFetchMaxBytes, fetchMinBytes int32
-	fetchMaxWait                                         time.Duration
-	readCommitted                                        bool
-	maxPollRecords                                       int
-
-	linger          time.Duration
-	batchMaxBytes   int32
-	compression     []kgo.CompressionCodec
-	bufferedBytes   int
-	txnTimeout      time.Duration
-	deliveryTimeout time.Duration
-
-	// security is security.protocol, sasl.* and ssl.*, read by the
-	// builder every client in Tributary shares.
-	security kafkaclient.Security
-}
-
-// clientProperty is a Kafka client property the mirror honours.
-type clientProperty struct {
-	kinds []clientKind // nil: every client
-	apply func(v string, s *clientSettings) error
-}
-
-var clientProperties = map[string]clientProperty{
-	"client.id": {apply: func(v string, s *clientSettings) error {
-		if v == "" {
-			return errors.New("must not be empty")
-		}
-		s.clientID = v
-		return nil
-	}},
-	"request.timeout.ms":                 {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.requestTimeout })},
-	"metadata.max.age.ms":                {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.metadataMaxAge })},
-	"socket.connection.setup.timeout.ms": {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.dialTimeout })},
-	"retry.backoff.ms":                   {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.retryBackoff })},
-	"connections.max.idle.ms":            {apply: msProperty(func(s *clientSettings) *time.Duration { return &s.idleTimeout })},
-
-	"fetch.max.bytes":           {kinds: []clientKind{consumerClient}, apply: bytesProperty(func(s *clientSettings) *int32 { return &s.fetchMaxBytes })},
-	"max.partition.fetch.bytes": {kinds: []clientKind{consumerClient}, apply: bytesProperty(func(s *clientSettings) *int32 { return &s.partitionFetchMaxBytes })},
-	"fetch.min.bytes":           {kinds: []clientKind{consumerClient}, apply: bytesProperty(func(s *clientSettings) *int32 { return &s.fetchMinBytes })},
-	"fetch.max.wait.ms":         {kinds: []clientKind{consumerClient}, apply: msProperty(func(s *clientSettings) *time.Duration { return &s.fetchMaxWait })},
-	"isolation.level": {kinds: []clientKind{consumerClient}, apply: func(v string, s *clientSettings) error {
-		switch v {
-		case "read_committed":
-			s.readCommitted = true
-		case "read_uncommitted":
-			s.readCommitted = false
-		default:
-			return errors.New("accepted read_committed or read_uncommitted")
-		}
-		return nil
-	}},
-	"max.poll.records": {kinds: []clientKind{consumerClient}, apply: func(v string, s *clientSettings) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return errors.New("accepted a positive number of records")
-		}
-		s.maxPollRecords = n
-		return nil
-	}},
-
-	"linger.ms":  {kinds: []clientKind{producerClient}, apply: msOrZeroProperty(func(s *clientSettings) *time.Duration { return &s.linger })},
-	"batch.size": {kinds: []clientKind{producerClient}, apply: bytesProperty(func(s *clientSettings) *int32 { return &s.batchMaxBytes })},
-	"compression.type": {kinds: []clientKind{producerClient}, apply: func(v string, s *clientSettings) error {
-		switch strings.ToLower(v) {
-		case "none", "uncompressed":
-			s.compression = []kgo.CompressionCodec{kgo.NoCompression()}
-		case "gzip":
-			s.compression = []kgo.CompressionCodec{kgo.GzipCompression()}
-		case "snappy":
-			s.compression = []kgo.CompressionCodec{kgo.SnappyCompression()}
-		case "lz4":
-			s.compression = []kgo.CompressionCodec{kgo.Lz4Compression()}
-		case "zstd":
-			s.compression = []kgo.CompressionCodec{kgo.ZstdCompression()}
-		default:
-			return errors.New("accepted none, gzip, snappy, lz4 or zstd")
-		}
-		return nil
-	}},
-	"acks": {kinds: []clientKind{producerClient}, apply: func(v string, s *clientSettings) error {
-		if v == "all" || v == "-1" {
-			return nil
-		}
-		return fmt.Errorf("%q: the mirror writes a source position only after the target acknowledged the records with acks=all; accepted all or -1", v)
-	}},
-	"enable.idempotence": {kinds: []clientKind{producerClient}, apply: func(v string, s *clientSettings) error {
-		if strings.EqualFold(v, "true") {
-			return nil
-		}
-		return errors.New("accepted only true: the mirror pipelines produce requests and relies on idempotence to keep each partition's order across retries")
-	}},
-	"buffer.memory": {kinds: []clientKind{producerClient}, apply: func(v string, s *clientSettings) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return errors.New("accepted a positive number of bytes")
-		}
-		s.bufferedBytes = int(n)
-		return nil
-	}},
-	"transaction.timeout.ms": {kinds: []clientKind{producerClient}, apply: msProperty(func(s *clientSettings) *time.Duration { return &s.txnTimeout })},
-	"delivery.timeout.ms":    {kinds: []clientKind{producerClient}, apply: msProperty(func(s *clientSettings) *time.Duration { return &s.deliveryTimeout })},
-}
-
-// isClientProperty reports whether the mirror honours a client property:
-// its own, or a security property of the shared builder.
-func isClientProperty(key string) bool {
-	_, ok := clientProperties[key]
-	return ok || slices.Contains(kafkaclient.Keys(), key)
-}
+type clientSettings struct{ kafkaclient.Settings }
 
 // ignoredClientKeys are Java client properties that have no franz-go
 // counterpart the mirror needs; they are accepted with a warning.
 var ignoredClientKeys = []string{
 	"auto.offset.reset", "enable.auto.commit", "auto.commit.interval.ms", "group.id", "group.instance.id",
 	"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "partition.assignment.strategy",
+	"group.protocol", "group.remote.assignor",
 	"key.deserializer", "value.deserializer", "key.serializer", "value.serializer", "partitioner.class",
 	"interceptor.classes", "metric.reporters", "client.dns.lookup", "client.rack", "check.crcs",
 	"send.buffer.bytes", "receive.buffer.bytes", "reconnect.backoff.ms", "reconnect.backoff.max.ms",
@@ -162,6 +47,45 @@ var ignoredClientKeys = []string{
 	"max.request.size", "default.api.timeout.ms", "allow.auto.create.topics", "exclude.internal.topics",
 	"socket.connection.setup.timeout.max.ms", "metrics.num.samples", "metrics.sample.window.ms",
 	"metrics.recording.level", "transactional.id",
+}
+
+// producerRules are what the mirror needs of its producers beyond the
+// values Kafka accepts.
+var producerRules = map[string]func(v string) error{
+	"acks": func(v string) error {
+		if a := strings.ToLower(strings.TrimSpace(v)); a == "all" || a == "-1" {
+			return nil
+		}
+		return fmt.Errorf("%q: the mirror writes a source position only after the target acknowledged the records with acks=all; accepted all or -1", v)
+	},
+	"enable.idempotence": func(v string) error {
+		if strings.EqualFold(strings.TrimSpace(v), "true") {
+			return nil
+		}
+		return errors.New("accepted only true: the mirror pipelines produce requests and relies on idempotence to keep each partition's order across retries")
+	},
+}
+
+// isClientProperty reports whether the mirror honours a client property:
+// a security property, or one of the shared table but bootstrap.servers
+// (a cluster's own key, <alias>.bootstrap.servers) and the ignored ones.
+func isClientProperty(key string) bool {
+	if slices.Contains(kafkaclient.Keys(), key) {
+		return true
+	}
+	_, ok := kafkaclient.Lookup(key)
+	return ok && key != "bootstrap.servers" && !slices.Contains(ignoredClientKeys, key)
+}
+
+// clientPropertyKeys lists the properties the mirror honours.
+func clientPropertyKeys() []string {
+	var out []string
+	for _, k := range append(kafkaclient.PropertyKeys(), kafkaclient.Keys()...) {
+		if isClientProperty(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // isIgnoredClientKey reports keys accepted with a warning: the list above,
@@ -195,7 +119,7 @@ func checkClientProperties(alias string, cl Cluster) error {
 // Client first, then the kind's own map. Properties for another kind of
 // client are skipped; unknown ones were warned about when the file was read.
 func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
-	s := clientSettings{seeds: cl.BootstrapServers, readCommitted: true, maxPollRecords: 10000}
+	s := clientSettings{kafkaclient.Settings{Seeds: cl.BootstrapServers, IsolationLevel: "read_committed", MaxPollRecords: 10000, Acks: "all"}}
 	own := map[clientKind]map[string]string{adminClient: cl.Admin, consumerClient: cl.Consumer, producerClient: cl.Producer}[kind]
 	var errs []error
 	for i, props := range []map[string]string{cl.Client, own} {
@@ -204,23 +128,31 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 			prefix = kind.String() + "."
 		}
 		for _, k := range sortedKeys(props) {
-			if slices.Contains(kafkaclient.Keys(), k) {
-				if err := s.security.Set(k, props[k]); err != nil {
-					errs = append(errs, fmt.Errorf("%s%w", prefix, err))
+			v := props[k]
+			if !isClientProperty(k) {
+				continue
+			}
+			if p, ok := kafkaclient.Lookup(k); ok && !p.For(kind) {
+				continue
+			}
+			if rule := producerRules[k]; rule != nil {
+				if err := rule(v); err != nil {
+					errs = append(errs, fmt.Errorf("%s%s=%q: %w", prefix, k, v, err))
+					continue
 				}
-				continue
 			}
-			p, ok := clientProperties[k]
-			if !ok || (p.kinds != nil && !slices.Contains(p.kinds, kind)) {
-				continue
+			err := s.Set(k, v)
+			var bad *kafkaclient.PropertyError
+			if errors.As(err, &bad) {
+				err = fmt.Errorf("%s=%q: accepted %s", k, v, bad.Accepted)
 			}
-			if err := p.apply(props[k], &s); err != nil {
-				errs = append(errs, fmt.Errorf("%s%s=%q: %w", prefix, k, props[k], err))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", prefix, err))
 			}
 		}
 	}
 	if len(errs) == 0 {
-		if err := s.security.Validate(); err != nil {
+		if err := s.Security.Validate(); err != nil {
 			if joined, ok := err.(interface{ Unwrap() []error }); ok {
 				errs = append(errs, joined.Unwrap()...)
 			} else {
@@ -234,103 +166,5 @@ func (cl Cluster) settings(kind clientKind) (clientSettings, error) {
 // opts are the franz-go options the settings stand for, shared by every
 // kind of client; callers add their own (consumer, producer, transactions).
 func (s clientSettings) opts(logger *slog.Logger) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.WithLogger(kgolog.New(logger))}
-	// Checked by settings: TLS and SASL as the security properties say.
-	sec, _ := s.security.Opts()
-	opts = append(opts, sec...)
-	if s.clientID != "" {
-		opts = append(opts, kgo.ClientID(s.clientID))
-	}
-	if s.requestTimeout > 0 {
-		opts = append(opts, kgo.RequestTimeoutOverhead(s.requestTimeout))
-	}
-	if s.metadataMaxAge > 0 {
-		opts = append(opts, kgo.MetadataMaxAge(s.metadataMaxAge))
-	}
-	if s.dialTimeout > 0 {
-		opts = append(opts, kgo.DialTimeout(s.dialTimeout))
-	}
-	if s.retryBackoff > 0 {
-		d := s.retryBackoff
-		opts = append(opts, kgo.RetryBackoffFn(func(int) time.Duration { return d }))
-	}
-	if s.idleTimeout > 0 {
-		opts = append(opts, kgo.ConnIdleTimeout(s.idleTimeout))
-	}
-	return opts
-}
-
-// consumerOpts are the fetch options of the settings.
-func (s clientSettings) consumerOpts() []kgo.Opt {
-	var opts []kgo.Opt
-	if s.fetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxBytes(s.fetchMaxBytes))
-	}
-	if s.partitionFetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxPartitionBytes(s.partitionFetchMaxBytes))
-	}
-	if s.fetchMinBytes > 0 {
-		opts = append(opts, kgo.FetchMinBytes(s.fetchMinBytes))
-	}
-	if s.fetchMaxWait > 0 {
-		opts = append(opts, kgo.FetchMaxWait(s.fetchMaxWait))
-	}
-	return opts
-}
-
-// producerOpts are the produce options of the settings.
-func (s clientSettings) producerOpts() []kgo.Opt {
-	opts := []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}
-	if s.linger > 0 {
-		opts = append(opts, kgo.ProducerLinger(s.linger))
-	}
-	if s.batchMaxBytes > 0 {
-		opts = append(opts, kgo.ProducerBatchMaxBytes(s.batchMaxBytes))
-	}
-	if s.compression != nil {
-		opts = append(opts, kgo.ProducerBatchCompression(s.compression...))
-	}
-	if s.bufferedBytes > 0 {
-		opts = append(opts, kgo.MaxBufferedBytes(s.bufferedBytes))
-	}
-	if s.txnTimeout > 0 {
-		opts = append(opts, kgo.TransactionTimeout(s.txnTimeout))
-	}
-	if s.deliveryTimeout > 0 {
-		opts = append(opts, kgo.RecordDeliveryTimeout(s.deliveryTimeout))
-	}
-	return opts
-}
-
-func msProperty(field func(*clientSettings) *time.Duration) func(string, *clientSettings) error {
-	return func(v string, s *clientSettings) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return errors.New("accepted a positive number of milliseconds")
-		}
-		*field(s) = time.Duration(n) * time.Millisecond
-		return nil
-	}
-}
-
-func msOrZeroProperty(field func(*clientSettings) *time.Duration) func(string, *clientSettings) error {
-	return func(v string, s *clientSettings) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return errors.New("accepted 0 or a positive number of milliseconds")
-		}
-		*field(s) = time.Duration(n) * time.Millisecond
-		return nil
-	}
-}
-
-func bytesProperty(field func(*clientSettings) *int32) func(string, *clientSettings) error {
-	return func(v string, s *clientSettings) error {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || n <= 0 {
-			return errors.New("accepted a positive number of bytes below 2 GiB")
-		}
-		*field(s) = int32(n)
-		return nil
-	}
+	return append(s.CommonOpts(), kgo.WithLogger(kgolog.New(logger)))
 }

@@ -156,7 +156,7 @@ func (f *flow) newCopier(task int) (*copier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.maxPoll = cs.maxPollRecords
+	c.maxPoll = cs.MaxPollRecords
 	consumerOpts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{}),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
 	switch {
@@ -164,7 +164,7 @@ func (f *flow) newCopier(task int) (*copier, error) {
 		// Every offset must be seen to be kept: aborted records and
 		// commit markers too.
 		consumerOpts = append(consumerOpts, kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.KeepControlRecords())
-	case cs.readCommitted:
+	case cs.IsolationLevel == "read_committed":
 		consumerOpts = append(consumerOpts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
 	if c.consumer, err = f.newClient(f.src, consumerClient, consumerOpts...); err != nil {
@@ -175,7 +175,7 @@ func (f *flow) newCopier(task int) (*copier, error) {
 	// pause when many partitions are slow at once.
 	producerOpts := []kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.MaxBufferedRecords(1 << 20),
 		kgo.DefaultProduceTopic(f.positionsTopic)}
-	if ps, _ := f.tgt.settings(producerClient); ps.bufferedBytes == 0 {
+	if ps, _ := f.tgt.settings(producerClient); ps.BufferMemory == 0 {
 		producerOpts = append(producerOpts, kgo.MaxBufferedBytes(maxBufferedBytes))
 	}
 	if f.cfg.ExactlyOnce {

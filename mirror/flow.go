@@ -144,9 +144,13 @@ func (f *flow) newClient(cl Cluster, kind clientKind, extra ...kgo.Opt) (*kgo.Cl
 	opts := append(s.opts(f.log), kgo.MetadataMinAge(100*time.Millisecond))
 	switch kind {
 	case consumerClient:
-		opts = append(opts, s.consumerOpts()...)
+		// isolation.level is the copier's own (newCopier); the mirror's
+		// other consumers read at franz-go's default, read_uncommitted.
+		fetch := s.Settings
+		fetch.IsolationLevel = ""
+		opts = append(opts, fetch.ConsumerOpts()...)
 	case producerClient:
-		opts = append(opts, s.producerOpts()...)
+		opts = append(opts, s.ProducerOpts()...)
 	}
 	cl2, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {

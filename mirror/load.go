@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tributary-streams/tributary/internal/kafkaclient"
 	"github.com/tributary-streams/tributary/internal/properties"
 )
 
@@ -260,7 +259,7 @@ func flowKeyNames() []string {
 }
 
 func clientKeyNames() []string {
-	return append(append(sortedKeys(clientProperties), kafkaclient.Keys()...), ignoredClientKeys...)
+	return append(clientPropertyKeys(), ignoredClientKeys...)
 }
 
 // suggest returns the known key that key is probably a typo of: one edit

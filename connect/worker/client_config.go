@@ -21,17 +21,16 @@ package worker
 // with a dead-letter queue; a consumer for a sink; an admin client for a
 // sink with a dead-letter queue), and the policy is applied again
 // whenever a client is made. The properties are the Java client's names
-// for what franz-go offers (clientProps); the security keys are read by
-// the builder every client in Tributary shares (internal/kafkaclient).
+// for what franz-go offers, read by the table every client in Tributary
+// shares (internal/kafkaclient), the security keys included; the keys of
+// the consumer group the runtime runs are not among them (notForConnectors).
 // Other keys are refused, naming the key, rather than silently ignored.
 
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,171 +51,46 @@ const (
 // client: producer.override., consumer.override., admin.override..
 func overridePrefix(role clientRole) string { return string(role) + "override." }
 
-// clientSettings is what one client of a connector is built from.
+// clientSettings is what one client of a connector is built from: the
+// client properties, read by internal/kafkaclient's table.
 type clientSettings struct {
-	role                                         clientRole
-	seeds                                        []string
-	security                                     kafkaclient.Security
-	clientID                                     string
-	requestTimeout, metadataMaxAge, retryBackoff time.Duration
-	connIdle, dialTimeout                        time.Duration
-
-	// Consumers (sink tasks).
-	maxPollRecords                                  int
-	autoOffsetReset, isolationLevel, rack           string
-	fetchMinBytes, fetchMaxBytes, partitionMaxBytes int32
-	fetchMaxWait, sessionTimeout, heartbeatInterval time.Duration
-	maxPollInterval                                 time.Duration
-
-	// Producers (source tasks, dead-letter queues).
-	compression                 string
-	linger                      time.Duration
-	batchMaxBytes               int32
-	acks                        string
-	idempotence                 bool
-	deliveryTimeout, txnTimeout time.Duration
-	bufferMemory                int
-}
-
-// clientProp is one client property: the roles it applies to, what it
-// accepts (for messages), and how a value is checked and kept.
-type clientProp struct {
-	roles    []clientRole // nil: every role
-	accepted string
-	set      func(s *clientSettings, v string) error
+	kafkaclient.Settings
+	role clientRole
 }
 
 var allRoles = []clientRole{roleProducer, roleConsumer, roleAdmin}
 
-func (p clientProp) appliesTo(role clientRole) bool {
-	return p.roles == nil || slices.Contains(p.roles, role)
-}
-
-func msProp(roles []clientRole, min int64, field func(*clientSettings) *time.Duration) clientProp {
-	what := "a positive number of milliseconds"
-	if min == 0 {
-		what = "0 or a positive number of milliseconds"
+// kind is the kind of client of a role.
+func (r clientRole) kind() kafkaclient.Kind {
+	switch r {
+	case roleProducer:
+		return kafkaclient.Producer
+	case roleConsumer:
+		return kafkaclient.Consumer
+	case roleAdmin:
+		return kafkaclient.Admin
 	}
-	return clientProp{roles, what, func(s *clientSettings, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil || n < min || n > math.MaxInt32 {
-			return errors.New("out of range")
-		}
-		*field(s) = time.Duration(n) * time.Millisecond
-		return nil
-	}}
+	return kafkaclient.AnyClient
 }
 
-func bytesProp(roles []clientRole, field func(*clientSettings) *int32) clientProp {
-	return clientProp{roles, "a positive number of bytes up to 2147483647", func(s *clientSettings, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-		if err != nil || n <= 0 {
-			return errors.New("out of range")
-		}
-		*field(s) = int32(n)
-		return nil
-	}}
-}
+// notForConnectors are the shared client properties connectors' clients
+// do not take: the runtime runs a sink's consumer group (its id, commits,
+// protocol and assignors), and no admin request has a timeout of its own.
+var notForConnectors = []string{"group.id", "group.instance.id", "enable.auto.commit", "auto.commit.interval.ms",
+	"partition.assignment.strategy", "group.protocol", "group.remote.assignor", "default.api.timeout.ms"}
 
-func oneOfProp(roles []clientRole, field func(*clientSettings) *string, accepted ...string) clientProp {
-	return clientProp{roles, strings.Join(accepted, ", "), func(s *clientSettings, v string) error {
-		v = strings.ToLower(strings.TrimSpace(v))
-		if !slices.Contains(accepted, v) {
-			return errors.New("not accepted")
-		}
-		*field(s) = v
-		return nil
-	}}
-}
-
-var (
-	producerOnly = []clientRole{roleProducer}
-	consumerOnly = []clientRole{roleConsumer}
-)
-
-var clientProps = map[string]clientProp{
-	"bootstrap.servers": {nil, "host:port[,host:port...]", func(s *clientSettings, v string) error {
-		seeds := splitList(v)
-		if len(seeds) == 0 {
-			return errors.New("empty")
-		}
-		s.seeds = seeds
-		return nil
-	}},
-	"client.id": {nil, "a non-empty string", func(s *clientSettings, v string) error {
-		if strings.TrimSpace(v) == "" {
-			return errors.New("empty")
-		}
-		s.clientID = strings.TrimSpace(v)
-		return nil
-	}},
-	"request.timeout.ms":                 msProp(nil, 1, func(s *clientSettings) *time.Duration { return &s.requestTimeout }),
-	"metadata.max.age.ms":                msProp(nil, 1, func(s *clientSettings) *time.Duration { return &s.metadataMaxAge }),
-	"retry.backoff.ms":                   msProp(nil, 1, func(s *clientSettings) *time.Duration { return &s.retryBackoff }),
-	"connections.max.idle.ms":            msProp(nil, 1, func(s *clientSettings) *time.Duration { return &s.connIdle }),
-	"socket.connection.setup.timeout.ms": msProp(nil, 1, func(s *clientSettings) *time.Duration { return &s.dialTimeout }),
-
-	"max.poll.records": {consumerOnly, "a positive number of records", func(s *clientSettings, v string) error {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n <= 0 {
-			return errors.New("out of range")
-		}
-		s.maxPollRecords = n
-		return nil
-	}},
-	"auto.offset.reset":         oneOfProp(consumerOnly, func(s *clientSettings) *string { return &s.autoOffsetReset }, "earliest", "latest", "none"),
-	"isolation.level":           oneOfProp(consumerOnly, func(s *clientSettings) *string { return &s.isolationLevel }, "read_committed", "read_uncommitted"),
-	"fetch.min.bytes":           bytesProp(consumerOnly, func(s *clientSettings) *int32 { return &s.fetchMinBytes }),
-	"fetch.max.bytes":           bytesProp(consumerOnly, func(s *clientSettings) *int32 { return &s.fetchMaxBytes }),
-	"max.partition.fetch.bytes": bytesProp(consumerOnly, func(s *clientSettings) *int32 { return &s.partitionMaxBytes }),
-	"fetch.max.wait.ms":         msProp(consumerOnly, 1, func(s *clientSettings) *time.Duration { return &s.fetchMaxWait }),
-	"session.timeout.ms":        msProp(consumerOnly, 1, func(s *clientSettings) *time.Duration { return &s.sessionTimeout }),
-	"heartbeat.interval.ms":     msProp(consumerOnly, 1, func(s *clientSettings) *time.Duration { return &s.heartbeatInterval }),
-	"max.poll.interval.ms":      msProp(consumerOnly, 1, func(s *clientSettings) *time.Duration { return &s.maxPollInterval }),
-	"client.rack": {consumerOnly, "a rack name", func(s *clientSettings, v string) error {
-		s.rack = strings.TrimSpace(v)
-		return nil
-	}},
-
-	"compression.type": oneOfProp(producerOnly, func(s *clientSettings) *string { return &s.compression }, "none", "gzip", "snappy", "lz4", "zstd"),
-	"linger.ms":        msProp(producerOnly, 0, func(s *clientSettings) *time.Duration { return &s.linger }),
-	"batch.size":       bytesProp(producerOnly, func(s *clientSettings) *int32 { return &s.batchMaxBytes }),
-	"acks": {producerOnly, "all, -1, 1 or 0", func(s *clientSettings, v string) error {
-		switch a := strings.ToLower(strings.TrimSpace(v)); a {
-		case "all", "-1":
-			s.acks = "all"
-		case "1", "0":
-			s.acks = a
-		default:
-			return errors.New("not accepted")
-		}
-		return nil
-	}},
-	"enable.idempotence": {producerOnly, "true or false", func(s *clientSettings, v string) error {
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			return errors.New("not a boolean")
-		}
-		s.idempotence = b
-		return nil
-	}},
-	"delivery.timeout.ms":    msProp(producerOnly, 1, func(s *clientSettings) *time.Duration { return &s.deliveryTimeout }),
-	"transaction.timeout.ms": msProp(producerOnly, 1, func(s *clientSettings) *time.Duration { return &s.txnTimeout }),
-	"buffer.memory": {producerOnly, "a positive number of bytes", func(s *clientSettings, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil || n <= 0 || n > math.MaxInt32 {
-			return errors.New("out of range")
-		}
-		s.bufferMemory = int(n)
-		return nil
-	}},
+// isClientProperty reports whether role's clients take key, a property of
+// the shared table (the security keys are handled apart).
+func isClientProperty(key string, role clientRole) bool {
+	p, ok := kafkaclient.Lookup(key)
+	return ok && p.For(role.kind()) && !slices.Contains(notForConnectors, key)
 }
 
 // clientKeysFor lists the properties a role's clients take, sorted.
 func clientKeysFor(role clientRole) []string {
 	keys := slices.Clone(kafkaclient.Keys())
-	for k, p := range clientProps {
-		if p.appliesTo(role) {
+	for _, k := range kafkaclient.PropertyKeys() {
+		if isClientProperty(k, role) {
 			keys = append(keys, k)
 		}
 	}
@@ -227,18 +101,16 @@ func clientKeysFor(role clientRole) []string {
 // setClient applies one client property to s; the error says what is
 // accepted. A secret's value never appears in it.
 func (s *clientSettings) setClient(key, value string) error {
-	if slices.Contains(kafkaclient.Keys(), key) {
-		return s.security.Set(key, value)
-	}
-	p, ok := clientProps[key]
-	if !ok || !p.appliesTo(s.role) {
+	if !slices.Contains(kafkaclient.Keys(), key) && !isClientProperty(key, s.role) {
 		return fmt.Errorf("%s is not a property of %s clients here; accepted: %s", key, strings.TrimSuffix(string(s.role), "."),
 			strings.Join(clientKeysFor(s.role), ", "))
 	}
-	if err := p.set(s, value); err != nil {
-		return fmt.Errorf("%s=%q: want %s", key, value, p.accepted)
+	err := s.Set(key, value)
+	var bad *kafkaclient.PropertyError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("%s=%q: want %s", key, value, bad.Accepted)
 	}
-	return nil
+	return err
 }
 
 // setClientKey stores a worker key producer.<key>, consumer.<key> or
@@ -249,7 +121,7 @@ func (c *Config) setClientKey(key, value string) (handled bool, err error) {
 		if !ok {
 			continue
 		}
-		if p, known := clientProps[bare]; !known || !p.appliesTo(role) {
+		if !isClientProperty(bare, role) {
 			return false, nil
 		}
 		probe := clientSettings{role: role}
@@ -327,12 +199,14 @@ func (c *Config) overrideAllowed(key string) bool {
 // connector config, references resolved; nil for none). The errors are
 // keyed by the connector key they come from.
 func (c *Config) clientSettings(role clientRole, raw map[string]string) (*clientSettings, map[string][]string) {
-	s := &clientSettings{role: role, seeds: c.BootstrapServers, maxPollRecords: 500, autoOffsetReset: "earliest",
-		isolationLevel: "read_committed", compression: "none", batchMaxBytes: 1 << 20, acks: "all", idempotence: true}
+	noLinger := time.Duration(0)
+	s := &clientSettings{role: role, Settings: kafkaclient.Settings{Seeds: c.BootstrapServers, MaxPollRecords: 500,
+		AutoOffsetReset: "earliest", IsolationLevel: "read_committed", Compression: "none", Linger: &noLinger,
+		BatchMaxBytes: 1 << 20, Acks: "all"}}
 	errs := map[string][]string{}
 	// The worker's own keys were checked by Set and Validate.
 	if sec, err := c.security(role); err == nil {
-		s.security = sec
+		s.Security = sec
 	}
 	for _, k := range sortedKeys(c.ClientConfig) {
 		if bare, ok := strings.CutPrefix(k, string(role)); ok {
@@ -355,7 +229,7 @@ func (c *Config) clientSettings(role clientRole, raw map[string]string) (*client
 		}
 	}
 	if len(errs) == 0 {
-		if err := s.security.Validate(); err != nil {
+		if err := s.Security.Validate(); err != nil {
 			// Blamed on the connector's first security key: the worker's
 			// own were checked by Validate.
 			key := prefix + "security.protocol"
@@ -368,7 +242,17 @@ func (c *Config) clientSettings(role clientRole, raw map[string]string) (*client
 			errs[key] = append(errs[key], err.Error())
 		}
 	}
-	if role == roleProducer && (s.acks != "all" || !s.idempotence) && c.ExactlyOnceSourceSupport == "enabled" {
+	if role == roleProducer && s.AcksConflict() {
+		// Kafka's producer refuses it. Blamed on the connector's key; a
+		// worker's own conflict was refused by Validate.
+		for _, k := range []string{prefix + "enable.idempotence", prefix + "acks"} {
+			if _, ok := raw[k]; ok {
+				errs[k] = append(errs[k], fmt.Sprintf("enable.idempotence=true needs acks=all, got acks=%s", s.Acks))
+				break
+			}
+		}
+	}
+	if role == roleProducer && !s.Idempotent() && c.ExactlyOnceSourceSupport == "enabled" {
 		key := prefix + "acks"
 		errs[key] = append(errs[key], "exactly.once.source.support=enabled needs acks=all and enable.idempotence=true")
 	}
@@ -413,6 +297,9 @@ func (c *Config) validateWorkerClients() error {
 			errs = append(errs, fmt.Errorf("worker config %s: not a producer., consumer. or admin. client property", k))
 		}
 	}
+	if s, keyErrs := c.clientSettings(roleProducer, nil); keyErrs == nil && s.AcksConflict() {
+		errs = append(errs, fmt.Errorf("worker config producer.enable.idempotence=true needs producer.acks=all, got acks=%s", s.Acks))
+	}
 	if _, err := parsePolicy(c.ClientOverridePolicy); err != nil {
 		errs = append(errs, fmt.Errorf("connector.client.config.override.policy=%q: %w", c.ClientOverridePolicy, err))
 	}
@@ -434,8 +321,8 @@ func clientRolesOf(sink, dlq bool) []clientRole {
 // defaultClientID names the client as Kafka Connect does (e.g.
 // connector-consumer-<connector>-<task>) unless client.id is set.
 func (s *clientSettings) defaultClientID(id string) *clientSettings {
-	if s.clientID == "" {
-		s.clientID = id
+	if s.ClientID == "" {
+		s.ClientID = id
 	}
 	return s
 }
@@ -443,98 +330,13 @@ func (s *clientSettings) defaultClientID(id string) *clientSettings {
 // opts are the franz-go options of the settings; callers add what the
 // runtime fixes (the group, the partitioner, transactions).
 func (s *clientSettings) opts() []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...)}
-	sec, _ := s.security.Opts() // validated by clientSettings
-	opts = append(opts, sec...)
-	if s.clientID != "" {
-		opts = append(opts, kgo.ClientID(s.clientID))
-	}
-	if s.requestTimeout > 0 {
-		opts = append(opts, kgo.RequestTimeoutOverhead(s.requestTimeout))
-	}
-	if s.metadataMaxAge > 0 {
-		opts = append(opts, kgo.MetadataMaxAge(s.metadataMaxAge))
-	}
-	if d := s.retryBackoff; d > 0 {
-		opts = append(opts, kgo.RetryBackoffFn(func(int) time.Duration { return d }))
-	}
-	if s.connIdle > 0 {
-		opts = append(opts, kgo.ConnIdleTimeout(s.connIdle))
-	}
-	if s.dialTimeout > 0 {
-		opts = append(opts, kgo.DialTimeout(s.dialTimeout))
-	}
+	opts := s.CommonOpts() // security validated by clientSettings
 	switch s.role {
 	case roleConsumer:
-		opts = append(opts, s.consumerOpts()...)
+		opts = append(opts, s.ConsumerOpts()...)
+		opts = append(opts, s.GroupOpts()...)
 	case roleProducer:
-		opts = append(opts, s.producerOpts()...)
-	}
-	return opts
-}
-
-func (s *clientSettings) consumerOpts() []kgo.Opt {
-	reset := kgo.NewOffset().AtStart()
-	switch s.autoOffsetReset {
-	case "latest":
-		reset = kgo.NewOffset().AtEnd()
-	case "none":
-		reset = kgo.NoResetOffset()
-	}
-	iso := kgo.ReadCommitted()
-	if s.isolationLevel == "read_uncommitted" {
-		iso = kgo.ReadUncommitted()
-	}
-	opts := []kgo.Opt{kgo.ConsumeResetOffset(reset), kgo.FetchIsolationLevel(iso)}
-	if s.fetchMinBytes > 0 {
-		opts = append(opts, kgo.FetchMinBytes(s.fetchMinBytes))
-	}
-	if s.fetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxBytes(s.fetchMaxBytes))
-	}
-	if s.partitionMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxPartitionBytes(s.partitionMaxBytes))
-	}
-	if s.fetchMaxWait > 0 {
-		opts = append(opts, kgo.FetchMaxWait(s.fetchMaxWait))
-	}
-	// Unset, the group timings are franz-go's defaults, which are the Java
-	// consumer's: session.timeout.ms 45 s, heartbeat.interval.ms 3 s.
-	if s.sessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(s.sessionTimeout))
-	}
-	if s.heartbeatInterval > 0 {
-		opts = append(opts, kgo.HeartbeatInterval(s.heartbeatInterval))
-	}
-	if s.maxPollInterval > 0 {
-		opts = append(opts, kgo.RebalanceTimeout(s.maxPollInterval))
-	}
-	if s.rack != "" {
-		opts = append(opts, kgo.Rack(s.rack))
-	}
-	return opts
-}
-
-func (s *clientSettings) producerOpts() []kgo.Opt {
-	codec := map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
-		"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}[s.compression]
-	opts := []kgo.Opt{kgo.ProducerBatchCompression(codec), kgo.ProducerLinger(s.linger), kgo.ProducerBatchMaxBytes(s.batchMaxBytes)}
-	switch {
-	case s.acks == "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	case s.acks == "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
-	case !s.idempotence:
-		opts = append(opts, kgo.DisableIdempotentWrite())
-	}
-	if s.deliveryTimeout > 0 {
-		opts = append(opts, kgo.RecordDeliveryTimeout(s.deliveryTimeout))
-	}
-	if s.txnTimeout > 0 {
-		opts = append(opts, kgo.TransactionTimeout(s.txnTimeout))
-	}
-	if s.bufferMemory > 0 {
-		opts = append(opts, kgo.MaxBufferedBytes(s.bufferMemory))
+		opts = append(opts, s.ProducerOpts()...)
 	}
 	return opts
 }

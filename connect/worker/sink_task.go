@@ -108,7 +108,7 @@ func (r *sinkRunner) execute() error {
 	if err != nil {
 		return err
 	}
-	r.maxPoll = cs.maxPollRecords
+	r.maxPoll = cs.MaxPollRecords
 	opts := append(cs.defaultClientID("connector-consumer-"+r.id.String()).opts(),
 		kgo.ConsumerGroup(groupID(r.id.Connector)),
 		kgo.DisableAutoCommit(),

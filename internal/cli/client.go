@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,11 +23,11 @@ import (
 // (connect, mirror, ...) use the same pieces:
 //
 //	conn := addConnFlags(cmd)                  // --bootstrap-server, --command-config, --profile, --timeout
-//	conn.kind = forProducer                    // which client properties apply (default forAdmin)
+//	conn.kind = kafkaclient.Producer           // which client properties apply (default kafkaclient.Admin)
 //	conn.addPropertyFile(cmd, "producer.config", "...")   // optional, more property sources
 //	conn.addPropertyArgs(cmd, "producer-property", "...")
 //	s, err := conn.settings()                  // usage errors (exit 2) name the flag, file and line
-//	opts := append(s.kgoOpts(), s.producerOpts()...)      // or s.consumerOpts(), s.groupOpts()
+//	opts := append(s.CommonOpts(), s.ProducerOpts()...)   // or s.ConsumerOpts(), s.GroupOpts()
 //	adm, ctx, release, err := conn.openAdmin(cmd.Context())
 //	return conn.fail("list topics", err)       // errors in the user's words
 //
@@ -60,7 +58,7 @@ type connFlags struct {
 	commandConfig string
 	profile       string
 	timeout       time.Duration
-	kind          clientKind
+	kind          kafkaclient.Kind
 	files         []propertyFileFlag
 	args          []propertyArgsFlag
 
@@ -81,7 +79,7 @@ type propertyArgsFlag struct {
 }
 
 func addConnFlags(cmd *cobra.Command) *connFlags {
-	c := &connFlags{kind: forAdmin}
+	c := &connFlags{kind: kafkaclient.Admin}
 	fs := cmd.Flags()
 	fs.StringVar(&c.bootstrap, "bootstrap-server", "", "brokers to connect to, host:port[,host:port...] (default: $"+envBootstrap+" or the profile's bootstrap.servers)")
 	fs.StringVar(&c.commandConfig, "command-config", "", "Kafka client properties file (client.id, request.timeout.ms, security.protocol, ...)")
@@ -104,23 +102,13 @@ func (c *connFlags) addPropertyArgs(cmd *cobra.Command, name, usage string) {
 	c.args = append(c.args, f)
 }
 
-// clientSettings is what the connection flags resolve to.
+// clientSettings is what the connection flags resolve to: the client
+// properties (internal/kafkaclient's table, whose options CommonOpts,
+// ProducerOpts, ConsumerOpts and GroupOpts give) and where they came from.
 type clientSettings struct {
-	seeds     []string
-	seedsFrom string // where seeds came from, for messages
-	clientID  string
-	kind      clientKind
-
-	requestTimeout time.Duration // 0: franz-go's default
-	apiTimeout     time.Duration
-	retryBackoff   time.Duration
-	metadataMaxAge time.Duration
-	connIdle       time.Duration
-	dialTimeout    time.Duration
-
-	security kafkaclient.Security
-	producer producerSettings
-	consumer consumerSettings
+	kafkaclient.Settings
+	seedsFrom string // where Seeds came from, for messages
+	kind      kafkaclient.Kind
 
 	// given is every property that was set, with where it came from
 	// (e.g. "--consumer.config c.properties:3"), for conflict messages.
@@ -134,7 +122,7 @@ type propertySource struct {
 
 // settings validates the connection flags and reads every property source.
 func (c *connFlags) settings() (clientSettings, error) {
-	s := clientSettings{clientID: defaultClientID, kind: c.kind, given: map[string]propertySource{}}
+	s := clientSettings{Settings: kafkaclient.Settings{ClientID: defaultClientID}, kind: c.kind, given: map[string]propertySource{}}
 	profile, err := c.activeProfile()
 	if err != nil {
 		return s, err
@@ -174,12 +162,12 @@ func (c *connFlags) settings() (clientSettings, error) {
 	if err := c.resolveSeeds(&s); err != nil {
 		return s, err
 	}
-	if err := s.security.Validate(); err != nil {
+	if err := s.Security.Validate(); err != nil {
 		src := s.given["security.protocol"]
-		return s, usageErrorf("security.protocol=%s (%s): %v", s.security.Protocol, src.from, err)
+		return s, usageErrorf("security.protocol=%s (%s): %v", s.Security.Protocol, src.from, err)
 	}
-	if p := s.producer; p.idempotence != nil && *p.idempotence && (p.acks == "1" || p.acks == "0") {
-		return s, usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s (%s)", s.given["enable.idempotence"].from, p.acks, s.given["acks"].from)
+	if s.AcksConflict() {
+		return s, usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s (%s)", s.given["enable.idempotence"].from, s.Acks, s.given["acks"].from)
 	}
 	c.resolved = &s
 	return s, nil
@@ -189,11 +177,11 @@ func (c *connFlags) settings() (clientSettings, error) {
 // at the top of this file.
 func (c *connFlags) resolveSeeds(s *clientSettings) error {
 	if strings.TrimSpace(c.bootstrap) != "" {
-		seeds, err := parseSeeds(c.bootstrap)
+		seeds, err := kafkaclient.ParseSeeds(c.bootstrap)
 		if err != nil {
 			return usageErrorf("--bootstrap-server %v", err)
 		}
-		s.seeds, s.seedsFrom = seeds, "--bootstrap-server"
+		s.Seeds, s.seedsFrom = seeds, "--bootstrap-server"
 		return nil
 	}
 	if src, ok := s.given["bootstrap.servers"]; ok && src.cmdline {
@@ -201,11 +189,11 @@ func (c *connFlags) resolveSeeds(s *clientSettings) error {
 		return nil
 	}
 	if env := os.Getenv(envBootstrap); strings.TrimSpace(env) != "" {
-		seeds, err := parseSeeds(env)
+		seeds, err := kafkaclient.ParseSeeds(env)
 		if err != nil {
 			return usageErrorf("$%s %v", envBootstrap, err)
 		}
-		s.seeds, s.seedsFrom = seeds, "$"+envBootstrap
+		s.Seeds, s.seedsFrom = seeds, "$"+envBootstrap
 		return nil
 	}
 	if src, ok := s.given["bootstrap.servers"]; ok {
@@ -214,29 +202,6 @@ func (c *connFlags) resolveSeeds(s *clientSettings) error {
 	}
 	return usageErrorf("--bootstrap-server is required: give the brokers to connect to as host:port[,host:port...] " +
 		"(or set $" + envBootstrap + ", or save them in a profile: tributary profile create NAME --bootstrap-server host:port)")
-}
-
-// parseSeeds reads host:port[,host:port...].
-func parseSeeds(list string) ([]string, error) {
-	var seeds []string
-	for _, seed := range strings.Split(list, ",") {
-		seed = strings.TrimSpace(seed)
-		if seed == "" {
-			continue
-		}
-		host, port, err := net.SplitHostPort(seed)
-		if err != nil || host == "" || port == "" {
-			return nil, fmt.Errorf("entry %q must be host:port", seed)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-			return nil, fmt.Errorf("entry %q has an invalid port: want 1-65535", seed)
-		}
-		seeds = append(seeds, seed)
-	}
-	if len(seeds) == 0 {
-		return nil, errors.New("no host:port given")
-	}
-	return seeds, nil
 }
 
 // applyFile reads a Kafka client properties file given by --flag.
@@ -256,23 +221,13 @@ func (s *clientSettings) applyFile(flag, path string) error {
 // applyProperty checks and stores one client property. Errors name the
 // key, where it came from and what is accepted.
 func (s *clientSettings) applyProperty(key, value, from string, cmdline bool) error {
-	if slices.Contains(kafkaclient.Keys(), key) {
-		if err := s.security.Set(key, value); err != nil {
-			return fmt.Errorf("%s: %w", from, err)
-		}
-		s.given[key] = propertySource{value: value, from: from, cmdline: cmdline}
-		return nil
-	}
-	p, ok := clientProperties[key]
-	if !ok {
+	if !isClientProperty(key) {
 		return fmt.Errorf("%s: unsupported client property %q; supported: %s", from, key, strings.Join(supportedClientProperties(), ", "))
 	}
-	if err := p.set(s, value); err != nil {
-		shown := value
-		if isSecret(key) {
-			shown = "(hidden)"
-		}
-		return fmt.Errorf("%s: %s must be %s, got %q", from, key, p.accepted, shown)
+	// The error reads "<key> must be <what is accepted>, got <value>",
+	// a secret hidden.
+	if err := s.Set(key, value); err != nil {
+		return fmt.Errorf("%s: %w", from, err)
 	}
 	s.given[key] = propertySource{value: value, from: from, cmdline: cmdline}
 	return nil
@@ -280,132 +235,6 @@ func (s *clientSettings) applyProperty(key, value, from string, cmdline bool) er
 
 // isSecret reports whether a property's value must never be shown.
 func isSecret(key string) bool { return kafkaclient.IsSecret(key) }
-
-// kgoOpts returns the options every client built from the flags takes.
-func (s clientSettings) kgoOpts() []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...), kgo.ClientID(s.clientID)}
-	// Checked by settings: TLS and SASL as the security properties say.
-	sec, _ := s.security.Opts()
-	opts = append(opts, sec...)
-	if s.requestTimeout > 0 {
-		opts = append(opts, kgo.RequestTimeoutOverhead(s.requestTimeout))
-	}
-	if d := s.retryBackoff; d > 0 {
-		opts = append(opts, kgo.RetryBackoffFn(func(int) time.Duration { return d }))
-	}
-	if s.metadataMaxAge > 0 {
-		opts = append(opts, kgo.MetadataMaxAge(s.metadataMaxAge))
-	}
-	if s.connIdle > 0 {
-		opts = append(opts, kgo.ConnIdleTimeout(s.connIdle))
-	}
-	if s.dialTimeout > 0 {
-		opts = append(opts, kgo.DialTimeout(s.dialTimeout))
-	}
-	return opts
-}
-
-// producerOpts returns the producer properties as options.
-func (s clientSettings) producerOpts() []kgo.Opt {
-	p := s.producer
-	var opts []kgo.Opt
-	switch p.acks {
-	case "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	case "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
-	case "all":
-		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
-	}
-	if p.idempotence != nil && !*p.idempotence {
-		opts = append(opts, kgo.DisableIdempotentWrite())
-	}
-	if p.linger > 0 {
-		opts = append(opts, kgo.ProducerLinger(p.linger))
-	}
-	if p.batchBytes > 0 {
-		opts = append(opts, kgo.ProducerBatchMaxBytes(p.batchBytes))
-	}
-	if p.maxRequestBytes > 0 {
-		opts = append(opts, kgo.BrokerMaxWriteBytes(p.maxRequestBytes))
-	}
-	if p.compression != "" {
-		opts = append(opts, kgo.ProducerBatchCompression(compressionCodec(p.compression)))
-	}
-	if p.deliveryTimeout > 0 {
-		opts = append(opts, kgo.RecordDeliveryTimeout(p.deliveryTimeout))
-	}
-	if p.retries != nil {
-		opts = append(opts, kgo.RecordRetries(*p.retries))
-	}
-	if p.maxInFlight > 0 {
-		opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(p.maxInFlight))
-	}
-	if p.bufferBytes > 0 {
-		opts = append(opts, kgo.MaxBufferedBytes(int(min(p.bufferBytes, int64(^uint(0)>>1)))))
-	}
-	return opts
-}
-
-// consumerOpts returns the fetch-level consumer properties as options.
-func (s clientSettings) consumerOpts() []kgo.Opt {
-	c := s.consumer
-	var opts []kgo.Opt
-	if c.isolationLevel == "read_committed" {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	if c.fetchMinBytes > 0 {
-		opts = append(opts, kgo.FetchMinBytes(c.fetchMinBytes))
-	}
-	if c.fetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxBytes(c.fetchMaxBytes))
-	}
-	if c.fetchMaxWait > 0 {
-		opts = append(opts, kgo.FetchMaxWait(c.fetchMaxWait))
-	}
-	if c.partitionMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxPartitionBytes(c.partitionMaxBytes))
-	}
-	if c.rack != "" {
-		opts = append(opts, kgo.Rack(c.rack))
-	}
-	return opts
-}
-
-// groupOpts returns the group membership properties as options, for a
-// client that joins a consumer group.
-func (s clientSettings) groupOpts() []kgo.Opt {
-	c := s.consumer
-	var opts []kgo.Opt
-	if c.groupInstanceID != "" {
-		opts = append(opts, kgo.InstanceID(c.groupInstanceID))
-	}
-	if c.sessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(c.sessionTimeout))
-	}
-	if c.heartbeatInterval > 0 {
-		opts = append(opts, kgo.HeartbeatInterval(c.heartbeatInterval))
-	}
-	if c.maxPollInterval > 0 {
-		opts = append(opts, kgo.RebalanceTimeout(c.maxPollInterval))
-	}
-	if c.autoCommitInterval > 0 {
-		opts = append(opts, kgo.AutoCommitInterval(c.autoCommitInterval))
-	}
-	switch {
-	case c.groupProtocol == "consumer":
-		// KIP-848: the coordinator assigns; franz-go names the server
-		// assignor by the balancer it is given.
-		b := kgo.StickyBalancer() // Kafka's default remote assignor, uniform
-		if c.remoteAssignor == "range" {
-			b = kgo.RangeBalancer()
-		}
-		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(b))
-	case len(c.balancers) > 0:
-		opts = append(opts, kgo.Balancers(c.balancers...))
-	}
-	return opts
-}
 
 // adminClient is a kadm client plus the kgo client under it.
 type adminClient struct {
@@ -422,12 +251,12 @@ func (c *connFlags) newAdmin() (*adminClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(s.kgoOpts()...)
+	cl, err := kgo.NewClient(s.CommonOpts()...)
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	adm := kadm.NewClient(cl)
-	if t := max(s.requestTimeout, s.apiTimeout); t > 0 {
+	if t := max(s.RequestTimeout, s.APITimeout); t > 0 {
 		adm.SetTimeoutMillis(int32(t / time.Millisecond))
 	}
 	return &adminClient{Client: adm, kgo: cl, settings: s}, nil
@@ -515,10 +344,10 @@ func (c *connFlags) describe(err error) string {
 // seedsHint names the bootstrap servers and where they came from.
 func (c *connFlags) seedsHint() string {
 	s := c.resolved
-	if s == nil || len(s.seeds) == 0 {
+	if s == nil || len(s.Seeds) == 0 {
 		return "--bootstrap-server"
 	}
-	return fmt.Sprintf("the bootstrap servers %s (from %s)", strings.Join(s.seeds, ","), s.seedsFrom)
+	return fmt.Sprintf("the bootstrap servers %s (from %s)", strings.Join(s.Seeds, ","), s.seedsFrom)
 }
 
 // dialReason is the operating system's reason a dial failed, without Go's

@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 )
 
 // consume: the kafka-console-consumer.sh analogue, with rpk's --format
@@ -246,7 +248,7 @@ now); an end duration without @ counts from the start time.
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
-	conn.kind = forConsumer
+	conn.kind = kafkaclient.Consumer
 	conn.addPropertyFile(cmd, "consumer.config", "Kafka consumer properties file (group.id, isolation.level, fetch.max.bytes, ...)")
 	conn.addPropertyArgs(cmd, "consumer-property", "consumer property key=value; repeat for more (wins over --consumer.config)")
 	var output string
@@ -379,12 +381,12 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		return err
 	}
 	if _, given := settings.given["client.id"]; !given {
-		settings.clientID = "console-consumer" // Kafka's console consumer's
+		settings.ClientID = "console-consumer" // Kafka's console consumer's
 	}
-	c := settings.consumer
-	if c.groupID != "" {
-		if o.group != "" && o.group != c.groupID {
-			return usageErrorf("the group ids given in different places do not match: --group %q, group.id=%q (%s)", o.group, c.groupID, settings.given["group.id"].from)
+	c := settings.Settings
+	if c.GroupID != "" {
+		if o.group != "" && o.group != c.GroupID {
+			return usageErrorf("the group ids given in different places do not match: --group %q, group.id=%q (%s)", o.group, c.GroupID, settings.given["group.id"].from)
 		}
 		if o.partition >= 0 {
 			return usageErrorf("group.id (%s) and --partition cannot be used together: the group assigns partitions", settings.given["group.id"].from)
@@ -392,33 +394,34 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 		if o.offset != "" {
 			return usageErrorf("group.id (%s) and --offset cannot be used together", settings.given["group.id"].from)
 		}
-		o.group = c.groupID
+		o.group = c.GroupID
 	}
-	if c.autoOffsetReset != "" && o.fromBeginning && c.autoOffsetReset != "earliest" {
-		return usageErrorf("can't simultaneously specify --from-beginning and auto.offset.reset=%s (%s): remove one", c.autoOffsetReset, settings.given["auto.offset.reset"].from)
+	if c.AutoOffsetReset != "" && o.fromBeginning && c.AutoOffsetReset != "earliest" {
+		return usageErrorf("can't simultaneously specify --from-beginning and auto.offset.reset=%s (%s): remove one", c.AutoOffsetReset, settings.given["auto.offset.reset"].from)
 	}
-	if !cmd.Flags().Changed("isolation-level") && c.isolationLevel != "" {
-		o.isolation = c.isolationLevel
+	if !cmd.Flags().Changed("isolation-level") && c.IsolationLevel != "" {
+		o.isolation = c.IsolationLevel
 	}
-	settings.consumer.isolationLevel = o.isolation
-	o.maxPollRecords = c.maxPollRecords
-	o.commit = o.group != "" && (c.enableAutoCommit == nil || *c.enableAutoCommit)
+	settings.IsolationLevel = o.isolation
+	o.maxPollRecords = c.MaxPollRecords
+	o.commit = o.group != "" && (c.EnableAutoCommit == nil || *c.EnableAutoCommit)
 
 	// Where to start when there is no committed offset (groups) or for the
 	// simple forms: Kafka's auto.offset.reset, latest unless --from-beginning.
 	reset := kgo.NewOffset().AtEnd()
-	if o.fromBeginning || c.autoOffsetReset == "earliest" {
+	if o.fromBeginning || c.AutoOffsetReset == "earliest" {
 		reset = kgo.NewOffset().AtStart()
 	}
-	if c.autoOffsetReset == "none" {
+	if c.AutoOffsetReset == "none" {
 		reset = kgo.NoResetOffset()
 	}
 
-	opts := append(settings.kgoOpts(), settings.consumerOpts()...)
+	// reset comes after ConsumerOpts' auto.offset.reset, and wins.
+	opts := append(settings.CommonOpts(), settings.ConsumerOpts()...)
 	opts = append(opts, kgo.ConsumeResetOffset(reset))
 	// A client to look the topics up, and to list offsets when the
 	// partitions are resolved here.
-	lookup, err := kgo.NewClient(settings.kgoOpts()...)
+	lookup, err := kgo.NewClient(settings.CommonOpts()...)
 	if err != nil {
 		return fmt.Errorf("create consumer: %w", err)
 	}
@@ -429,7 +432,7 @@ func runConsume(cmd *cobra.Command, conn *connFlags, output string, o consumeOpt
 	switch {
 	case o.group != "":
 		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.AutoCommitMarks())
-		opts = append(opts, settings.groupOpts()...)
+		opts = append(opts, settings.GroupOpts()...)
 		if o.include != "" {
 			opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(anchored(o.include)))
 		} else {

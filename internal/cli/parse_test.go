@@ -254,7 +254,7 @@ func TestCommandConfigSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.clientID != "reporting" || s.requestTimeout != 1500*time.Millisecond || !reflect.DeepEqual(s.seeds, []string{"a:9092", "b:9093"}) {
+	if s.ClientID != "reporting" || s.RequestTimeout != 1500*time.Millisecond || !reflect.DeepEqual(s.Seeds, []string{"a:9092", "b:9093"}) {
 		t.Errorf("unexpected settings %+v", s)
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-streams/tributary/internal/kafkaclient"
 )
 
 // produce: the kafka-console-producer.sh analogue. Each stdin line is one
@@ -194,7 +196,7 @@ still sent and flushed, and the command fails naming the line number.`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
-	conn.kind = forProducer
+	conn.kind = kafkaclient.Producer
 	conn.addPropertyFile(cmd, "producer.config", "Kafka producer properties file (acks, linger.ms, batch.size, ...)")
 	conn.addPropertyArgs(cmd, "producer-property", "producer property key=value; repeat for more (wins over --producer.config)")
 	output := addOutputFlag(cmd)
@@ -233,30 +235,31 @@ still sent and flushed, and the command fails naming the line number.`,
 			return err
 		}
 		if _, given := settings.given["client.id"]; !given {
-			settings.clientID = "console-producer" // Kafka's console producer's
+			settings.ClientID = "console-producer" // Kafka's console producer's
 		}
 		// The flags win over producer properties when given; otherwise the
-		// properties win over the flags' defaults.
+		// properties win over the flags' defaults. The flags' values were
+		// checked against acksValues, which the acks property accepts.
 		switch {
 		case fs.Changed("acks"):
-			settings.producer.acks, _ = parseAcks(acks)
+			_ = settings.Set("acks", acks)
 		case fs.Changed("request-required-acks"):
-			settings.producer.acks, _ = parseAcks(reqAcks)
-		case settings.producer.acks == "":
-			settings.producer.acks = "all"
+			_ = settings.Set("acks", reqAcks)
+		case settings.Acks == "":
+			settings.Acks = "all"
 		}
-		if fs.Changed("compression-codec") || settings.producer.compression == "" {
-			settings.producer.compression = codec
+		if fs.Changed("compression-codec") || settings.Compression == "" {
+			settings.Compression = codec
 		}
-		if p := settings.producer; p.idempotence != nil && *p.idempotence && p.acks != "all" {
-			return usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s", settings.given["enable.idempotence"].from, p.acks)
+		if settings.AcksConflict() {
+			return usageErrorf("enable.idempotence=true (%s) needs acks=all, got acks=%s", settings.given["enable.idempotence"].from, settings.Acks)
 		}
-		opts := append(settings.kgoOpts(),
+		opts := append(settings.CommonOpts(),
 			kgo.DefaultProduceTopic(topic),
 			kgo.AllowAutoTopicCreation(), // as Kafka's producer does; the broker decides
 			kgo.RecordDeliveryTimeout(conn.timeout),
 		)
-		opts = append(opts, settings.producerOpts()...)
+		opts = append(opts, settings.ProducerOpts()...)
 		if fixedPartition {
 			opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		}
@@ -290,20 +293,6 @@ still sent and flushed, and the command fails naming the line number.`,
 		return res.err(conn, topic)
 	}
 	return cmd
-}
-
-func compressionCodec(name string) kgo.CompressionCodec {
-	switch name {
-	case "gzip":
-		return kgo.GzipCompression()
-	case "snappy":
-		return kgo.SnappyCompression()
-	case "lz4":
-		return kgo.Lz4Compression()
-	case "zstd":
-		return kgo.ZstdCompression()
-	}
-	return kgo.NoCompression()
 }
 
 // produceResult is the outcome of one produce run.

@@ -1,7 +1,12 @@
-// Package kafkaclient turns the standard Kafka client security properties
-// into franz-go options, for every client inside Tributary: the CLI
-// (--command-config, profiles), streams apps, connect workers and their
-// connectors, and mirror flows. They all read the same keys, the same way:
+// Package kafkaclient turns standard Kafka client properties into franz-go
+// options, for every client inside Tributary: the CLI (--command-config,
+// profiles), streams apps, connect workers and their connectors, and
+// mirror flows. Settings reads the properties of the Java client that have
+// a franz-go counterpart (client.id, request.timeout.ms, acks, linger.ms,
+// max.poll.records, ...; see PropertyKeys) and the security ones; each
+// caller decides which of them it takes.
+//
+// The security properties are read the same way everywhere:
 //
 //	security.protocol                       PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL
 //	sasl.mechanism                          PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (Kafka's default, GSSAPI, is not supported)
