@@ -23,7 +23,6 @@ import (
 // (connect, mirror, ...) use the same pieces:
 //
 //	conn := addConnFlags(cmd)                  // --bootstrap-server, --command-config, --profile, --timeout
-//	conn.kind = kafkaclient.Producer           // which client properties apply (default kafkaclient.Admin)
 //	conn.addPropertyFile(cmd, "producer.config", "...")   // optional, more property sources
 //	conn.addPropertyArgs(cmd, "producer-property", "...")
 //	s, err := conn.settings()                  // usage errors (exit 2) name the flag, file and line
@@ -58,7 +57,6 @@ type connFlags struct {
 	commandConfig string
 	profile       string
 	timeout       time.Duration
-	kind          kafkaclient.Kind
 	files         []propertyFileFlag
 	args          []propertyArgsFlag
 
@@ -79,7 +77,7 @@ type propertyArgsFlag struct {
 }
 
 func addConnFlags(cmd *cobra.Command) *connFlags {
-	c := &connFlags{kind: kafkaclient.Admin}
+	c := &connFlags{}
 	fs := cmd.Flags()
 	fs.StringVar(&c.bootstrap, "bootstrap-server", "", "brokers to connect to, host:port[,host:port...] (default: $"+envBootstrap+" or the profile's bootstrap.servers)")
 	fs.StringVar(&c.commandConfig, "command-config", "", "Kafka client properties file (client.id, request.timeout.ms, security.protocol, ...)")
@@ -108,7 +106,6 @@ func (c *connFlags) addPropertyArgs(cmd *cobra.Command, name, usage string) {
 type clientSettings struct {
 	kafkaclient.Settings
 	seedsFrom string // where Seeds came from, for messages
-	kind      kafkaclient.Kind
 
 	// given is every property that was set, with where it came from
 	// (e.g. "--consumer.config c.properties:3"), for conflict messages.
@@ -122,7 +119,7 @@ type propertySource struct {
 
 // settings validates the connection flags and reads every property source.
 func (c *connFlags) settings() (clientSettings, error) {
-	s := clientSettings{Settings: kafkaclient.Settings{ClientID: defaultClientID}, kind: c.kind, given: map[string]propertySource{}}
+	s := clientSettings{Settings: kafkaclient.Settings{ClientID: defaultClientID}, given: map[string]propertySource{}}
 	profile, err := c.activeProfile()
 	if err != nil {
 		return s, err

@@ -16,8 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/tributary-streams/tributary/internal/kafkaclient"
 )
 
 // consume: the kafka-console-consumer.sh analogue, with rpk's --format
@@ -248,7 +246,6 @@ now); an end duration without @ counts from the start time.
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
-	conn.kind = kafkaclient.Consumer
 	conn.addPropertyFile(cmd, "consumer.config", "Kafka consumer properties file (group.id, isolation.level, fetch.max.bytes, ...)")
 	conn.addPropertyArgs(cmd, "consumer-property", "consumer property key=value; repeat for more (wins over --consumer.config)")
 	var output string

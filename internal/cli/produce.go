@@ -12,8 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/tributary-streams/tributary/internal/kafkaclient"
 )
 
 // produce: the kafka-console-producer.sh analogue. Each stdin line is one
@@ -196,7 +194,6 @@ still sent and flushed, and the command fails naming the line number.`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd)
-	conn.kind = kafkaclient.Producer
 	conn.addPropertyFile(cmd, "producer.config", "Kafka producer properties file (acks, linger.ms, batch.size, ...)")
 	conn.addPropertyArgs(cmd, "producer-property", "producer property key=value; repeat for more (wins over --producer.config)")
 	output := addOutputFlag(cmd)
