@@ -87,24 +87,6 @@ func ensureKafkajs(t *testing.T) {
 	t.Logf("npm ci --prefix %s took %s", kafkajsDir, time.Since(start).Round(time.Millisecond))
 }
 
-// lockedBuffer collects broker logs from the broker's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type kafkajsSummary struct {
 	Produced       int `json:"produced"`
 	Consumed       int `json:"consumed"`
@@ -118,7 +100,7 @@ func TestKafkaJS(t *testing.T) {
 	ensureKafkajs(t)
 
 	// Broker logs are shown when the test fails.
-	logs := &lockedBuffer{}
+	logs := &testkit.SyncBuffer{}
 	b := testkit.StartBroker(t, testkit.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -4,12 +4,10 @@ package faults
 // every committed offset after it, and the log says what was lost.
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +15,6 @@ import (
 
 	"github.com/tributary-streams/tributary/internal/testkit"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func commit(t *testing.T, adm *kadm.Client, group, topic string, from, to int32, offset int64) {
 	t.Helper()
@@ -70,7 +51,7 @@ func TestGroupStateFileBadFirstFrame(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	b2 := testkit.StartBroker(t, testkit.WithDataDir(b.DataDir), testkit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	fetched, err := testkit.Admin(t, b2.Addr).FetchOffsets(ctxT(t, 30*time.Second), "g")
 	if err != nil {

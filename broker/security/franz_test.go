@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -74,28 +73,10 @@ func metadata(t *testing.T, cl *kgo.Client) error {
 	return err
 }
 
-// syncBuffer is a log sink shared by goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestFailedAuthenticationIsLogged: a failed attempt is logged with the
 // client's address and the mechanism, and no log line holds a password.
 func TestFailedAuthenticationIsLogged(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	s := startSecured(t, testkit.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256"} {
 		if err := metadata(t, s.client(t, "SASL_PLAINTEXT", mech, "alice", "guess-zebra-42")); !errors.Is(err, kerr.SaslAuthenticationFailed) {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -174,24 +173,6 @@ func TestKafkaTransformsInPipeline(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for the worker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A record the producer refuses (larger than its 1 MiB batches) is skipped under errors.tolerance=all, logged with its source partition
 // and offset, and counts as done: the records around it arrive and the
 // offset after the last line is committed.
@@ -200,7 +181,7 @@ func TestSourceProduceFailureTolerated(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "in.txt")
 	big := strings.Repeat("x", 1100<<10)
 	appendLines(t, in, "a", big, "b")
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	cfg := testConfig(t, addr)
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	w := startStandalone(t, cfg, map[string]string{

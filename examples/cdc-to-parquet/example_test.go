@@ -1,7 +1,6 @@
 package cdctoparquet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +45,7 @@ func TestExample(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	go func() {
 		exited <- cli.Execute(ctx, []string{"connect", "standalone", "--bootstrap-server", broker.Addr,
 			"--offsets", filepath.Join(dir, "connect.offsets"), "--rest-listen", "127.0.0.1:0",
@@ -163,22 +161,4 @@ func rewrite(t *testing.T, name, dir string, values map[string]string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// syncBuffer is a bytes.Buffer the command and the test may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -5,7 +5,6 @@ package cli_test
 // that clients use, and cancelling the command shuts it down cleanly.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -116,24 +114,6 @@ func TestBrokerCommandRuntimeFailures(t *testing.T) {
 	testkit.StartBroker(t, testkit.WithDataDir(filepath.Join(dir, "data")))
 }
 
-// syncBuffer is a bytes.Buffer the command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var listeningLine = regexp.MustCompile(`tributary broker listening on (\S+) \(data in (.+)\)`)
 
 func TestBrokerCommandRunsFromConfigFile(t *testing.T) {
@@ -153,7 +133,7 @@ log.retention.hours=2
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- cli.Execute(ctx, []string{"broker", "--config", props, "--listen", "127.0.0.1:0", "--metrics-listen", "",

@@ -21,10 +21,10 @@ import (
 
 // background runs a long-running command until the test cancels it and
 // returns its stdout buffer and a stop function returning the exit code.
-func background(t *testing.T, args ...string) (*syncBuffer, *syncBuffer, func() int) {
+func background(t *testing.T, args ...string) (*testkit.SyncBuffer, *testkit.SyncBuffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- cli.Execute(ctx, args, strings.NewReader(""), &stdout, &stderr) }()
 	stopped := false

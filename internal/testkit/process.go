@@ -73,8 +73,8 @@ type Process struct {
 	DataDir string
 
 	cmd      *exec.Cmd
-	stdout   *syncBuffer
-	stderr   *syncBuffer
+	stdout   *SyncBuffer
+	stderr   *SyncBuffer
 	done     chan struct{}
 	exitCode int
 }
@@ -89,7 +89,7 @@ func StartProcess(t testing.TB, name string, args ...string) *Process {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
-	p := &Process{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{cmd: cmd, stdout: &SyncBuffer{}, stderr: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testkit: start child %s: %v", name, err)
@@ -148,19 +148,20 @@ func (p *Process) Logs() string { return p.stderr.String() }
 // Output returns what the process wrote to stdout.
 func (p *Process) Output() string { return p.stdout.String() }
 
-// syncBuffer is a bytes.Buffer safe for the exec copier and a reader.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that one goroutine may write (a process's
+// output, a logger) while another reads it; the zero value is ready.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
